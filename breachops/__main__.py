@@ -1,0 +1,3 @@
+from breachops.cli import main
+
+main()

@@ -1,0 +1,245 @@
+"""The command line: translates arguments into calls and results into tables, JSON or files.
+
+Bad input exits with status 2 and one line naming the file, field and value; nothing is written.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import sys
+from datetime import datetime
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from breachops.bootstrap import App, bootstrap
+from breachops.config.agreements import load_agreement
+from breachops.config.rules import Rule, load_rule_file, shipped_rule_files
+from breachops.deadlines.engine import assess
+from breachops.deadlines.models import load_facts, parse_facts
+from breachops.errors import InputError
+from breachops.reports.deadlines import assessment_to_json, render_assessment
+from breachops.reports.ics import assessment_to_ics
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="breachops",
+    help="Breach response and incident drills for parties sharing confidential know-how.\n\n"
+    "Start with `breachops deadlines FACTS --agreement agreement.yaml` to see every notification duty "
+    "an incident triggers, strictest first.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+rules_app = typer.Typer(help="The rule catalogue: legal and contractual notification duties.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+# Piped output is read in files and terminals wider than Rich's 80-column default.
+out = Console(width=None if sys.stdout.isatty() else 140)
+err = Console(stderr=True)
+
+
+class TableOrJson(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class DeadlineFormat(str, Enum):
+    table = "table"
+    json = "json"
+    ics = "ics"
+
+
+def _app() -> App:
+    return bootstrap()
+
+
+def _parse_now(value: str | None, app_: App) -> datetime:
+    if value is None:
+        return app_.clock.now()
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError("--now", None, value, "is not an ISO 8601 datetime", "Example: 2026-03-28T09:00:00+01:00.") from None
+    if parsed.tzinfo is None:
+        raise InputError("--now", None, value, "needs its UTC offset", "Example: 2026-03-28T09:00:00Z.")
+    return parsed
+
+
+def _origin(rule: Rule) -> str:
+    shipped = {str(p) for p in shipped_rule_files()}
+    return f"shipped:{Path(rule.origin).name}" if rule.origin in shipped else rule.origin
+
+
+def _rule_summary(rule: Rule) -> dict[str, object]:
+    return {
+        "id": rule.id,
+        "jurisdiction": rule.jurisdiction,
+        "citation": rule.citation,
+        "audience": rule.audience,
+        "recipient": rule.recipient,
+        "stages": [
+            {
+                "name": s.name,
+                "clock": s.clock,
+                "after": s.after,
+                "window": s.window.describe(),
+                "cap": None if s.cap is None else f"{s.cap.window.describe()} from {s.cap.clock}",
+            }
+            for s in rule.stages
+        ],
+        "applies_when": rule.applies_when.model_dump(exclude_defaults=True),
+        "in_force_from": rule.in_force_from.isoformat() if rule.in_force_from else None,
+        "in_force_until": rule.in_force_until.isoformat() if rule.in_force_until else None,
+        "source": rule.source,
+        "reviewed": rule.reviewed.isoformat(),
+        "confirmed": rule.confirmed,
+        "notes": rule.notes,
+        "origin": _origin(rule),
+    }
+
+
+@rules_app.command("list")
+def rules_list(
+    jurisdiction: Annotated[
+        str | None, typer.Option("--jurisdiction", "-j", help="Only rules reaching this code (DE also shows EU rules).")
+    ] = None,
+    fmt: Annotated[TableOrJson, typer.Option("--format", help="table for people, json for scripts.")] = TableOrJson.table,
+) -> None:
+    """List the rules in force for this workspace, and the file each came from."""
+    catalogue = _app().catalogue
+    rules = list(catalogue)
+    if jurisdiction:
+        try:
+            rules = catalogue.for_jurisdiction(jurisdiction)
+        except ValueError as exc:
+            raise InputError("--jurisdiction", None, jurisdiction, str(exc)) from None
+    if fmt is TableOrJson.json:
+        print(json.dumps([_rule_summary(r) for r in rules], indent=2, ensure_ascii=False))
+        return
+    table = Table(title=f"{len(rules)} rules over {len({r.jurisdiction for r in rules})} jurisdictions")
+    for name in ("id", "where", "to", "window", "citation", "from"):
+        table.add_column(name)
+    for r in rules:
+        windows = " / ".join(s.window.describe() for s in r.stages)
+        flag = " [magenta](unconfirmed)[/magenta]" if not r.confirmed else ""
+        table.add_row(r.id, r.jurisdiction, r.audience, windows, r.citation + flag, _origin(r))
+    out.print(table)
+
+
+@rules_app.command("show")
+def rules_show(
+    rule_id: Annotated[str, typer.Argument(metavar="ID", help="A rule id, as `breachops rules list` shows it.")],
+    fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
+) -> None:
+    """Show one rule in full: its stages, conditions, dates in force, source and file."""
+    catalogue = _app().catalogue
+    rule = catalogue.get(rule_id)
+    if rule is None:
+        close = difflib.get_close_matches(rule_id, [r.id for r in catalogue], n=3)
+        hint = f"Did you mean {', '.join(close)}?" if close else "See `breachops rules list`."
+        raise InputError("ID", None, rule_id, "no rule has this id", hint)
+    summary = _rule_summary(rule)
+    if fmt is TableOrJson.json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+        return
+    table = Table(title=f"{rule.id}: {rule.title}", show_header=False, show_lines=True)
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in summary.items():
+        if key == "stages":
+            value = "\n".join(
+                f"{s['name']}: {s['window']} "
+                + (f"from {s['clock']}" if s["clock"] else f"after {s['after']}")
+                + (f", and no later than {s['cap']}" if s["cap"] else "")
+                for s in summary["stages"]  # type: ignore[union-attr]
+            )
+        elif key == "applies_when":
+            value = ", ".join(f"{k}: {v}" for k, v in value.items()) or "always"  # type: ignore[union-attr]
+        table.add_row(key, str(value))
+    out.print(table)
+
+
+@rules_app.command("check")
+def rules_check(files: Annotated[list[Path], typer.Argument(help="Rule files of your own (YAML).")]) -> None:
+    """Validate rule files before listing them in the settings."""
+    for path in files:
+        rules = load_rule_file(path)
+        out.print(f"{path}: {len(rules)} rules valid")
+
+
+@app.command("deadlines")
+def deadlines(
+    facts_file: Annotated[
+        Path, typer.Argument(metavar="FACTS", help="Facts of the incident (YAML or JSON; `-` reads standard input).")
+    ],
+    agreement: Annotated[
+        Path | None, typer.Option("--agreement", "-a", help="agreement.yaml: adds the contract's notice windows.")
+    ] = None,
+    fmt: Annotated[
+        DeadlineFormat, typer.Option("--format", help="table (people), json (scripts) or ics (calendars).")
+    ] = DeadlineFormat.table,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of standard output.")] = None,
+    now: Annotated[
+        str | None, typer.Option("--now", help="Evaluate as of this instant (ISO 8601 with offset); default: now.")
+    ] = None,
+    why_not: Annotated[bool, typer.Option("--why-not/--no-why-not", help="Also list rules that do not apply, and why.")] = True,
+) -> None:
+    """Every notification obligation that follows from an incident's facts, strictest first, with why."""
+    app_ = _app()
+    instant = _parse_now(now, app_)
+    if str(facts_file) == "-":
+        import yaml
+
+        facts = parse_facts(yaml.safe_load(sys.stdin.read()), "<stdin>")
+    else:
+        facts = load_facts(facts_file)
+    agreement_ = load_agreement(agreement) if agreement else None
+    result = assess(facts, app_.catalogue, now=instant, agreement=agreement_)
+    if fmt is DeadlineFormat.json:
+        _emit(json.dumps(assessment_to_json(result), indent=2, ensure_ascii=False) + "\n", output)
+    elif fmt is DeadlineFormat.ics:
+        name = facts_file.stem if str(facts_file) != "-" else "stdin"
+        _emit(assessment_to_ics(result, incident=name).decode(), output)
+    else:
+        console = Console(file=output.open("w", encoding="utf-8"), width=160) if output else out
+        render_assessment(console, result, instant, why_not=why_not)
+    if output:
+        err.print(f"wrote {output}")
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    """Entry point: run the app, turning bad input into one clear line and exit status 2."""
+    try:
+        code = app(standalone_mode=False)
+    except InputError as exc:
+        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("aborted")
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click's usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+    if isinstance(code, int) and code:
+        sys.exit(code)

@@ -1,0 +1,165 @@
+"""The technology-transfer agreement: parties, their people by role, and the contract's notice windows.
+
+A contractual notice window becomes a rule of kind ``contract`` and, applied to an incident, an
+obligation exactly like a legal one.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from breachops.config.jurisdictions import normalise_code
+from breachops.config.rules import ClockEvent, Conditions, Rule, Stage, Window, check_zone, read_yaml
+from breachops.errors import InputError, from_validation_error
+
+__all__ = ["ROLES", "Role", "Contact", "Party", "NoticeWindow", "Agreement", "load_agreement"]
+
+Role = Literal["incident_lead", "legal", "dpo", "security", "comms", "executive"]
+ROLES: tuple[str, ...] = Role.__args__  # type: ignore[attr-defined]
+_EMAIL = re.compile(r"^[^@\s<>\r\n]+@[^@\s<>\r\n]+\.[^@\s<>\r\n]+$")
+_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Contact(_Strict):
+    name: str
+    email: str
+    timezone: str
+
+    _zone = field_validator("timezone")(check_zone)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if not _EMAIL.match(value):
+            raise ValueError(f"{value!r} is not an email address")
+        return value.strip()
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if "\r" in value or "\n" in value:
+            raise ValueError("a name cannot contain a line break")
+        return value
+
+
+class Party(_Strict):
+    """One company. ``bound_by`` names the party whose flow-down clause binds a subcontractor."""
+
+    name: str
+    contacts: dict[Role, Contact]
+    escalation: tuple[Role, ...] = ("incident_lead", "legal", "executive")
+    bound_by: str | None = None
+
+    @model_validator(mode="after")
+    def _lead(self) -> Party:
+        if "incident_lead" not in self.contacts:
+            raise ValueError("each party needs an incident_lead contact")
+        missing = [r for r in self.escalation if r not in self.contacts]
+        if missing:
+            raise ValueError(f"escalation names roles with no contact: {', '.join(missing)}")
+        return self
+
+
+class NoticeWindow(_Strict):
+    """A contract clause: ``from_party`` tells ``to_party`` within ``window`` of ``clock``."""
+
+    id: str
+    from_party: str = Field(alias="from")
+    to_party: str = Field(alias="to")
+    clause: str
+    trigger: str = "any actual or suspected unauthorised disclosure of Confidential Information"
+    clock: ClockEvent = "aware"
+    window: Window
+    applies_when: Conditions = Conditions()
+    title: str | None = None
+
+
+class Agreement(_Strict):
+    id: str
+    title: str
+    governing_law: str
+    effective: date | None = None
+    jurisdictions: tuple[str, ...] = ()
+    parties: dict[str, Party]
+    notice_windows: tuple[NoticeWindow, ...] = ()
+    origin: str = Field(default="", exclude=True)
+
+    @field_validator("governing_law")
+    @classmethod
+    def _law(cls, value: str) -> str:
+        return normalise_code(value)
+
+    @field_validator("jurisdictions")
+    @classmethod
+    def _jurisdictions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(normalise_code(v) for v in value)
+
+    @model_validator(mode="after")
+    def _parties(self) -> Agreement:
+        for needed in ("disclosing", "receiving"):
+            if needed not in self.parties:
+                raise ValueError(f"parties needs a {needed!r} party")
+        for key, party in self.parties.items():
+            if not _KEY.match(key):
+                raise ValueError(f"party key {key!r} must be lower-case letters, digits and underscores")
+            if party.bound_by is not None and party.bound_by not in self.parties:
+                raise ValueError(f"party {key!r} is bound_by {party.bound_by!r}, which is not a party")
+        for index, notice in enumerate(self.notice_windows):
+            for end in (notice.from_party, notice.to_party):
+                if end not in self.parties:
+                    raise ValueError(f"notice_windows[{index}] names party {end!r}, which is not a party")
+        return self
+
+    def zones(self) -> tuple[str, ...]:
+        """Every time zone a contact of the agreement lives in, in a stable order."""
+        seen = dict.fromkeys(c.timezone for p in self.parties.values() for c in p.contacts.values())
+        return tuple(seen)
+
+    def contract_rules(self) -> list[Rule]:
+        """Each notice window as a rule of kind ``contract``, cited by its clause."""
+        rules = []
+        for notice in self.notice_windows:
+            sender, receiver = self.parties[notice.from_party], self.parties[notice.to_party]
+            rules.append(
+                Rule(
+                    id=f"contract-{notice.id}",
+                    jurisdiction=self.governing_law,
+                    instrument=self.title,
+                    article=notice.clause,
+                    title=notice.title or f"{sender.name} notifies {receiver.name}",
+                    audience="counterparty",
+                    recipient=f"{receiver.name} ({notice.to_party} party), incident lead "
+                    f"{receiver.contacts['incident_lead'].email}",
+                    stages=(Stage(clock=notice.clock, window=notice.window),),
+                    applies_when=notice.applies_when,
+                    in_force_from=self.effective,
+                    source=f"{self.origin or 'agreement'} {notice.clause}",
+                    reviewed=self.effective or date(1970, 1, 1),
+                    notes=f"Trigger: {notice.trigger}.",
+                    kind="contract",
+                    origin=self.origin,
+                )
+            )
+        return rules
+
+
+def parse_agreement(data: Any, source: str | Path) -> Agreement:
+    if not isinstance(data, dict):
+        raise InputError(source, None, None, "expected a mapping describing the agreement")
+    try:
+        return Agreement.model_validate({**data, "origin": str(source)})
+    except ValidationError as exc:
+        raise from_validation_error(exc, source) from None
+
+
+def load_agreement(path: Path) -> Agreement:
+    return parse_agreement(read_yaml(path), path)

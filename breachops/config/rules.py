@@ -1,0 +1,395 @@
+"""The rule catalogue: legal and contractual notification duties, validated on load.
+
+A rule says who must be told, from which event the clock runs, how long the window is and how its
+days are counted, when the rule applies, and where it comes from. The shipped catalogue lives in
+``breachops/config/rules/*.yaml``; a user's own files (listed in the settings) add rules, and a rule of
+theirs with a shipped rule's id replaces it. Every rule remembers the file it came from.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, time
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from breachops.config.jurisdictions import covers, normalise_code
+from breachops.errors import InputError, from_validation_error
+
+__all__ = [
+    "AUDIENCES",
+    "CLOCK_EVENTS",
+    "DATA_CATEGORIES",
+    "PERSONAL_CATEGORIES",
+    "RISK_LEVELS",
+    "SECTORS",
+    "Catalogue",
+    "Conditions",
+    "Rule",
+    "Stage",
+    "Window",
+    "load_catalogue",
+    "load_rule_file",
+    "shipped_rule_files",
+]
+
+Audience = Literal[
+    "regulator",
+    "individuals",
+    "counterparty",
+    "securities_regulator",
+    "controller",
+    "media",
+    "csirt",
+    "law_enforcement",
+]
+ClockEvent = Literal["aware", "discovered", "assessed", "material", "classified"]
+Risk = Literal["none", "low", "likely", "high"]
+DataCategory = Literal[
+    "personal",
+    "sensitive",
+    "health",
+    "financial",
+    "credentials",
+    "government_id",
+    "biometric",
+    "children",
+    "trade_secret",
+    "source_code",
+    "confidential",
+]
+Sector = Literal[
+    "financial",
+    "health",
+    "essential_entity",
+    "important_entity",
+    "public_company",
+    "critical_infrastructure",
+    "telecom",
+    "government",
+]
+
+AUDIENCES: tuple[str, ...] = Audience.__args__  # type: ignore[attr-defined]
+CLOCK_EVENTS: tuple[str, ...] = ClockEvent.__args__  # type: ignore[attr-defined]
+RISK_LEVELS: tuple[str, ...] = Risk.__args__  # type: ignore[attr-defined]
+DATA_CATEGORIES: tuple[str, ...] = DataCategory.__args__  # type: ignore[attr-defined]
+SECTORS: tuple[str, ...] = Sector.__args__  # type: ignore[attr-defined]
+# Categories that are personal data too: a rule that needs `personal` is met by any of them.
+PERSONAL_CATEGORIES = frozenset(
+    {"personal", "sensitive", "health", "financial", "credentials", "government_id", "biometric", "children"}
+)
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
+_CUTOFF = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def check_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone (examples: Europe/Berlin, America/Sao_Paulo)")
+    return value
+
+
+class Window(_Strict):
+    """How long a clock runs, and how its days are reckoned.
+
+    Exactly one of ``hours``, ``calendar_days``, ``business_days``, ``months`` or ``term``. Hours are
+    elapsed time on the UTC instant (a DST change never moves them). Day windows count whole local days
+    in ``timezone`` after the day of the trigger (unless ``include_trigger_day``) and end at
+    ``day_end``: the end of that local day, the trigger's own clock time (``same_time``), or a cut-off
+    such as ``"17:30"`` (a filing system's closing time). An open term ("without undue delay") is not a
+    date: ``target_hours`` is the team's practical target for it.
+    """
+
+    hours: int | None = Field(default=None, gt=0)
+    calendar_days: int | None = Field(default=None, gt=0)
+    business_days: int | None = Field(default=None, gt=0)
+    months: int | None = Field(default=None, gt=0)
+    term: str | None = None
+    target_hours: int | None = Field(default=None, ge=0)
+    timezone: str = "UTC"
+    day_end: str = "end_of_day"
+    holidays: str | None = None
+    include_trigger_day: bool = False
+
+    _check_zone = field_validator("timezone")(check_zone)
+
+    @field_validator("day_end")
+    @classmethod
+    def _day_end(cls, value: str) -> str:
+        if value in ("end_of_day", "same_time") or _CUTOFF.match(value):
+            return value
+        raise ValueError(f"{value!r} is not end_of_day, same_time or a cut-off time HH:MM")
+
+    @field_validator("holidays")
+    @classmethod
+    def _holidays(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_code(value)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Window:
+        kinds = [k for k in ("hours", "calendar_days", "business_days", "months", "term") if getattr(self, k)]
+        if len(kinds) != 1:
+            raise ValueError(
+                "a window needs exactly one of hours, calendar_days, business_days, months or term"
+                + (f"; found {', '.join(kinds)}" if kinds else "")
+            )
+        if self.term and self.target_hours is None:
+            raise ValueError(f"the open term {self.term!r} needs target_hours, the team's practical target")
+        if self.business_days and not self.holidays:
+            raise ValueError("a business-day window needs holidays: the calendar to skip (e.g. US, BR)")
+        if self.include_trigger_day and self.day_end != "end_of_day":
+            raise ValueError("include_trigger_day needs day_end: end_of_day (else a window could end before it starts)")
+        return self
+
+    @property
+    def kind(self) -> str:
+        for k in ("hours", "calendar_days", "business_days", "months", "term"):
+            if getattr(self, k):
+                return k
+        raise AssertionError("validated window has a kind")
+
+    @property
+    def cutoff(self) -> time | None:
+        """The local time at which a day window ends, or None for the trigger's own clock time."""
+        if self.day_end == "same_time":
+            return None
+        if self.day_end == "end_of_day":
+            return time(23, 59, 59)
+        hh, mm = self.day_end.split(":")
+        return time(int(hh), int(mm))
+
+    def describe(self) -> str:
+        if self.term:
+            return f"{self.term} (target {self.target_hours} h)"
+        if self.hours:
+            return f"{self.hours} h"
+        if self.months:
+            return f"{self.months} month{'s' if self.months > 1 else ''}"
+        if self.calendar_days:
+            return f"{self.calendar_days} calendar day{'s' if self.calendar_days > 1 else ''}"
+        return f"{self.business_days} business day{'s' if self.business_days != 1 else ''} ({self.holidays})"
+
+
+class Cap(_Strict):
+    """A second limit: the stage is due at the earlier of its window and this one (DORA: 4 h of
+    classification and no later than 24 h of awareness). A cap whose clock has not started is ignored."""
+
+    clock: ClockEvent
+    window: Window
+
+
+class Stage(_Strict):
+    """One report of a rule. Its clock is an event, or ``after`` an earlier stage's due time."""
+
+    name: str = "notification"
+    clock: ClockEvent | None = None
+    after: str | None = None
+    window: Window
+    cap: Cap | None = None
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _one_start(self) -> Stage:
+        if (self.clock is None) == (self.after is None):
+            raise ValueError(f"stage {self.name!r} needs exactly one of clock (an event) or after (a stage)")
+        return self
+
+
+class Conditions(_Strict):
+    """When a rule applies. Everything listed must hold; an unknown fact counts as met, and the
+    obligation says it rests on that assumption, because a team must not miss a duty while it is
+    still counting."""
+
+    affected_at_least: int | None = Field(default=None, ge=0)
+    affected_more_than: int | None = Field(default=None, ge=0)
+    data_categories_any: tuple[DataCategory, ...] = ()
+    sectors_any: tuple[Sector, ...] = ()
+    risk_at_least: Risk | None = None
+    acting_as: Literal["controller", "processor"] | None = None
+
+
+class Rule(_Strict):
+    id: str
+    jurisdiction: str
+    instrument: str
+    article: str
+    title: str
+    audience: Audience
+    recipient: str
+    stages: tuple[Stage, ...]
+    applies_when: Conditions = Conditions()
+    in_force_from: date | None = None
+    in_force_until: date | None = None
+    source: str
+    reviewed: date
+    confirmed: bool = True
+    notes: str = ""
+    kind: Literal["law", "contract"] = "law"
+    origin: str = Field(default="", exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _single_stage_shorthand(cls, data: Any) -> Any:
+        # Most rules have one report; let them write clock + window at the top level.
+        if isinstance(data, Mapping) and "stages" not in data and ("window" in data or "clock" in data):
+            data = dict(data)
+            stage = {"clock": data.pop("clock", None), "window": data.pop("window", None)}
+            if "cap" in data:
+                stage["cap"] = data.pop("cap")
+            data["stages"] = [stage]
+        return data
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError(f"{value!r} is not a rule id: lower-case letters, digits and dashes")
+        return value
+
+    @field_validator("jurisdiction")
+    @classmethod
+    def _jurisdiction(cls, value: str) -> str:
+        return normalise_code(value)
+
+    @model_validator(mode="after")
+    def _stages(self) -> Rule:
+        if not self.stages:
+            raise ValueError("a rule needs at least one stage (or a clock and a window)")
+        seen: set[str] = set()
+        for stage in self.stages:
+            if stage.name in seen:
+                raise ValueError(f"stage name {stage.name!r} appears twice")
+            if stage.after is not None and stage.after not in seen:
+                raise ValueError(f"stage {stage.name!r} is after {stage.after!r}, which is not an earlier stage")
+            seen.add(stage.name)
+        if self.in_force_from and self.in_force_until and self.in_force_until < self.in_force_from:
+            raise ValueError("in_force_until is before in_force_from")
+        return self
+
+    @property
+    def citation(self) -> str:
+        return f"{self.instrument} {self.article}".strip()
+
+    def in_force_on(self, day: date) -> bool:
+        return (self.in_force_from is None or day >= self.in_force_from) and (
+            self.in_force_until is None or day <= self.in_force_until
+        )
+
+    def reaches(self, fact_code: str) -> bool:
+        return covers(self.jurisdiction, fact_code)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The rules in force for this workspace, by id, in a stable order."""
+
+    rules: tuple[Rule, ...]
+    _by_id: dict[str, Rule] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {r.id: r for r in self.rules})
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.rules)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def get(self, rule_id: str) -> Rule | None:
+        return self._by_id.get(rule_id)
+
+    def for_jurisdiction(self, code: str) -> list[Rule]:
+        """Rules that reach people in ``code`` (a country's rules reach its subdivisions, a bloc its members)."""
+        code = normalise_code(code)
+        return [r for r in self.rules if r.reaches(code) or r.jurisdiction == code]
+
+    @property
+    def jurisdictions(self) -> set[str]:
+        return {r.jurisdiction for r in self.rules}
+
+
+def shipped_rule_files() -> list[Path]:
+    folder = resources.files("breachops.config") / "rules"
+    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith((".yaml", ".yml")))
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(path, None, None, "file not found", "Check the path, or run `breachops init`.") from None
+    except OSError as exc:
+        raise InputError(path, None, None, f"cannot be read: {exc.strerror}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
+        problem = getattr(exc, "problem", None) or "is not valid YAML"
+        raise InputError(path, where, None, f"not valid YAML: {problem}") from None
+
+
+def load_rule_file(path: Path, target_hours: Mapping[str, int] | None = None) -> list[Rule]:
+    """Read one YAML file holding a list of rules (or ``{rules: [...]}``); errors name the file and field."""
+    data = read_yaml(path)
+    if isinstance(data, Mapping) and "rules" in data:
+        data = data["rules"]
+    if not isinstance(data, list):
+        raise InputError(path, None, None, "expected a list of rules (or a mapping with a `rules` list)")
+    rules: list[Rule] = []
+    seen: set[str] = set()
+    for index, item in enumerate(data):
+        if isinstance(item, Mapping) and item.get("id") in (target_hours or {}):
+            item = _with_target(item, target_hours[item["id"]])  # type: ignore[index]
+        try:
+            rule = Rule.model_validate({**item, "origin": str(path)} if isinstance(item, Mapping) else item)
+        except ValidationError as exc:
+            rule_id = item.get("id") if isinstance(item, Mapping) else None
+            prefix: list[int | str] = [f"rules[{index}]" + (f" ({rule_id})" if rule_id else "")]
+            raise from_validation_error(exc, path, prefix) from None
+        if rule.id in seen:
+            raise InputError(path, f"rules[{index}].id", rule.id, "duplicate rule id in this file")
+        seen.add(rule.id)
+        rules.append(rule)
+    return rules
+
+
+def _with_target(item: Mapping[str, Any], hours: int) -> dict[str, Any]:
+    """Apply a workspace's practical target to every open-term window of a rule."""
+
+    def patch(window: Any) -> Any:
+        if isinstance(window, Mapping) and window.get("term"):
+            return {**window, "target_hours": hours}
+        return window
+
+    out = dict(item)
+    if "window" in out:
+        out["window"] = patch(out["window"])
+    if isinstance(out.get("stages"), list):
+        out["stages"] = [{**s, "window": patch(s.get("window"))} if isinstance(s, Mapping) else s for s in out["stages"]]
+    return out
+
+
+def load_catalogue(
+    user_files: Sequence[Path] = (), target_hours: Mapping[str, int] | None = None, shipped: bool = True
+) -> Catalogue:
+    """The shipped rules, then each user file in order; a later rule with the same id replaces the earlier."""
+    files: Iterable[Path] = [*(shipped_rule_files() if shipped else []), *user_files]
+    by_id: dict[str, Rule] = {}
+    for path in files:
+        for rule in load_rule_file(Path(path), target_hours):
+            by_id[rule.id] = rule
+    return Catalogue(tuple(sorted(by_id.values(), key=lambda r: (r.jurisdiction, r.id))))

@@ -1,0 +1,154 @@
+"""Shapes of the deadline domain: the facts of an incident in, obligations out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from breachops.config.jurisdictions import normalise_code
+from breachops.config.rules import DataCategory, Risk, Sector
+from breachops.errors import InputError, from_validation_error
+
+__all__ = ["AffectedJurisdiction", "Facts", "Obligation", "NotApplicable", "Assessment", "load_facts", "parse_facts"]
+
+Basis = Literal["deadline", "target", "awaiting_clock"]
+Status = Literal["pending", "overdue", "awaiting", "met", "missed", "waived"]
+
+
+class AffectedJurisdiction(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str
+    affected: int | None = Field(default=None, ge=0)
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, value: str) -> str:
+        return normalise_code(value)
+
+
+class Facts(BaseModel):
+    """What is known about an incident. Every instant carries its offset; they are kept in UTC.
+
+    ``discovered_at`` defaults to ``aware_at`` for rules whose clock runs from discovery: an
+    organisation cannot have become aware before anyone discovered the breach, so this never
+    makes a deadline later than the law's.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    aware_at: AwareDatetime
+    discovered_at: AwareDatetime | None = None
+    assessed_at: AwareDatetime | None = None
+    material_at: AwareDatetime | None = None
+    classified_at: AwareDatetime | None = None
+    jurisdictions: tuple[AffectedJurisdiction, ...] = ()
+    data_categories: tuple[DataCategory, ...] = ()
+    sectors: tuple[Sector, ...] = ()
+    risk: Risk | None = None
+    acting_as: Literal["controller", "processor"] = "controller"
+
+    @field_validator("aware_at", "discovered_at", "assessed_at", "material_at", "classified_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else value.astimezone(UTC)
+
+    def clock(self, event: str) -> datetime | None:
+        """The instant an event happened, or None if it has not (yet)."""
+        if event == "discovered":
+            return self.discovered_at or self.aware_at
+        value: datetime | None = getattr(self, f"{event}_at")
+        return value
+
+
+def parse_facts(data: Any, source: str | Path = "facts") -> Facts:
+    if not isinstance(data, dict):
+        raise InputError(source, None, None, "expected a mapping of facts with at least aware_at")
+    try:
+        return Facts.model_validate(data)
+    except ValidationError as exc:
+        raise _facts_error(exc, source) from None
+
+
+def _facts_error(exc: ValidationError, source: str | Path) -> InputError:
+    error = from_validation_error(exc, source)
+    if "timezone info" in error.problem:
+        error = InputError(
+            source, error.field, error.value, "a datetime needs its UTC offset", "Write it as 2026-03-28T09:00:00+01:00 or ...Z."
+        )
+    return error
+
+
+def load_facts(path: Path) -> Facts:
+    """Read a facts file (YAML or JSON; JSON is YAML too)."""
+    from breachops.config.rules import read_yaml
+
+    data = read_yaml(path)
+    if isinstance(data, dict):
+        # YAML turns unquoted timestamps into datetimes and drops nothing, but a naive one must be refused
+        # the same way as a naive string: keep them as given and let the model check.
+        data = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in data.items()}
+    return parse_facts(data, path)
+
+
+@dataclass(frozen=True, slots=True)
+class Obligation:
+    """A rule applied to an incident: who must be told, by when, and why."""
+
+    rule_id: str
+    stage: str
+    jurisdiction: str
+    audience: str
+    recipient: str
+    citation: str
+    title: str
+    reason: str
+    clock_event: str
+    clock_start: datetime | None
+    due: datetime | None
+    basis: Basis
+    window: str
+    term: str | None
+    zones: tuple[str, ...]
+    source: str
+    origin: str
+    confirmed: bool
+    kind: str
+    status: Status = "pending"
+
+    @property
+    def key(self) -> str:
+        return f"{self.rule_id}/{self.stage}"
+
+    def local_due(self) -> dict[str, datetime]:
+        """The due instant in each zone concerned (the rule's own zone and the parties' zones)."""
+        if self.due is None:
+            return {}
+        return {zone: self.due.astimezone(ZoneInfo(zone)) for zone in self.zones}
+
+    def remaining(self, now: datetime) -> float | None:
+        return None if self.due is None else (self.due - now).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class NotApplicable:
+    """A candidate rule of the incident's jurisdictions that does not apply, and why not."""
+
+    rule_id: str
+    jurisdiction: str
+    citation: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """Everything the engine concluded for one set of facts at one instant."""
+
+    obligations: tuple[Obligation, ...]
+    not_applicable: tuple[NotApplicable, ...]
+    computed_at: datetime

@@ -1,0 +1,167 @@
+"""Showing obligations to people and scripts: a table, a timeline picture, and JSON."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from breachops.deadlines.models import Assessment, Obligation
+
+__all__ = ["iso_utc", "obligation_to_dict", "assessment_to_json", "render_assessment", "countdown"]
+
+
+def iso_utc(instant: datetime | None) -> str | None:
+    return None if instant is None else instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def obligation_to_dict(o: Obligation) -> dict[str, Any]:
+    return {
+        "rule": o.rule_id,
+        "stage": o.stage,
+        "jurisdiction": o.jurisdiction,
+        "audience": o.audience,
+        "recipient": o.recipient,
+        "title": o.title,
+        "due": iso_utc(o.due),
+        "due_local": {zone: local.isoformat() for zone, local in o.local_due().items()},
+        "basis": o.basis,
+        "term": o.term,
+        "window": o.window,
+        "clock": o.clock_event,
+        "clock_start": iso_utc(o.clock_start),
+        "status": o.status,
+        "citation": o.citation,
+        "reason": o.reason,
+        "source": o.source,
+        "origin": o.origin,
+        "confirmed": o.confirmed,
+        "kind": o.kind,
+    }
+
+
+def assessment_to_json(a: Assessment) -> list[dict[str, Any]]:
+    return [obligation_to_dict(o) for o in a.obligations]
+
+
+def countdown(due: datetime | None, now: datetime) -> str:
+    """'in 2d 04h', '3h 10m overdue': the form a person scans in a list."""
+    if due is None:
+        return "clock not started"
+    seconds = int((due - now).total_seconds())
+    late = seconds < 0
+    seconds = abs(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    text = f"{days}d {hours:02d}h" if days else f"{hours}h {minutes:02d}m"
+    return f"{text} overdue" if late else f"in {text}"
+
+
+def local_label(local: datetime, zone: str) -> str:
+    """'Wed 25 Nov 00:40 -03 Sao Paulo': local time with its zone, short enough for a column."""
+    city = zone.rsplit("/", 1)[-1].replace("_", " ")
+    return f"{local:%a %d %b %H:%M} {local.tzname()} {city}"
+
+
+def _due_text(o: Obligation) -> str:
+    if o.due is None:
+        return "clock not started"
+    lines = [f"{o.due:%Y-%m-%d %H:%M} UTC" + (" (target)" if o.basis == "target" else "")]
+    lines += [local_label(local, zone) for zone, local in o.local_due().items()]
+    return "\n".join(lines)
+
+
+def _due_style(o: Obligation, now: datetime) -> str:
+    if o.due is None:
+        return "dim"
+    if o.due <= now:
+        return "bold red"
+    if o.due - now <= timedelta(hours=24):
+        return "yellow"
+    return ""
+
+
+def obligations_table(a: Assessment, now: datetime) -> Table:
+    table = Table(title="Notification obligations, strictest first", show_lines=True, expand=False)
+    table.add_column("due", no_wrap=True)
+    table.add_column("countdown", no_wrap=True)
+    table.add_column("to", no_wrap=True)
+    table.add_column("obligation", ratio=1, min_width=24)
+    table.add_column("why it applies", ratio=2, min_width=24)
+    for o in a.obligations:
+        style = _due_style(o, now)
+        what = Text(f"{o.title}\n", style="bold")
+        what.append(f"{o.rule_id} · {o.stage}", style="dim")
+        if not o.confirmed:
+            what.append("\nunconfirmed: check the source", style="magenta")
+        table.add_row(
+            Text(_due_text(o), style=style),
+            Text(countdown(o.due, now), style=style),
+            f"{o.audience}\n{o.jurisdiction}",
+            what,
+            f"{o.reason}" + (f"\nterm: {o.term}" if o.term else ""),
+        )
+    return table
+
+
+def timeline(a: Assessment, now: datetime, width: int = 60) -> Text:  # noqa: C901
+    """A picture of the deadlines: one row per obligation, a bar from its clock start to its due time,
+    `|` marking now. Reads faster than the table when five clocks run at once."""
+    dated = [o for o in a.obligations if o.due is not None and o.clock_start is not None]
+    text = Text()
+    if not dated:
+        return text
+    start = min(min(o.clock_start for o in dated if o.clock_start), now)  # type: ignore[type-var]
+    end = max(max(o.due for o in dated if o.due), now)  # type: ignore[type-var]
+    span = max((end - start).total_seconds(), 1.0)
+
+    def col(t: datetime) -> int:
+        return min(width - 1, max(0, round((t - start).total_seconds() / span * (width - 1))))
+
+    label_width = min(40, max(len(o.key) for o in dated), max(12, width // 2))
+    width = max(20, width - label_width - 2)
+    left, right = f"{start:%d %b %H:%M}Z", f"{end:%d %b %H:%M}Z"
+    text.append(f"{'':{label_width}}  {left}{right:>{width - len(left)}}\n", "dim")
+    now_col = col(now)
+    for o in dated:
+        assert o.due is not None and o.clock_start is not None
+        a_col, b_col = col(o.clock_start), col(o.due)
+        row = [" "] * width
+        for i in range(a_col, b_col + 1):
+            row[i] = "━"
+        row[b_col] = "◆"
+        style = "red" if o.due <= now else ("yellow" if o.basis == "target" else "cyan")
+        line = Text(f"{o.key[:label_width]:<{label_width}}  ")
+        for i, ch in enumerate(row):
+            if i == now_col and ch == " ":
+                line.append("│", "bold white")
+            else:
+                line.append(ch, "bold white" if i == now_col else style)
+        text.append(line)
+        text.append("\n")
+    text.append(f"{'':{label_width}}  ◆ due  │ now ({now:%d %b %H:%M}Z)  yellow: target of an open term\n", "dim")
+    return text
+
+
+def not_applicable_table(a: Assessment) -> Table:
+    table = Table(title="Rules of these jurisdictions that do not apply", show_lines=False)
+    table.add_column("rule")
+    table.add_column("citation")
+    table.add_column("why not", ratio=1)
+    for n in a.not_applicable:
+        table.add_row(n.rule_id, n.citation, n.reason)
+    return table
+
+
+def render_assessment(console: Console, a: Assessment, now: datetime, why_not: bool = True) -> None:
+    if not a.obligations:
+        console.print("[bold]No notification obligation applies to these facts.[/bold]")
+    else:
+        console.print(obligations_table(a, now))
+        console.print(Group(Text("Timeline", style="bold"), timeline(a, now, width=console.width - 1)))
+    if why_not and a.not_applicable:
+        console.print(not_applicable_table(a))

@@ -1,0 +1,59 @@
+"""Obligations as an iCalendar file: one event per dated obligation, with alarms before it."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import UTC, timedelta
+
+from icalendar import Alarm, Calendar, Event
+
+from breachops.deadlines.models import Assessment
+
+__all__ = ["DEFAULT_ALARMS", "assessment_to_ics"]
+
+DEFAULT_ALARMS: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=4), timedelta(hours=1))
+
+
+def assessment_to_ics(
+    a: Assessment, *, incident: str = "facts", alarms: Sequence[timedelta] = DEFAULT_ALARMS
+) -> bytes:
+    """An RFC 5545 calendar. Obligations whose clock has not started have no date and are left out;
+    the UID is stable for an incident and obligation so a re-import updates rather than duplicates."""
+    cal = Calendar()
+    cal.add("prodid", "-//breachops//deadlines//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", f"breachops deadlines: {incident}")
+    stamp = a.computed_at.astimezone(UTC)
+    for o in a.obligations:
+        if o.due is None:
+            continue
+        event = Event()
+        uid = hashlib.sha256(f"{incident}/{o.key}".encode()).hexdigest()[:24]
+        event.add("uid", f"{uid}@breachops")
+        event.add("dtstamp", stamp)
+        event.add("dtstart", o.due.astimezone(UTC))
+        event.add("dtend", o.due.astimezone(UTC) + timedelta(minutes=15))
+        prefix = "Target" if o.basis == "target" else "Due"
+        event.add("summary", f"{prefix}: {o.title} ({o.jurisdiction}, {o.stage})")
+        event.add(
+            "description",
+            f"{o.citation}\nTo: {o.recipient}\nWhy: {o.reason}\nSource: {o.source}"
+            + (f"\nTerm: {o.term}" if o.term else ""),
+        )
+        event.add("categories", [o.audience, o.jurisdiction])
+        for before in alarms:
+            alarm = Alarm()
+            alarm.add("action", "DISPLAY")
+            alarm.add("trigger", -before)
+            alarm.add("description", f"{o.title} due in {_human(before)}")
+            event.add_component(alarm)
+        cal.add_component(event)
+    return cal.to_ical()
+
+
+def _human(delta: timedelta) -> str:
+    hours = int(delta.total_seconds() // 3600)
+    return f"{hours} h" if hours else f"{int(delta.total_seconds() // 60)} min"
+
