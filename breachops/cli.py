@@ -225,21 +225,7 @@ def _emit(text: str, output: Path | None) -> None:
 def main() -> None:
     """Entry point: run the app, turning bad input into one clear line and exit status 2."""
     try:
-        code = app(standalone_mode=False)
+        app()
     except InputError as exc:
         err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
-    except (typer.Abort, KeyboardInterrupt):
-        err.print("aborted")
-        sys.exit(130)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except Exception as exc:  # click's usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
-    if isinstance(code, int) and code:
-        sys.exit(code)

@@ -34,7 +34,8 @@ class InputError(ValueError):
 
     def _render(self) -> str:
         where = ": ".join(part for part in (self.source, self.field) if part)
-        shown = "" if self.value is _MISSING else f" (got {_short(self.value)})"
+        quoted = self.value is _MISSING or self.value is None or repr(self.value) in self.problem
+        shown = "" if quoted else f" (got {_short(self.value)})"
         text = f"{where}: {self.problem}{shown}" if where else f"{self.problem}{shown}"
         return f"{text}. {self.hint}" if self.hint else text
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date, time
 from importlib import resources
 from pathlib import Path
@@ -171,6 +172,10 @@ class Window(_Strict):
         hh, mm = self.day_end.split(":")
         return time(int(hh), int(mm))
 
+    @cached_property
+    def description(self) -> str:
+        return self.describe()
+
     def describe(self) -> str:
         if self.term:
             return f"{self.term} (target {self.target_hours} h)"
@@ -244,6 +249,8 @@ class Rule(_Strict):
     @classmethod
     def _single_stage_shorthand(cls, data: Any) -> Any:
         # Most rules have one report; let them write clock + window at the top level.
+        if isinstance(data, Mapping) and "stages" in data and ("window" in data or "clock" in data):
+            raise ValueError("give either stages, or a clock and a window, not both")
         if isinstance(data, Mapping) and "stages" not in data and ("window" in data or "clock" in data):
             data = dict(data)
             stage = {"clock": data.pop("clock", None), "window": data.pop("window", None)}
@@ -279,7 +286,7 @@ class Rule(_Strict):
             raise ValueError("in_force_until is before in_force_from")
         return self
 
-    @property
+    @cached_property
     def citation(self) -> str:
         return f"{self.instrument} {self.article}".strip()
 

@@ -92,6 +92,18 @@ def _index_for(rules: Catalogue | Sequence[Rule]) -> RuleIndex:
     return index
 
 
+_CONTRACT_CACHE: dict[int, tuple[Agreement, list[Rule]]] = {}
+
+
+def _contract_rules(agreement: Agreement) -> list[Rule]:
+    # An agreement is immutable; its clauses become rules once, not once per incident.
+    cached = _CONTRACT_CACHE.get(id(agreement))
+    if cached is None or cached[0] is not agreement:
+        cached = (agreement, agreement.contract_rules())
+        _CONTRACT_CACHE[id(agreement)] = cached
+    return cached[1]
+
+
 def assess(
     facts: Facts,
     rules: Catalogue | Sequence[Rule],
@@ -108,7 +120,7 @@ def assess(
     candidates = _index_for(rules).candidates(codes)
     party_zones = tuple(zones) + (agreement.zones() if agreement else ())
     if agreement is not None:
-        candidates += agreement.contract_rules()
+        candidates += _contract_rules(agreement)
     categories = set(facts.data_categories)
     if categories & PERSONAL_CATEGORIES:
         categories.add("personal")
@@ -145,24 +157,26 @@ def _conditions(rule: Rule, facts: Facts, categories: set[str]) -> list[str] | s
     when = rule.applies_when
     reasons: list[str] = []
     count, where = _affected(rule, facts)
+    places = ", ".join(where)
     if when.affected_at_least is not None or when.affected_more_than is not None:
         if count is None:
-            reasons.append(f"assumes the threshold is met: affected count in {', '.join(where)} not yet known")
+            reasons.append(f"assumes the threshold is met: affected count in {places} not yet known")
         elif when.affected_at_least is not None and count < when.affected_at_least:
-            return f"needs at least {when.affected_at_least:,} affected; {count:,} in {', '.join(where)}"
+            return f"needs at least {when.affected_at_least:,} affected; {count:,} in {places}"
         elif when.affected_more_than is not None and count <= when.affected_more_than:
-            return f"needs more than {when.affected_more_than:,} affected; {count:,} in {', '.join(where)}"
+            return f"needs more than {when.affected_more_than:,} affected; {count:,} in {places}"
         else:
-            reasons.append(f"{count:,} affected in {', '.join(where)}")
+            reasons.append(f"{count:,} affected in {places}")
     elif where and rule.kind == "law":
-        reasons.append(f"people affected in {', '.join(where)}" + (f" ({count:,})" if count else ""))
+        reasons.append(f"people affected in {places} ({count:,})" if count else f"people affected in {places}")
     if when.data_categories_any:
-        hit = sorted(categories.intersection(when.data_categories_any))
         if not facts.data_categories:
             reasons.append(f"assumes {'/'.join(when.data_categories_any)} data: categories not yet known")
-        elif not hit:
-            return f"needs {' or '.join(when.data_categories_any)} data; facts name {', '.join(facts.data_categories)}"
         else:
+            hit = sorted(categories.intersection(when.data_categories_any))
+            if not hit:
+                needed = " or ".join(when.data_categories_any)
+                return f"needs {needed} data; facts name {', '.join(facts.data_categories)}"
             reasons.append(f"{', '.join(hit)} data")
     if when.sectors_any:
         hit = sorted(set(facts.sectors).intersection(when.sectors_any))
@@ -182,6 +196,15 @@ def _conditions(rule: Rule, facts: Facts, categories: set[str]) -> list[str] | s
     return reasons
 
 
+@lru_cache(maxsize=1024)
+def _zones(rule_zone: str, party_zones: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(((rule_zone,) if rule_zone != "UTC" else ()) + party_zones))
+
+
+def _stamp(t: datetime) -> str:
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}"
+
+
 def _apply(
     rule: Rule,
     facts: Facts,
@@ -193,8 +216,9 @@ def _apply(
     first = rule.stages[0]
     started = facts.clock(first.clock) if first.clock else None
     # A rule binds only where in force on the day its clock starts (or today, while it waits).
-    day = (started or now).astimezone(ZoneInfo(first.window.timezone)).date()
-    if not rule.in_force_on(day):
+    dated = rule.in_force_from is not None or rule.in_force_until is not None
+    day = (started or now).astimezone(ZoneInfo(first.window.timezone)).date() if dated else None
+    if day is not None and not rule.in_force_on(day):
         if rule.in_force_from and day < rule.in_force_from:
             why = f"not in force on {day.isoformat()}: in force from {rule.in_force_from.isoformat()}"
         else:
@@ -207,15 +231,17 @@ def _apply(
     for stage in rule.stages:
         start, event = _stage_start(stage, facts, due_by_stage)
         due = window_end(stage.window, start) if start is not None else None
+        window = stage.window
         if due is not None and stage.cap is not None:
             cap_start = facts.clock(stage.cap.clock)
-            if cap_start is not None:
-                due = min(due, window_end(stage.cap.window, cap_start))
+            cap_due = window_end(stage.cap.window, cap_start) if cap_start is not None else None
+            if cap_due is not None and cap_due < due:
+                # The cap binds: report its clock, so the due time is read against the right start.
+                due, start, event, window = cap_due, cap_start, stage.cap.clock, stage.cap.window
         due_by_stage[stage.name] = due
         basis = "awaiting_clock" if due is None else ("target" if stage.window.term else "deadline")
         status = "awaiting" if due is None else ("overdue" if due <= now else "pending")
-        zone = stage.window.timezone
-        zones = tuple(dict.fromkeys(((zone,) if zone != "UTC" else ()) + party_zones))
+        zones = _zones(stage.window.timezone, party_zones)
         out.append(
             Obligation(
                 rule_id=rule.id,
@@ -225,13 +251,13 @@ def _apply(
                 recipient=rule.recipient,
                 citation=rule.citation,
                 title=rule.title,
-                reason=_reason(rule, stage, reasons, event, start),
+                reason=_reason(rule, stage, window, reasons, event, start),
                 clock_event=event,
                 clock_start=start,
                 due=due,
                 basis=basis,
-                window=stage.window.describe(),
-                term=stage.window.term,
+                window=window.description,
+                term=window.term,
                 zones=zones,
                 source=rule.source,
                 origin=rule.origin,
@@ -252,10 +278,13 @@ def _stage_start(
     return due_by_stage.get(stage.after or ""), f"{stage.after} due"
 
 
-def _reason(rule: Rule, stage: Stage, reasons: list[str], event: str, start: datetime | None) -> str:
-    window = stage.window.describe()
+def _reason(
+    rule: Rule, stage: Stage, window: Window, reasons: list[str], event: str, start: datetime | None
+) -> str:
     if start is None:
         clock = f"clock waits for {event}" + ("_at" if not event.endswith(" due") else "")
     else:
-        clock = f"{window} from {event} {start.strftime('%Y-%m-%d %H:%M')} UTC"
+        clock = f"{window.description} from {event} {_stamp(start)} UTC"
+        if window is not stage.window:
+            clock += f" (no later than; {stage.window.description} from {stage.clock} ends later)"
     return f"{rule.citation}: " + "; ".join([*reasons, clock])

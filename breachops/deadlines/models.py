@@ -53,6 +53,14 @@ class Facts(BaseModel):
     risk: Risk | None = None
     acting_as: Literal["controller", "processor"] = "controller"
 
+    @field_validator("jurisdictions", mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        # `jurisdictions: [DE, BR]` is accepted for "people there, count not yet known".
+        if isinstance(value, list):
+            return [{"code": v} if isinstance(v, str) else v for v in value]
+        return value
+
     @field_validator("aware_at", "discovered_at", "assessed_at", "material_at", "classified_at")
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:

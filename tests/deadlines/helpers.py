@@ -1,0 +1,37 @@
+"""Small builders for engine tests: a rule from keyword arguments, facts from a dict."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from breachops.config.rules import Rule
+from breachops.deadlines.models import Facts, parse_facts
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def rule(id: str = "xx-test-rule", jurisdiction: str = "DE", **kw: Any) -> Rule:
+    data: dict[str, Any] = {
+        "id": id,
+        "jurisdiction": jurisdiction,
+        "instrument": "Test Act",
+        "article": "s 1",
+        "title": "Notify the test authority",
+        "audience": "regulator",
+        "recipient": "test authority",
+        "clock": "aware",
+        "window": {"hours": 72},
+        "source": "https://example.org/test-act",
+        "reviewed": "2026-11-25",
+    }
+    if "stages" in kw:
+        del data["clock"], data["window"]
+    data.update(kw)
+    return Rule.model_validate(data)
+
+
+def facts(**kw: Any) -> Facts:
+    data: dict[str, Any] = {"aware_at": "2026-03-27T10:00:00+01:00", "jurisdictions": [{"code": "DE", "affected": 10}]}
+    data.update(kw)
+    return parse_facts(data)
