@@ -92,16 +92,16 @@ def _index_for(rules: Catalogue | Sequence[Rule]) -> RuleIndex:
     return index
 
 
-_CONTRACT_CACHE: dict[int, tuple[Agreement, list[Rule]]] = {}
+_CONTRACT_CACHE: dict[int, tuple[Agreement, list[Rule], tuple[str, ...]]] = {}
 
 
-def _contract_rules(agreement: Agreement) -> list[Rule]:
-    # An agreement is immutable; its clauses become rules once, not once per incident.
+def _contract_rules(agreement: Agreement) -> tuple[list[Rule], tuple[str, ...]]:
+    # An agreement is immutable; its clauses become rules (and its people's zones a tuple) once.
     cached = _CONTRACT_CACHE.get(id(agreement))
     if cached is None or cached[0] is not agreement:
-        cached = (agreement, agreement.contract_rules())
+        cached = (agreement, agreement.contract_rules(), agreement.zones())
         _CONTRACT_CACHE[id(agreement)] = cached
-    return cached[1]
+    return cached[1], cached[2]
 
 
 def assess(
@@ -118,9 +118,13 @@ def assess(
         raise ValueError("now must be timezone-aware")
     codes = [j.code for j in facts.jurisdictions]
     candidates = _index_for(rules).candidates(codes)
-    party_zones = tuple(zones) + (agreement.zones() if agreement else ())
+    party_zones = tuple(zones)
     if agreement is not None:
-        candidates += _contract_rules(agreement)
+        contract, agreement_zones = _contract_rules(agreement)
+        candidates += contract
+        party_zones += agreement_zones
+    # Which rule jurisdictions reach each affected place, worked out once for all candidates.
+    reach = [(j.code, j.affected, _reaching(j.code)) for j in facts.jurisdictions]
     categories = set(facts.data_categories)
     if categories & PERSONAL_CATEGORIES:
         categories.add("personal")
@@ -128,7 +132,7 @@ def assess(
     obligations: list[Obligation] = []
     not_applicable: list[NotApplicable] = []
     for rule in candidates:
-        verdict = _conditions(rule, facts, categories)
+        verdict = _conditions(rule, facts, categories, reach)
         if isinstance(verdict, str):
             not_applicable.append(NotApplicable(rule.id, rule.jurisdiction, rule.citation, verdict))
             continue
@@ -142,21 +146,25 @@ def _strictest(o: Obligation) -> tuple[bool, datetime, str, str]:
     return (o.due is None, o.due or datetime.max.replace(tzinfo=UTC), o.rule_id, o.stage)
 
 
-def _affected(rule: Rule, facts: Facts) -> tuple[int | None, list[str]]:
+Reach = list[tuple[str, int | None, tuple[str, ...]]]
+
+
+def _affected(rule: Rule, reach: Reach) -> tuple[int | None, list[str]]:
     total: int | None = 0
     where = []
-    for j in facts.jurisdictions:
-        if rule.kind == "contract" or rule.reaches(j.code):
-            where.append(j.code)
-            total = None if total is None or j.affected is None else total + j.affected
+    contract = rule.kind == "contract"
+    for code, affected, reaching in reach:
+        if contract or rule.jurisdiction in reaching:
+            where.append(code)
+            total = None if total is None or affected is None else total + affected
     return total, where
 
 
-def _conditions(rule: Rule, facts: Facts, categories: set[str]) -> list[str] | str:
+def _conditions(rule: Rule, facts: Facts, categories: set[str], reach: Reach) -> list[str] | str:
     """The reasons a rule applies (a list, with any assumption made), or why it does not (a string)."""
     when = rule.applies_when
     reasons: list[str] = []
-    count, where = _affected(rule, facts)
+    count, where = _affected(rule, reach)
     places = ", ".join(where)
     if when.affected_at_least is not None or when.affected_more_than is not None:
         if count is None:
