@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from breachops.config.agreements import load_agreement  # noqa: E402
-from breachops.config.rules import CLOCK_EVENTS, DATA_CATEGORIES, RISK_LEVELS, SECTORS, load_catalogue  # noqa: E402
-from breachops.deadlines.engine import assess  # noqa: E402
-from breachops.deadlines.models import Facts  # noqa: E402
+from breachops.config.agreements import load_agreement
+from breachops.config.rules import CLOCK_EVENTS, DATA_CATEGORIES, RISK_LEVELS, SECTORS, load_catalogue
+from breachops.deadlines.engine import assess
+from breachops.deadlines.models import Facts
 
 TARGET_PER_SECOND = 5_000
 
@@ -49,7 +49,9 @@ def random_facts(rng: random.Random, codes: list[str]) -> Facts:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--incidents", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
@@ -61,7 +63,9 @@ def main() -> None:
     now = datetime(2026, 6, 1, tzinfo=UTC)
     agreement = load_agreement(Path(__file__).resolve().parents[1] / "examples" / "agreement.yaml")
 
-    assess(incidents[0], catalogue, now=now, agreement=agreement)  # build the index and warm the calendars once
+    assess(
+        incidents[0], catalogue, now=now, agreement=agreement
+    )  # build the index and warm the calendars once
     per_incident: list[float] = []
     obligations = 0
     started = time.perf_counter()
@@ -77,7 +81,10 @@ def main() -> None:
     p99 = per_incident[int(len(per_incident) * 0.99) - 1]
     print(f"catalogue: {len(catalogue)} rules over {len(catalogue.jurisdictions)} jurisdictions, plus the")
     print(f"example agreement's {len(agreement.notice_windows)} contractual notice windows")
-    print(f"incidents: {len(incidents):,} ({obligations:,} obligations, {obligations / len(incidents):.1f} each)")
+    print(
+        f"incidents: {len(incidents):,} "
+        f"({obligations:,} obligations, {obligations / len(incidents):.1f} each)"
+    )
     print(f"rate: {rate:,.0f} incidents/s on one core (target >= {TARGET_PER_SECOND:,})")
     print(f"per incident: median {statistics.median(per_incident) * 1e6:.0f} us, p99 {p99 * 1e6:.0f} us")
     print(f"target met: {'yes' if rate >= TARGET_PER_SECOND else 'NO'}")

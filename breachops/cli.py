@@ -9,7 +9,7 @@ import difflib
 import json
 import sys
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -38,7 +38,9 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
-rules_app = typer.Typer(help="The rule catalogue: legal and contractual notification duties.", no_args_is_help=True)
+rules_app = typer.Typer(
+    help="The rule catalogue: legal and contractual notification duties.", no_args_is_help=True
+)
 app.add_typer(rules_app, name="rules")
 
 # Piped output is read in files and terminals wider than Rich's 80-column default.
@@ -46,12 +48,12 @@ out = Console(width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True)
 
 
-class TableOrJson(str, Enum):
+class TableOrJson(StrEnum):
     table = "table"
     json = "json"
 
 
-class DeadlineFormat(str, Enum):
+class DeadlineFormat(StrEnum):
     table = "table"
     json = "json"
     ics = "ics"
@@ -67,7 +69,9 @@ def _parse_now(value: str | None, app_: App) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise InputError("--now", None, value, "is not an ISO 8601 datetime", "Example: 2026-03-28T09:00:00+01:00.") from None
+        raise InputError(
+            "--now", None, value, "is not an ISO 8601 datetime", "Example: 2026-03-28T09:00:00+01:00."
+        ) from None
     if parsed.tzinfo is None:
         raise InputError("--now", None, value, "needs its UTC offset", "Example: 2026-03-28T09:00:00Z.")
     return parsed
@@ -109,9 +113,12 @@ def _rule_summary(rule: Rule) -> dict[str, object]:
 @rules_app.command("list")
 def rules_list(
     jurisdiction: Annotated[
-        str | None, typer.Option("--jurisdiction", "-j", help="Only rules reaching this code (DE also shows EU rules).")
+        str | None,
+        typer.Option("--jurisdiction", "-j", help="Only rules reaching this code (DE also shows EU rules)."),
     ] = None,
-    fmt: Annotated[TableOrJson, typer.Option("--format", help="table for people, json for scripts.")] = TableOrJson.table,
+    fmt: Annotated[
+        TableOrJson, typer.Option("--format", help="table for people, json for scripts.")
+    ] = TableOrJson.table,
 ) -> None:
     """List the rules in force for this workspace, and the file each came from."""
     catalogue = _app().catalogue
@@ -136,7 +143,9 @@ def rules_list(
 
 @rules_app.command("show")
 def rules_show(
-    rule_id: Annotated[str, typer.Argument(metavar="ID", help="A rule id, as `breachops rules list` shows it.")],
+    rule_id: Annotated[
+        str, typer.Argument(metavar="ID", help="A rule id, as `breachops rules list` shows it.")
+    ],
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
 ) -> None:
     """Show one rule in full: its stages, conditions, dates in force, source and file."""
@@ -178,19 +187,28 @@ def rules_check(files: Annotated[list[Path], typer.Argument(help="Rule files of 
 @app.command("deadlines")
 def deadlines(
     facts_file: Annotated[
-        Path, typer.Argument(metavar="FACTS", help="Facts of the incident (YAML or JSON; `-` reads standard input).")
+        Path,
+        typer.Argument(
+            metavar="FACTS", help="Facts of the incident (YAML or JSON; `-` reads standard input)."
+        ),
     ],
     agreement: Annotated[
-        Path | None, typer.Option("--agreement", "-a", help="agreement.yaml: adds the contract's notice windows.")
+        Path | None,
+        typer.Option("--agreement", "-a", help="agreement.yaml: adds the contract's notice windows."),
     ] = None,
     fmt: Annotated[
         DeadlineFormat, typer.Option("--format", help="table (people), json (scripts) or ics (calendars).")
     ] = DeadlineFormat.table,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of standard output.")] = None,
-    now: Annotated[
-        str | None, typer.Option("--now", help="Evaluate as of this instant (ISO 8601 with offset); default: now.")
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of standard output.")
     ] = None,
-    why_not: Annotated[bool, typer.Option("--why-not/--no-why-not", help="Also list rules that do not apply, and why.")] = True,
+    now: Annotated[
+        str | None,
+        typer.Option("--now", help="Evaluate as of this instant (ISO 8601 with offset); default: now."),
+    ] = None,
+    why_not: Annotated[
+        bool, typer.Option("--why-not/--no-why-not", help="Also list rules that do not apply, and why.")
+    ] = True,
 ) -> None:
     """Every notification obligation that follows from an incident's facts, strictest first, with why."""
     app_ = _app()

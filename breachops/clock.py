@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-__all__ = ["Clock", "SystemClock", "ManualClock"]
+__all__ = ["Clock", "ManualClock", "SystemClock"]
 
 
 class Clock(Protocol):

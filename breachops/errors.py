@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-__all__ = ["InputError", "from_validation_error", "field_path"]
+__all__ = ["InputError", "field_path", "from_validation_error"]
 
 
 class InputError(ValueError):

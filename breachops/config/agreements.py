@@ -17,7 +17,7 @@ from breachops.config.jurisdictions import normalise_code
 from breachops.config.rules import ClockEvent, Conditions, Rule, Stage, Window, check_zone, read_yaml
 from breachops.errors import InputError, from_validation_error
 
-__all__ = ["ROLES", "Role", "Contact", "Party", "NoticeWindow", "Agreement", "load_agreement"]
+__all__ = ["ROLES", "Agreement", "Contact", "NoticeWindow", "Party", "Role", "load_agreement"]
 
 Role = Literal["incident_lead", "legal", "dpo", "security", "comms", "executive"]
 ROLES: tuple[str, ...] = Role.__args__  # type: ignore[attr-defined]

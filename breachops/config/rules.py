@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import date, time
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -99,7 +99,9 @@ def check_zone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{value!r} is not an IANA time zone (examples: Europe/Berlin, America/Sao_Paulo)")
+        raise ValueError(
+            f"{value!r} is not an IANA time zone (examples: Europe/Berlin, America/Sao_Paulo)"
+        ) from None
     return value
 
 
@@ -152,7 +154,9 @@ class Window(_Strict):
         if self.business_days and not self.holidays:
             raise ValueError("a business-day window needs holidays: the calendar to skip (e.g. US, BR)")
         if self.include_trigger_day and self.day_end != "end_of_day":
-            raise ValueError("include_trigger_day needs day_end: end_of_day (else a window could end before it starts)")
+            raise ValueError(
+                "include_trigger_day needs day_end: end_of_day (else a window could end before it starts)"
+            )
         return self
 
     @property
@@ -280,7 +284,9 @@ class Rule(_Strict):
             if stage.name in seen:
                 raise ValueError(f"stage name {stage.name!r} appears twice")
             if stage.after is not None and stage.after not in seen:
-                raise ValueError(f"stage {stage.name!r} is after {stage.after!r}, which is not an earlier stage")
+                raise ValueError(
+                    f"stage {stage.name!r} is after {stage.after!r}, which is not an earlier stage"
+                )
             seen.add(stage.name)
         if self.in_force_from and self.in_force_until and self.in_force_until < self.in_force_from:
             raise ValueError("in_force_until is before in_force_from")
@@ -319,9 +325,9 @@ class Catalogue:
         return self._by_id.get(rule_id)
 
     def for_jurisdiction(self, code: str) -> list[Rule]:
-        """Rules that reach people in ``code`` (a country's rules reach its subdivisions, a bloc its members)."""
+        """Rules reaching ``code``: a country's rules reach its subdivisions, blocs their members."""
         code = normalise_code(code)
-        return [r for r in self.rules if r.reaches(code) or r.jurisdiction == code]
+        return [r for r in self.rules if r.reaches(code)]
 
     @property
     def jurisdictions(self) -> set[str]:
@@ -337,7 +343,9 @@ def read_yaml(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError(path, None, None, "file not found", "Check the path, or run `breachops init`.") from None
+        raise InputError(
+            path, None, None, "file not found", "Check the path, or run `breachops init`."
+        ) from None
     except OSError as exc:
         raise InputError(path, None, None, f"cannot be read: {exc.strerror}") from None
     try:
@@ -386,7 +394,9 @@ def _with_target(item: Mapping[str, Any], hours: int) -> dict[str, Any]:
     if "window" in out:
         out["window"] = patch(out["window"])
     if isinstance(out.get("stages"), list):
-        out["stages"] = [{**s, "window": patch(s.get("window"))} if isinstance(s, Mapping) else s for s in out["stages"]]
+        out["stages"] = [
+            {**s, "window": patch(s.get("window"))} if isinstance(s, Mapping) else s for s in out["stages"]
+        ]
     return out
 
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from breachops.errors import InputError, from_validation_error
 
-__all__ = ["Settings", "load_settings", "SETTINGS_FILE"]
+__all__ = ["SETTINGS_FILE", "Settings", "load_settings"]
 
 SETTINGS_FILE = "settings.yaml"
 _ENV = "BREACHOPS_"

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import holidays as _holidays
 
-__all__ = ["holiday_calendar", "is_business_day", "add_business_days", "add_months", "local_deadline"]
+__all__ = ["add_business_days", "add_months", "holiday_calendar", "is_business_day", "local_deadline"]
 
 
 @lru_cache(maxsize=256)

@@ -17,7 +17,7 @@ from breachops.config.rules import PERSONAL_CATEGORIES, RISK_LEVELS, Catalogue, 
 from breachops.deadlines.calendars import add_business_days, add_months, local_deadline
 from breachops.deadlines.models import Assessment, Facts, NotApplicable, Obligation
 
-__all__ = ["assess", "window_end", "RuleIndex"]
+__all__ = ["RuleIndex", "assess", "window_end"]
 
 _RISK_RANK = {level: rank for rank, level in enumerate(RISK_LEVELS)}
 
@@ -176,7 +176,9 @@ def _conditions(rule: Rule, facts: Facts, categories: set[str], reach: Reach) ->
         else:
             reasons.append(f"{count:,} affected in {places}")
     elif where and rule.kind == "law":
-        reasons.append(f"people affected in {places} ({count:,})" if count else f"people affected in {places}")
+        reasons.append(
+            f"people affected in {places} ({count:,})" if count else f"people affected in {places}"
+        )
     if when.data_categories_any:
         if not facts.data_categories:
             reasons.append(f"assumes {'/'.join(when.data_categories_any)} data: categories not yet known")

@@ -14,7 +14,15 @@ from breachops.config.jurisdictions import normalise_code
 from breachops.config.rules import DataCategory, Risk, Sector
 from breachops.errors import InputError, from_validation_error
 
-__all__ = ["AffectedJurisdiction", "Facts", "Obligation", "NotApplicable", "Assessment", "load_facts", "parse_facts"]
+__all__ = [
+    "AffectedJurisdiction",
+    "Assessment",
+    "Facts",
+    "NotApplicable",
+    "Obligation",
+    "load_facts",
+    "parse_facts",
+]
 
 Basis = Literal["deadline", "target", "awaiting_clock"]
 Status = Literal["pending", "overdue", "awaiting", "met", "missed", "waived"]
@@ -87,7 +95,11 @@ def _facts_error(exc: ValidationError, source: str | Path) -> InputError:
     error = from_validation_error(exc, source)
     if "timezone info" in error.problem:
         error = InputError(
-            source, error.field, error.value, "a datetime needs its UTC offset", "Write it as 2026-03-28T09:00:00+01:00 or ...Z."
+            source,
+            error.field,
+            error.value,
+            "a datetime needs its UTC offset",
+            "Write it as 2026-03-28T09:00:00+01:00 or ...Z.",
         )
     return error
 

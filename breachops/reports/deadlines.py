@@ -11,7 +11,7 @@ from rich.text import Text
 
 from breachops.deadlines.models import Assessment, Obligation
 
-__all__ = ["iso_utc", "obligation_to_dict", "assessment_to_json", "render_assessment", "countdown"]
+__all__ = ["assessment_to_json", "countdown", "iso_utc", "obligation_to_dict", "render_assessment"]
 
 
 def iso_utc(instant: datetime | None) -> str | None:
@@ -108,7 +108,7 @@ def obligations_table(a: Assessment, now: datetime) -> Table:
     return table
 
 
-def timeline(a: Assessment, now: datetime, width: int = 60) -> Text:  # noqa: C901
+def timeline(a: Assessment, now: datetime, width: int = 60) -> Text:
     """A picture of the deadlines: one row per obligation, a bar from its clock start to its due time,
     `|` marking now. Reads faster than the table when five clocks run at once."""
     dated = [o for o in a.obligations if o.due is not None and o.clock_start is not None]
@@ -143,7 +143,9 @@ def timeline(a: Assessment, now: datetime, width: int = 60) -> Text:  # noqa: C9
                 line.append(ch, "bold white" if i == now_col else style)
         text.append(line)
         text.append("\n")
-    text.append(f"{'':{label_width}}  ◆ due  │ now ({now:%d %b %H:%M}Z)  yellow: target of an open term\n", "dim")
+    text.append(
+        f"{'':{label_width}}  ◆ due  │ now ({now:%d %b %H:%M}Z)  yellow: target of an open term\n", "dim"
+    )
     return text
 
 

@@ -56,4 +56,3 @@ def assessment_to_ics(
 def _human(delta: timedelta) -> str:
     hours = int(delta.total_seconds() // 3600)
     return f"{hours} h" if hours else f"{int(delta.total_seconds() // 60)} min"
-

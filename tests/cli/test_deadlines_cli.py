@@ -30,7 +30,16 @@ def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, 
 
 
 def test_json_lists_every_obligation_with_the_documented_fields():
-    result = run("deadlines", str(EXAMPLES / "facts.yaml"), "--agreement", str(EXAMPLES / "agreement.yaml"), "--format", "json", "--now", NOW)
+    result = run(
+        "deadlines",
+        str(EXAMPLES / "facts.yaml"),
+        "--agreement",
+        str(EXAMPLES / "agreement.yaml"),
+        "--format",
+        "json",
+        "--now",
+        NOW,
+    )
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
     assert len(rows) >= 5
@@ -46,7 +55,14 @@ def test_json_lists_every_obligation_with_the_documented_fields():
 
 def test_ics_parses_and_holds_one_event_per_dated_obligation_with_alarms(tmp_path):
     out = tmp_path / "deadlines.ics"
-    args = ("deadlines", str(EXAMPLES / "facts.yaml"), "--agreement", str(EXAMPLES / "agreement.yaml"), "--now", NOW)
+    args = (
+        "deadlines",
+        str(EXAMPLES / "facts.yaml"),
+        "--agreement",
+        str(EXAMPLES / "agreement.yaml"),
+        "--now",
+        NOW,
+    )
     result = run(*args, "--format", "ics", "--output", str(out))
     assert result.returncode == 0, result.stderr
     rows = json.loads(run(*args, "--format", "json").stdout)
@@ -64,7 +80,14 @@ def test_ics_parses_and_holds_one_event_per_dated_obligation_with_alarms(tmp_pat
 
 
 def test_table_shows_local_times_countdowns_and_why_not():
-    result = run("deadlines", str(EXAMPLES / "facts.yaml"), "--agreement", str(EXAMPLES / "agreement.yaml"), "--now", NOW)
+    result = run(
+        "deadlines",
+        str(EXAMPLES / "facts.yaml"),
+        "--agreement",
+        str(EXAMPLES / "agreement.yaml"),
+        "--now",
+        NOW,
+    )
     assert result.returncode == 0, result.stderr
     assert "Sao Paulo" in result.stdout and "Berlin" in result.stdout
     assert "overdue" in result.stdout
@@ -73,7 +96,14 @@ def test_table_shows_local_times_countdowns_and_why_not():
 
 
 def test_facts_can_come_from_standard_input_as_json():
-    facts = json.dumps({"aware_at": "2026-03-27T10:00:00+01:00", "jurisdictions": [{"code": "FR", "affected": 80}], "data_categories": ["personal"], "risk": "likely"})
+    facts = json.dumps(
+        {
+            "aware_at": "2026-03-27T10:00:00+01:00",
+            "jurisdictions": [{"code": "FR", "affected": 80}],
+            "data_categories": ["personal"],
+            "risk": "likely",
+        }
+    )
     result = run("deadlines", "-", "--format", "json", "--now", NOW, stdin=facts)
     assert result.returncode == 0, result.stderr
     gdpr = [r for r in json.loads(result.stdout) if r["rule"] == "eu-gdpr-art33-authority"]
@@ -83,7 +113,11 @@ def test_facts_can_come_from_standard_input_as_json():
 BAD_FACTS = [
     ("aware_at: 2026-03-27T10:00:00\n", "aware_at", "needs its UTC offset"),
     ("aware_at: 2026-03-27T10:00:00Z\njurisdictions: [{code: XX}]\n", "jurisdictions[0].code", "'XX'"),
-    ("aware_at: 2026-03-27T10:00:00Z\njurisdictions: [{code: DE, affected: -3}]\n", "jurisdictions[0].affected", "-3"),
+    (
+        "aware_at: 2026-03-27T10:00:00Z\njurisdictions: [{code: DE, affected: -3}]\n",
+        "jurisdictions[0].affected",
+        "-3",
+    ),
     ("aware_at: 2026-03-27T10:00:00Z\nrisk: extreme\n", "risk", "'extreme'"),
     ("aware_at: 2026-03-27T10:00:00Z\nkown: 1\n", "kown", "Extra inputs"),
     ("jurisdictions: [DE]\n", "aware_at", "Field required"),
@@ -105,7 +139,11 @@ def test_bad_facts_give_one_line_naming_file_field_and_value_and_exit_2(tmp_path
 
 
 def test_a_malformed_agreement_is_refused_with_its_field(tmp_path):
-    text = (EXAMPLES / "agreement.yaml").read_text().replace("timezone: America/Sao_Paulo", "timezone: Brazil/Rio", 1)
+    text = (
+        (EXAMPLES / "agreement.yaml")
+        .read_text()
+        .replace("timezone: America/Sao_Paulo", "timezone: Brazil/Rio", 1)
+    )
     path = tmp_path / "agreement.yaml"
     path.write_text(text)
     result = run("deadlines", str(EXAMPLES / "facts.yaml"), "--agreement", str(path))
@@ -123,14 +161,17 @@ def test_a_malformed_user_rule_file_names_the_rule_and_field(tmp_path):
     )
     result = run("rules", "list", env={"BREACHOPS_RULE_FILES": str(path)})
     assert result.returncode == 2
-    assert str(path) in result.stderr and "rules[0] (de-own-rule)" in result.stderr and "days" in result.stderr
+    assert (
+        str(path) in result.stderr and "rules[0] (de-own-rule)" in result.stderr and "days" in result.stderr
+    )
 
 
 def test_a_user_rule_replaces_the_shipped_rule_with_its_id_and_shows_its_file(tmp_path):
     path = tmp_path / "mine.yaml"
     path.write_text(
         "- id: eu-gdpr-art33-authority\n  jurisdiction: EU\n  instrument: GDPR\n  article: Art. 33(1)\n"
-        "  title: Notify our lead authority (internal 48 h policy)\n  audience: regulator\n  recipient: BfDI\n"
+        "  title: Notify our lead authority (internal 48 h policy)\n"
+        "  audience: regulator\n  recipient: BfDI\n"
         "  clock: aware\n  window: {hours: 48}\n  source: https://eur-lex.europa.eu/eli/reg/2016/679/oj\n"
         "  reviewed: 2026-11-25\n"
     )
@@ -141,8 +182,14 @@ def test_a_user_rule_replaces_the_shipped_rule_with_its_id_and_shows_its_file(tm
     assert mine[0]["stages"][0]["window"] == "48 h"
     shipped = [r for r in listed if r["id"] == "eu-gdpr-art34-individuals"]
     assert shipped[0]["origin"] == "shipped:eu.yaml"
-    facts = json.dumps({"aware_at": "2026-03-27T10:00:00+01:00", "jurisdictions": ["DE"], "data_categories": ["personal"]})
-    due = [r for r in json.loads(run("deadlines", "-", "--format", "json", env=env, stdin=facts).stdout) if r["rule"] == "eu-gdpr-art33-authority"]
+    facts = json.dumps(
+        {"aware_at": "2026-03-27T10:00:00+01:00", "jurisdictions": ["DE"], "data_categories": ["personal"]}
+    )
+    due = [
+        r
+        for r in json.loads(run("deadlines", "-", "--format", "json", env=env, stdin=facts).stdout)
+        if r["rule"] == "eu-gdpr-art33-authority"
+    ]
     assert due[0]["due"] == "2026-03-29T09:00:00Z"
 
 

@@ -32,6 +32,9 @@ def rule(id: str = "xx-test-rule", jurisdiction: str = "DE", **kw: Any) -> Rule:
 
 
 def facts(**kw: Any) -> Facts:
-    data: dict[str, Any] = {"aware_at": "2026-03-27T10:00:00+01:00", "jurisdictions": [{"code": "DE", "affected": 10}]}
+    data: dict[str, Any] = {
+        "aware_at": "2026-03-27T10:00:00+01:00",
+        "jurisdictions": [{"code": "DE", "affected": 10}],
+    }
     data.update(kw)
     return parse_facts(data)

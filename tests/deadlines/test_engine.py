@@ -55,7 +55,13 @@ def test_more_than_differs_from_at_least(condition, affected, applies):
 
 def test_counts_add_up_over_the_jurisdictions_a_rule_reaches():
     r = rule(jurisdiction="EU", applies_when={"affected_at_least": 1000})
-    f = facts(jurisdictions=[{"code": "DE", "affected": 600}, {"code": "FR", "affected": 400}, {"code": "US", "affected": 9000}])
+    f = facts(
+        jurisdictions=[
+            {"code": "DE", "affected": 600},
+            {"code": "FR", "affected": 400},
+            {"code": "US", "affected": 9000},
+        ]
+    )
     a = assess(f, [r], now=NOW)
     assert len(a.obligations) == 1
     assert "1,000 affected in DE, FR" in a.obligations[0].reason
@@ -141,7 +147,11 @@ def test_staged_reports_count_later_stages_from_the_earlier_due_time():
         stages=[
             {"name": "early_warning", "clock": "aware", "window": {"hours": 24}},
             {"name": "notification", "clock": "aware", "window": {"hours": 72}},
-            {"name": "final_report", "after": "notification", "window": {"months": 1, "day_end": "same_time"}},
+            {
+                "name": "final_report",
+                "after": "notification",
+                "window": {"months": 1, "day_end": "same_time"},
+            },
         ]
     )
     a = assess(facts(aware_at="2026-01-29T10:00:00Z"), [nis2], now=NOW)
@@ -152,9 +162,20 @@ def test_staged_reports_count_later_stages_from_the_earlier_due_time():
 
 
 def test_a_cap_makes_a_stage_due_at_the_earlier_limit():
-    dora = rule(stages=[{"name": "initial", "clock": "classified", "window": {"hours": 4}, "cap": {"clock": "aware", "window": {"hours": 24}}}])
+    dora = rule(
+        stages=[
+            {
+                "name": "initial",
+                "clock": "classified",
+                "window": {"hours": 4},
+                "cap": {"clock": "aware", "window": {"hours": 24}},
+            }
+        ]
+    )
     late_classification = facts(aware_at="2026-05-01T00:00:00Z", classified_at="2026-05-01T22:00:00Z")
-    assert assess(late_classification, [dora], now=NOW).obligations[0].due == datetime(2026, 5, 2, 0, tzinfo=UTC)
+    assert assess(late_classification, [dora], now=NOW).obligations[0].due == datetime(
+        2026, 5, 2, 0, tzinfo=UTC
+    )
     early = facts(aware_at="2026-05-01T00:00:00Z", classified_at="2026-05-01T02:00:00Z")
     assert assess(early, [dora], now=NOW).obligations[0].due == datetime(2026, 5, 1, 6, tzinfo=UTC)
     unclassified = facts(aware_at="2026-05-01T00:00:00Z")

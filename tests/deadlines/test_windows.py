@@ -103,7 +103,8 @@ def test_brazil_working_days_skip_tiradentes():
 
 def test_business_days_across_the_year_end_skip_christmas_and_new_year():
     start = date(2026, 12, 23)  # Wednesday
-    # Thu 24 (1), Fri 25 Christmas, Mon 28 (2), Tue 29 (3), Wed 30 (4), Thu 31 (5), Fri 1 Jan holiday, Mon 4 (6)
+    # Thu 24 (1), Fri 25 Christmas, Mon 28 (2), Tue 29 (3), Wed 30 (4), Thu 31 (5),
+    # Fri 1 Jan holiday, Mon 4 (6)
     assert add_business_days(start, 6, "US") == date(2027, 1, 4)
 
 
