@@ -1,0 +1,127 @@
+"""Reading playbooks: from a file, or by name from the workspace's folders and then the shipped library.
+
+Every problem is an InputError naming the file, the step (``phases.investigation[2] (assess-notifiability)``)
+and the field and value, so a team can fix its playbook before an incident rather than during one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from breachops.config.rules import read_yaml
+from breachops.errors import InputError, from_validation_error
+from breachops.playbooks.models import PHASES, Playbook, Step, graph_problems, phase_order_problem
+
+__all__ = ["find_playbook", "list_playbooks", "load_playbook", "parse_playbook", "shipped_playbook_files"]
+
+_SUFFIXES = (".yaml", ".yml")
+
+
+def shipped_playbook_files() -> list[Path]:
+    folder = resources.files("breachops.playbooks") / "library"
+    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(_SUFFIXES))
+
+
+def parse_playbook(data: Any, source: str | Path) -> Playbook:
+    """Validate a playbook read from ``source``: the header, each step, then the steps' graph."""
+    if not isinstance(data, Mapping):
+        raise InputError(
+            source, None, None, "expected a mapping describing the playbook (name, version, phases)"
+        )
+    phases_raw = data.get("phases")
+    if phases_raw is None:
+        raise InputError(source, "phases", None, f"missing; a playbook has phases {' → '.join(PHASES)}")
+    problem = phase_order_problem(phases_raw)
+    if problem:
+        raise InputError(
+            source, "phases", list(phases_raw) if isinstance(phases_raw, Mapping) else None, problem
+        )
+    phases: dict[str, tuple[Step, ...]] = {}
+    for phase in PHASES:
+        items = phases_raw[phase]
+        if items is None:
+            items = []
+        if not isinstance(items, list):
+            raise InputError(source, f"phases.{phase}", None, "expected a list of steps")
+        phases[phase] = tuple(_parse_step(item, phase, index, source) for index, item in enumerate(items))
+    problems = graph_problems(phases)
+    if problems:
+        first = problems[0]
+        raise InputError(source, first.path, first.value, first.problem)
+    try:
+        return Playbook.model_validate({**data, "phases": phases, "origin": str(source)})
+    except ValidationError as exc:
+        raise from_validation_error(exc, source) from None
+
+
+def _parse_step(item: Any, phase: str, index: int, source: str | Path) -> Step:
+    step_id = item.get("id") if isinstance(item, Mapping) else None
+    label = f"{phase}[{index}]" + (f" ({step_id})" if isinstance(step_id, str) else "")
+    if not isinstance(item, Mapping):
+        raise InputError(
+            source, f"phases.{label}", item, "expected a step: a mapping with id, title, owner, ..."
+        )
+    try:
+        return Step.model_validate(item)
+    except ValidationError as exc:
+        raise from_validation_error(exc, source, ["phases", label]) from None
+
+
+def load_playbook(path_or_name: str | Path, search: Sequence[str | Path] = ()) -> Playbook:
+    """Load a playbook file, or find one by name: first in ``search`` (the workspace's folders, in
+    order), then in the shipped library. A playbook found by name must carry that name."""
+    path = find_playbook(path_or_name, search)
+    playbook = parse_playbook(read_yaml(path), path)
+    if not _looks_like_path(path_or_name) and playbook.name != str(path_or_name):
+        raise InputError(
+            path, "name", playbook.name, f"does not match the file name {path.stem!r}", "Rename one of them."
+        )
+    return playbook
+
+
+def find_playbook(path_or_name: str | Path, search: Sequence[str | Path] = ()) -> Path:
+    """The file a path or a playbook name refers to; InputError listing the known names if none."""
+    if _looks_like_path(path_or_name):
+        return Path(path_or_name)
+    name = str(path_or_name)
+    for folder in [*map(Path, search), None]:
+        for candidate in _files_in(folder):
+            if candidate.stem == name:
+                return candidate
+    known = sorted({p.stem for folder in [*map(Path, search), None] for p in _files_in(folder)})
+    where = ", ".join(str(Path(s)) for s in search)
+    raise InputError(
+        None,
+        "playbook",
+        name,
+        f"no playbook named {name!r} in {where + ' or ' if where else ''}the shipped library",
+        f"Known playbooks: {', '.join(known)}." if known else None,
+    )
+
+
+def list_playbooks(search: Sequence[str | Path] = ()) -> list[Playbook]:
+    """Every playbook available, by name; a workspace file shadows a shipped one of the same name."""
+    by_name: dict[str, Playbook] = {}
+    for folder in [None, *reversed([Path(s) for s in search])]:
+        for path in _files_in(folder):
+            playbook = parse_playbook(read_yaml(path), path)
+            by_name[playbook.name] = playbook
+    return [by_name[name] for name in sorted(by_name)]
+
+
+def _files_in(folder: Path | None) -> Iterable[Path]:
+    if folder is None:
+        return shipped_playbook_files()
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith(_SUFFIXES))
+
+
+def _looks_like_path(value: str | Path) -> bool:
+    text = str(value)
+    return isinstance(value, Path) or "/" in text or "\\" in text or text.endswith(_SUFFIXES)
