@@ -1,0 +1,99 @@
+"""Engines, sessions and schema upgrades for the application database.
+
+SQLite (the embedded default) runs in WAL mode with foreign keys on and a busy timeout, and every
+transaction starts with ``BEGIN IMMEDIATE``: a transaction takes the write lock when it begins, so
+two processes opening incidents or appending audit events queue up instead of failing half-way
+with "database is locked" when a reader tries to become a writer. PostgreSQL runs at its default
+READ COMMITTED; the repository locks the rows it increments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+__all__ = ["MIGRATIONS", "alembic_config", "make_engine", "session_factory", "upgrade"]
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Any constant works; it only has to be the same in every breachops process.
+_PG_MIGRATION_LOCK = 0x62726561  # "brea"
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def make_engine(url: str | URL, **kwargs: Any) -> Engine:
+    """An engine for a SQLAlchemy URL; for a SQLite file, its folder is created and the file tuned."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_engine(parsed, **kwargs)
+
+    file = _sqlite_file(parsed)
+    if file is not None:
+        file.parent.mkdir(parents=True, exist_ok=True)
+    connect_args = dict(kwargs.pop("connect_args", {}))
+    connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+    connect_args.setdefault("check_same_thread", False)
+    engine = create_engine(parsed, connect_args=connect_args, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the sqlite3 module; SQLAlchemy emits BEGIN itself below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            if file is not None:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded values after commit (the CLI prints what it just stored).
+
+    Use ``with factory.begin() as session:`` for one transaction that commits or rolls back whole.
+    """
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def alembic_config(connection: Any | None = None) -> Config:
+    """Alembic's configuration built in code: no alembic.ini is needed at run time."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(target: str | URL | Engine, revision: str = "head") -> None:
+    """Bring the database's schema to ``revision`` (by default the newest). Safe to call every start:
+    concurrent callers are serialised (SQLite's write lock, a PostgreSQL advisory lock)."""
+    engine = target if isinstance(target, Engine) else make_engine(target)
+    try:
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+            command.upgrade(alembic_config(connection), revision)
+    finally:
+        if engine is not target:
+            engine.dispose()

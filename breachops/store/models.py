@@ -1,0 +1,233 @@
+"""The application database: incidents, their fact history, obligations, steps, outbox and audit chain.
+
+Every instant is stored in UTC and read back timezone-aware, on PostgreSQL and on SQLite alike
+(`UTCDateTime` refuses a naive datetime instead of guessing its zone). Status columns are plain
+strings checked by the repository, so a new status never needs a migration of an enum type.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "SYSTEM_STREAM",
+    "AuditEvent",
+    "AuditHead",
+    "Base",
+    "FactEvent",
+    "Incident",
+    "IncidentCounter",
+    "Message",
+    "ObligationRow",
+    "StepRow",
+    "UTCDateTime",
+]
+
+SYSTEM_STREAM = "_system"
+"""The audit stream of events that belong to no incident (e.g. a message sent outside one)."""
+
+# Deterministic constraint names, so that migrations name the same thing on every database.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware instant, stored in UTC, read back aware in UTC on every backend.
+
+    SQLite has no zone-aware type: the value is written as naive UTC text and given back its UTC zone
+    when read. A naive datetime is refused: its zone would be a guess, and a deadline off by an hour
+    is a missed deadline.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime, got {type(value).__name__}")
+        if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+            raise ValueError(f"naive datetime {value.isoformat()} refused: give it a zone (e.g. UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}  # noqa: RUF012 - SQLAlchemy reads it
+
+
+class IncidentCounter(Base):
+    """The last incident number handed out in a year. Incremented in the transaction that opens
+    the incident, so a rolled-back opening leaves no gap and concurrent openers queue on the row."""
+
+    __tablename__ = "incident_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    drill: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    drill_id: Mapped[str | None] = mapped_column(String(128))
+    playbook_name: Mapped[str] = mapped_column(String(128))
+    playbook_version: Mapped[str] = mapped_column(String(64))
+    agreement: Mapped[dict[str, Any]] = mapped_column(JSON)
+    agreement_path: Mapped[str | None] = mapped_column(Text)
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    close_reason: Mapped[str | None] = mapped_column(Text)
+    flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    opened_by: Mapped[str] = mapped_column(String(256))
+
+    def __repr__(self) -> str:
+        return f"<Incident {self.id} {self.status}{' drill' if self.drill else ''}>"
+
+
+class FactEvent(Base):
+    """One change of one fact. Append-only; replaying them in seq order gives ``Incident.facts``."""
+
+    __tablename__ = "fact_events"
+    __table_args__ = (UniqueConstraint("incident_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    recorded_at: Mapped[datetime]
+    field: Mapped[str] = mapped_column(String(128))
+    old_value: Mapped[Any | None] = mapped_column(JSON)
+    new_value: Mapped[Any | None] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(128))
+    actor: Mapped[str] = mapped_column(String(256))
+
+
+class ObligationRow(Base):
+    __tablename__ = "obligations"
+    __table_args__ = (UniqueConstraint("incident_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"))
+    key: Mapped[str] = mapped_column(String(256))
+    rule_id: Mapped[str] = mapped_column(String(128))
+    stage: Mapped[str] = mapped_column(String(64))
+    jurisdiction: Mapped[str] = mapped_column(String(16))
+    audience: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str] = mapped_column(Text)
+    citation: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    due: Mapped[datetime | None]
+    basis: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    met_at: Mapped[datetime | None]
+    waived_reason: Mapped[str | None] = mapped_column(Text)
+    computed_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(Text)
+
+
+class StepRow(Base):
+    __tablename__ = "steps"
+    __table_args__ = (UniqueConstraint("incident_id", "step_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"))
+    step_id: Mapped[str] = mapped_column(String(128))
+    phase: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(Text)
+    owner_role: Mapped[str] = mapped_column(String(64))
+    owner_party: Mapped[str] = mapped_column(String(64))
+    due: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    started_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    completed_by: Mapped[str | None] = mapped_column(String(256))
+    answer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Message(Base):
+    """One email in the outbox. Written with its idempotency key before any attempt to send it."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(256), unique=True)
+    incident_id: Mapped[str | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    template: Mapped[str] = mapped_column(String(128))
+    recipients: Mapped[list[str]] = mapped_column(JSON)
+    subject: Mapped[str] = mapped_column(Text)
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    channel: Mapped[str | None] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    not_before: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    provider_message_id: Mapped[str | None] = mapped_column(String(256))
+    drill: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AuditEvent(Base):
+    """One immutable entry of a stream's record, hash-chained to the one before it (see audit.py)."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (UniqueConstraint("incident_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(String(32))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(256))
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The last seq and hash of each audit stream: the row appenders lock on PostgreSQL, and the
+    anchor that lets ``verify`` notice the newest events being cut off."""
+
+    __tablename__ = "audit_heads"
+
+    incident_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))
