@@ -1,12 +1,18 @@
-"""The composition root: settings → rule catalogue (→ store, channels, scheduler as they arrive).
+"""The composition root: settings → rule catalogue, store, playbooks (→ channels, scheduler).
 
 Nothing deeper in the code reaches for a global; entry points call this and pass what it built.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from breachops.clock import Clock, SystemClock
 from breachops.config.rules import Catalogue, load_catalogue
@@ -23,6 +29,34 @@ class App:
     @cached_property
     def catalogue(self) -> Catalogue:
         return load_catalogue(self.settings.rule_files, self.settings.target_hours)
+
+    @property
+    def workspace(self) -> Path:
+        return self.settings.workspace
+
+    @cached_property
+    def engine(self) -> Engine:
+        from breachops.store import make_engine, upgrade
+
+        engine = make_engine(self.settings.resolved_database_url)
+        upgrade(engine)  # cheap when already at head; keeps every process on one schema
+        return engine
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        from breachops.store import session_factory
+
+        return session_factory(self.engine)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: everything in it, audit events included, is stored or nothing is."""
+        with self.sessions.begin() as session:
+            yield session
+
+    @property
+    def playbook_search(self) -> list[Path]:
+        return [self.workspace / "playbooks"]
 
 
 def bootstrap(settings: Settings | None = None, clock: Clock | None = None) -> App:

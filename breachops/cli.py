@@ -18,7 +18,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from breachops.bootstrap import App, bootstrap
+from breachops.bootstrap import App
+from breachops.commands.audit import audit_app
+from breachops.commands.common import TableOrJson, err, make_app, out
+from breachops.commands.incidents import incident_app, step_app
+from breachops.commands.runtime import init, serve
 from breachops.config.agreements import load_agreement
 from breachops.config.rules import Rule, load_rule_file, shipped_rule_files
 from breachops.deadlines.engine import assess
@@ -42,15 +46,11 @@ rules_app = typer.Typer(
     help="The rule catalogue: legal and contractual notification duties.", no_args_is_help=True
 )
 app.add_typer(rules_app, name="rules")
-
-# Piped output is read in files and terminals wider than Rich's 80-column default.
-out = Console(width=None if sys.stdout.isatty() else 140)
-err = Console(stderr=True)
-
-
-class TableOrJson(StrEnum):
-    table = "table"
-    json = "json"
+app.add_typer(incident_app, name="incident")
+app.add_typer(step_app, name="step")
+app.add_typer(audit_app, name="audit")
+app.command("init")(init)
+app.command("serve")(serve)
 
 
 class DeadlineFormat(StrEnum):
@@ -60,7 +60,7 @@ class DeadlineFormat(StrEnum):
 
 
 def _app() -> App:
-    return bootstrap()
+    return make_app()
 
 
 def _parse_now(value: str | None, app_: App) -> datetime:

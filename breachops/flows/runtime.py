@@ -54,6 +54,8 @@ def quiet_defaults(workspace: Path) -> dict[str, str]:
         "PREFECT_LOGGING_TO_API_ENABLED": "true",
         "PREFECT_SERVER_API_HOST": LOCAL_HOST,
         "PREFECT_UI_SHOW_PROMOTIONAL_CONTENT": "false",
+        # A process that forgot to point Prefect at a server must fail, not start a temporary one.
+        "PREFECT_SERVER_ALLOW_EPHEMERAL_MODE": "false",
         "PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY": "false",
     }
 

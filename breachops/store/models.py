@@ -106,6 +106,9 @@ class Incident(Base):
     drill_id: Mapped[str | None] = mapped_column(String(128))
     playbook_name: Mapped[str] = mapped_column(String(128))
     playbook_version: Mapped[str] = mapped_column(String(64))
+    # The playbook as it was when the incident opened: editing the workspace's file later never
+    # changes the steps of an incident already under way.
+    playbook: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     agreement: Mapped[dict[str, Any]] = mapped_column(JSON)
     agreement_path: Mapped[str | None] = mapped_column(Text)
     facts: Mapped[dict[str, Any]] = mapped_column(JSON)

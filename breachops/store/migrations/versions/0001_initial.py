@@ -57,6 +57,7 @@ def upgrade() -> None:
         sa.Column("drill_id", sa.String(length=128), nullable=True),
         sa.Column("playbook_name", sa.String(length=128), nullable=False),
         sa.Column("playbook_version", sa.String(length=64), nullable=False),
+        sa.Column("playbook", sa.JSON(), nullable=True),
         sa.Column("agreement", sa.JSON(), nullable=False),
         sa.Column("agreement_path", sa.Text(), nullable=True),
         sa.Column("facts", sa.JSON(), nullable=False),

@@ -1,0 +1,1 @@
+"""Command groups of the CLI; `breachops/cli.py` assembles them."""

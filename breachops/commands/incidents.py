@@ -1,0 +1,252 @@
+"""`breachops incident …` and `breachops step …`: open, follow, change, answer, close."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from breachops.bootstrap import App
+from breachops.commands.common import TableOrJson, actor, make_app, out, say
+from breachops.config.agreements import load_agreement
+from breachops.deadlines.engine import assess
+from breachops.deadlines.models import load_facts, parse_facts
+from breachops.errors import InputError
+from breachops.flows import service
+from breachops.playbooks import load_playbook
+from breachops.reports.deadlines import assessment_to_json, render_assessment
+from breachops.reports.incident import (
+    incident_summary,
+    incident_to_dict,
+    render_incident,
+    render_incident_list,
+)
+from breachops.store import Repository
+
+__all__ = ["incident_app", "step_app"]
+
+incident_app = typer.Typer(help="Open, follow and close incidents.", no_args_is_help=True)
+step_app = typer.Typer(help="Confirm playbook steps (answer their gates).", no_args_is_help=True)
+
+
+def _agreement_path(app_workspace: Path, given: Path | None) -> Path:
+    if given is not None:
+        return given
+    default = app_workspace / "agreement.yaml"
+    if not default.exists():
+        raise InputError(
+            "--agreement",
+            None,
+            None,
+            f"no agreement given and {default} does not exist",
+            "Pass --agreement FILE, or run `breachops init` to create a workspace with one to edit.",
+        )
+    return default
+
+
+@incident_app.command("open")
+def incident_open(
+    facts_file: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="[FACTS]",
+            help="Facts file (YAML/JSON). Default: aware now, the agreement's jurisdictions.",
+        ),
+    ] = None,
+    agreement: Annotated[
+        Path | None, typer.Option("--agreement", "-a", help="agreement.yaml (default: the workspace's).")
+    ] = None,
+    playbook: Annotated[
+        str, typer.Option("--playbook", "-p", help="A playbook name or file.")
+    ] = "confidential-information-leak",
+    title: Annotated[
+        str, typer.Option("--title", "-t", help="A short title for the record.")
+    ] = "Suspected leak of confidential information",
+    by: Annotated[str | None, typer.Option("--by", help="Who opens it (email).")] = None,
+    fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
+    no_flow: Annotated[bool, typer.Option("--no-flow", help="Record only; start no Prefect flow.")] = False,
+) -> None:
+    """Open an incident: record it, show its obligations, and start its playbook flow."""
+    app = make_app()
+    agreement_ = load_agreement(_agreement_path(app.workspace, agreement))
+    playbook_ = load_playbook(playbook, app.playbook_search)
+    if facts_file is None:
+        facts = parse_facts(
+            {"aware_at": app.clock.now().isoformat(), "jurisdictions": list(agreement_.jurisdictions)},
+            "defaults",
+        )
+    else:
+        facts = load_facts(facts_file)
+    incident_id = service.open_incident(
+        app, facts=facts, agreement=agreement_, playbook=playbook_, title=title, actor=actor(by)
+    )
+    flow_run_id = None
+    if not no_flow:
+        from breachops.flows.launcher import start_incident_flow
+
+        flow_run_id = start_incident_flow(app, incident_id, progress=say)
+    now = app.clock.now()
+    result = assess(facts, app.catalogue, now=now, agreement=agreement_)
+    if fmt is TableOrJson.json:
+        print(
+            json.dumps(
+                {
+                    "incident": incident_id,
+                    "flow_run_id": flow_run_id,
+                    "obligations": assessment_to_json(result),
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return
+    out.print(f"[bold]{incident_id}[/bold] opened: {title}")
+    render_assessment(out, result, now, why_not=False)
+    if flow_run_id:
+        out.print(f"playbook {playbook_.ref} running as flow run {flow_run_id}")
+    out.print(f"next: `breachops incident show {incident_id}`")
+
+
+@incident_app.command("list")
+def incident_list(
+    all_: Annotated[bool, typer.Option("--all", help="Include closed incidents.")] = False,
+    drills: Annotated[bool, typer.Option("--drills", help="Include drill records.")] = False,
+    fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
+) -> None:
+    """List incidents (open ones, real ones, unless told otherwise)."""
+    app = make_app()
+    with app.transaction() as session:
+        incidents = Repository(session).list_incidents(include_drills=drills, status=None if all_ else "open")
+        if fmt is TableOrJson.json:
+            print(json.dumps([incident_summary(i) for i in incidents], indent=2, ensure_ascii=False))
+            return
+        render_incident_list(out, incidents, app.clock.now())
+
+
+def _flow_state(app: App, flow_run_id: str | None) -> str | None:
+    if not flow_run_id:
+        return None
+    try:
+        from breachops.flows.launcher import flow_run_state
+
+        state = flow_run_state(app, flow_run_id)
+        return state.name if state else None
+    except Exception:  # Prefect down: the store still answers
+        return "unknown (Prefect not reachable)"
+
+
+@incident_app.command("show")
+def incident_show(
+    incident_id: Annotated[str, typer.Argument(metavar="INC")],
+    fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
+) -> None:
+    """Phases and steps with owners and due times in local time, obligations with countdowns."""
+    app = make_app()
+    with app.transaction() as session:
+        repo = Repository(session)
+        incident = repo.get_incident(incident_id)
+        steps, obligations = repo.steps(incident_id), repo.obligations(incident_id)
+        agreement_ = service.agreement_of(incident)
+        flow_state = _flow_state(app, incident.flow_run_id) if incident.status == "open" else None
+        if fmt is TableOrJson.json:
+            data = incident_to_dict(incident, steps, obligations, agreement_, flow_state)
+            print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+            return
+        render_incident(out, incident, steps, obligations, agreement_, app.clock.now(), flow_state)
+
+
+@incident_app.command("facts")
+def incident_facts(
+    incident_id: Annotated[str, typer.Argument(metavar="INC")],
+    set_: Annotated[
+        list[str], typer.Option("--set", help="field=value, e.g. risk=high, jurisdictions=DE=120,BR=40.")
+    ],
+    by: Annotated[str | None, typer.Option("--by")] = None,
+    fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
+) -> None:
+    """Change facts; obligations and step due times are recomputed and every change recorded."""
+    app = make_app()
+    changes = service.parse_assignments(set_)
+    result = service.change_facts(app, incident_id, changes, source="cli", actor=actor(by))
+    _print_fact_result(incident_id, result, fmt)
+
+
+def _print_fact_result(incident_id: str, result: service.FactsResult, fmt: TableOrJson) -> None:
+    diff = result.obligations
+    data = {
+        "incident": incident_id,
+        "changed": result.changed,
+        "obligations": {
+            "added": list(diff.added),
+            "removed": list(diff.removed),
+            "due_changed": [
+                {"key": c.key, "old": str(c.old) if c.old else None, "new": str(c.new) if c.new else None}
+                for c in diff.due_changed
+            ],
+        },
+    }
+    if fmt is TableOrJson.json:
+        print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+        return
+    if not result.changed:
+        out.print("nothing changed")
+        return
+    for name, value in result.changed.items():
+        out.print(f"fact [bold]{name}[/bold] = {value}")
+    for key in diff.added:
+        out.print(f"[yellow]+ obligation {key}[/yellow]")
+    for key in diff.removed:
+        out.print(f"[dim]- obligation {key} (withdrawn)[/dim]")
+    for change in diff.due_changed:
+        out.print(f"~ obligation {change.key}: due {change.old} → {change.new}")
+
+
+@incident_app.command("close")
+def incident_close(
+    incident_id: Annotated[str, typer.Argument(metavar="INC")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it is closed, for the record.")],
+    by: Annotated[str | None, typer.Option("--by")] = None,
+) -> None:
+    """Close an incident; its record stays, and its flow run is stopped."""
+    app = make_app()
+    incident = service.close_incident(app, incident_id, reason=reason, actor=actor(by))
+    if incident.flow_run_id:
+        try:
+            from breachops.flows.launcher import cancel_incident_flow
+
+            cancel_incident_flow(app, incident.flow_run_id)
+        except Exception as exc:  # the record is closed either way
+            say(f"could not stop flow run {incident.flow_run_id}: {exc}")
+    out.print(f"{incident_id} closed: {reason}")
+
+
+@step_app.command("done")
+def step_done(
+    incident_id: Annotated[str, typer.Argument(metavar="INC")],
+    step_id: Annotated[str, typer.Argument(metavar="STEP")],
+    by: Annotated[str, typer.Option("--by", help="Your email, as the agreement lists it.")],
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="The gate's answer: field=value (repeat).")
+    ] = None,
+    note: Annotated[str, typer.Option("--note", help="Evidence or remarks for the record.")] = "",
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help="Wait until the flow has taken the answer.")
+    ] = True,
+) -> None:
+    """Confirm a step (answering its gate); the playbook goes on from there."""
+    app = make_app()
+    answer = service.parse_assignments(set_ or [])
+    result = service.complete_step(app, incident_id, step_id, answer, by=by, note=note)
+    out.print(f"{incident_id} · {step_id}: done by {by}")
+    if result.changed:
+        _print_fact_result(incident_id, result, TableOrJson.table)
+    with app.transaction() as session:
+        flow_run_id = Repository(session).get_incident(incident_id).flow_run_id
+    if flow_run_id and wait:
+        from breachops.flows.launcher import wake_after_answer
+
+        say(wake_after_answer(app, flow_run_id, step_id, by))
+    elif flow_run_id:
+        say("answer recorded; `breachops serve` will wake the flow")

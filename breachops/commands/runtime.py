@@ -1,0 +1,51 @@
+"""`breachops init` (a workspace to edit) and `breachops serve` (the process that runs playbooks)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from breachops.commands.common import make_app, out, say
+
+__all__ = ["init", "serve"]
+
+
+def init(
+    workspace: Annotated[
+        Path | None, typer.Option("--workspace", "-w", help="Default: BREACHOPS_WORKSPACE or ./.breachops")
+    ] = None,
+) -> None:
+    """Create a workspace: settings, an example agreement and the default playbooks, to edit."""
+    from breachops.config.workspace import init_workspace
+    from breachops.playbooks import shipped_playbook_files
+
+    app = make_app()
+    target = workspace or app.workspace
+    written = init_workspace(target, shipped_playbook_files())
+    for path in written:
+        out.print(f"wrote {path}")
+    if not written:
+        out.print(f"{target} is already a workspace; nothing overwritten")
+    out.print(f"next: edit {target / 'agreement.yaml'}, then `breachops incident open FACTS`")
+
+
+def serve(
+    poll: Annotated[float, typer.Option("--poll", help="Seconds between looks for runs to start.")] = 0.5,
+) -> None:
+    """Run the playbooks: claim and run incident flow runs (and their resumes) until stopped.
+
+    Against a team's Prefect server when PREFECT_API_URL is set; else the workspace's local server,
+    started if needed.
+    """
+    from breachops.flows.runtime import ensure_prefect
+    from breachops.flows.serve import serve as run_serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = make_app()
+    app.workspace.mkdir(parents=True, exist_ok=True)
+    runtime = ensure_prefect(app.workspace, progress=say)
+    say(f"serving playbooks from {runtime.api_url} ({runtime.mode} mode); Ctrl-C stops")
+    run_serve(app, runtime, poll_seconds=poll)

@@ -1,0 +1,32 @@
+"""The deployments `serve` runs, and the names the CLI starts runs from.
+
+A team that runs flows on Prefect workers in a work pool (scale-out) names its own deployment in
+``BREACHOPS_INCIDENT_DEPLOYMENT`` (see prefect.yaml); by default `breachops serve` registers and runs
+``incident-response/breachops`` itself.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from uuid import UUID
+
+from prefect import Flow
+
+from breachops.flows.executor import register_deployments
+from breachops.flows.incident import DEPLOYMENT_NAME, FLOW_NAME, incident_response
+
+__all__ = ["incident_deployment_name", "register", "served_flows"]
+
+
+def served_flows() -> dict[str, Flow[..., Any]]:
+    """The flows `serve` runs, by deployment name."""
+    return {DEPLOYMENT_NAME: incident_response}
+
+
+def register() -> dict[UUID, Flow[..., Any]]:
+    return register_deployments(served_flows())
+
+
+def incident_deployment_name() -> str:
+    return os.environ.get("BREACHOPS_INCIDENT_DEPLOYMENT") or f"{FLOW_NAME}/{DEPLOYMENT_NAME}"

@@ -1,0 +1,144 @@
+"""The incident response flow: the playbook, step by step, waiting for people where it must.
+
+The store is the source of truth for what is done. On every (re)execution the flow reads where the
+incident stands, does the steps that need no person (each a task named after its step, so the Prefect
+UI shows the playbook), and suspends when only gated steps are left, asking for one typed answer. A
+suspension costs no process; a person's answer (from `breachops step done` or the UI's resume form)
+reschedules the run, and it starts again from the top, skipping what is done.
+
+Suspension keys are derived from the set of steps done so far and a counter, so a replayed run meets
+its earlier suspensions in the same order and Prefect hands back the answers they received.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from functools import lru_cache
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.flow_runs import suspend_flow_run
+
+from breachops.bootstrap import App, bootstrap
+from breachops.errors import InputError
+from breachops.flows import service
+from breachops.flows.gates import gate_input_model, split_answer
+from breachops.store import Repository
+
+__all__ = ["DEPLOYMENT_NAME", "FLOW_NAME", "incident_response"]
+
+FLOW_NAME = "incident-response"
+DEPLOYMENT_NAME = "breachops"
+log = logging.getLogger("breachops.flows.incident")
+
+
+@lru_cache(maxsize=1)
+def _app() -> App:
+    # The flow run's composition root: settings come from the environment `serve` runs in.
+    return bootstrap()
+
+
+def _step_key(parameters: dict[str, Any]) -> str:
+    return f"{parameters['incident_id']}:{parameters['step_id']}"
+
+
+@task(
+    name="obligations",
+    task_run_name="assess obligations",
+    cache_policy=NO_CACHE,
+    retries=3,
+    retry_delay_seconds=1,
+)
+def assess_obligations(incident_id: str) -> int:
+    """Recompute the incident's obligations from its facts (recorded only when something changed)."""
+    app = _app()
+    with app.transaction() as session:
+        repo = Repository(session)
+        incident = repo.get_incident(incident_id)
+        if incident.status != "open":
+            return 0
+        service._recompute(app, repo, incident, service.facts_of(incident), "engine")
+        return len(repo.obligations(incident_id))
+
+
+@task(
+    name="step",
+    task_run_name="{phase} · {step_id}",
+    cache_key_fn=lambda _context, parameters: _step_key(parameters),
+    retries=3,
+    retry_delay_seconds=1,
+)
+def perform_step(incident_id: str, step_id: str, phase: str) -> bool:
+    """A step that needs no person. Idempotent: the store says whether it is already done."""
+    return service.run_automatic_step(_app(), incident_id, step_id)
+
+
+@task(name="answer", task_run_name="{phase} · {step_id} (answered in the UI)", cache_policy=NO_CACHE)
+def record_answer(incident_id: str, step_id: str, phase: str, answer: dict[str, Any]) -> bool:
+    """Apply an answer given in the Prefect UI's resume form, unless the CLI already recorded one."""
+    app = _app()
+    current = service.progress(app, incident_id)
+    if step_id in current.done or step_id not in {s.id for s in current.waiting}:
+        return False
+    try:
+        service.complete_step(
+            app,
+            incident_id,
+            step_id,
+            split_answer(answer, step_id),
+            by=str(answer.get("by", "")),
+            note=str(answer.get("note", "")),
+            source="prefect-ui",
+        )
+    except InputError as exc:
+        # The form let through an answer the gate refuses: the step stays waiting, and the log says why.
+        log.warning("answer to %s refused: %s", step_id, exc)
+        return False
+    return True
+
+
+def _gate_key(done: frozenset[str], attempt: int) -> str:
+    digest = hashlib.sha256(",".join(sorted(done)).encode()).hexdigest()[:12]
+    return f"gate-{digest}-{attempt}"
+
+
+@flow(name=FLOW_NAME, flow_run_name="{incident_id}", persist_result=True, log_prints=True)
+def incident_response(incident_id: str) -> str:
+    """Walk the incident's playbook: containment → investigation → remediation → notification."""
+    app = _app()
+    assess_obligations(incident_id)
+    attempt = 0
+    while True:
+        where = service.progress(app, incident_id)
+        if where.closed:
+            return "closed"
+        if where.finished:
+            return "completed"
+        if where.runnable:
+            phase_of = _phases_by_step(app, incident_id)
+            futures = [
+                perform_step.submit(incident_id, step.id, phase_of[step.id]) for step in where.runnable
+            ]
+            for future in futures:
+                future.result()
+            continue
+        service.mark_waiting(app, incident_id, [s.id for s in where.waiting])
+        answer = suspend_flow_run(
+            wait_for_input=gate_input_model(where.waiting),
+            key=_gate_key(where.done, attempt),
+            timeout=None,
+        )
+        # Reached when this suspension was already answered (the run is replaying after a resume).
+        data = answer.model_dump() if hasattr(answer, "model_dump") else dict(answer or {})
+        step_id = str(data.get("step", ""))
+        phase = _phases_by_step(app, incident_id).get(step_id, "")
+        applied = record_answer(incident_id, step_id, phase, data) if phase else False
+        attempt = 0 if applied else attempt + 1
+
+
+def _phases_by_step(app: App, incident_id: str) -> dict[str, str]:
+    with app.transaction() as session:
+        playbook = service.playbook_of(Repository(session).get_incident(incident_id))
+    return {s.id: playbook.phase_of(s.id) for s in playbook.steps()}

@@ -1,0 +1,96 @@
+"""`breachops serve`: the long-running process that runs the playbooks (and, later, the scheduler).
+
+It registers the deployments, reschedules runs a killed predecessor left half-done, then claims and
+runs scheduled flow runs in threads. Every few seconds it also wakes any incident whose answers are in
+the store while its flow still sleeps (a resume that never reached Prefect), so no answer is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from uuid import UUID
+
+from breachops.bootstrap import App
+from breachops.flows.runtime import PrefectRuntime
+
+__all__ = ["serve"]
+
+log = logging.getLogger("breachops.serve")
+
+
+def serve(
+    app: App, runtime: PrefectRuntime, *, poll_seconds: float = 0.5, stop: threading.Event | None = None
+) -> None:
+    from breachops.flows.deploy import register
+    from breachops.flows.executor import FlowExecutor
+
+    stop = stop or threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(sig, lambda *_: stop.set())
+    deployments = register()
+    executor = FlowExecutor(deployments, poll_seconds=poll_seconds, clock=app.clock)
+    if runtime.mode == "local" or os.environ.get("BREACHOPS_SERVE_RECOVER") == "1":
+        executor.recover_orphans()
+    record = app.workspace.resolve() / "serve.json"
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({"pid": os.getpid(), "api_url": runtime.api_url, "started": time.time()}))
+    log.info("serving %d deployment(s) from %s", len(deployments), runtime.api_url)
+    last_nudge = 0.0
+
+    def tick() -> None:
+        nonlocal last_nudge
+        if time.monotonic() - last_nudge > 5:
+            last_nudge = time.monotonic()
+            _nudge_sleeping_incidents(app)
+
+    try:
+        executor.run_forever(stop, on_tick=tick)
+    finally:
+        executor.shutdown(wait=False)
+        try:
+            if json.loads(record.read_text()).get("pid") == os.getpid():
+                record.unlink()
+        except (OSError, ValueError):
+            pass
+
+
+def _nudge_sleeping_incidents(app: App) -> None:
+    """Resume suspended runs whose waiting steps were all answered in the store."""
+    from prefect import get_client
+    from prefect.client.schemas.objects import StateType
+
+    from breachops.flows import service
+    from breachops.flows.launcher import _input_for
+    from breachops.store import Repository
+
+    with app.transaction() as session:
+        open_runs = [
+            (i.id, i.flow_run_id)
+            for i in Repository(session).list_incidents(include_drills=True, status="open")
+            if i.flow_run_id
+        ]
+    if not open_runs:
+        return
+    with get_client(sync_client=True) as client:
+        for incident_id, run_id in open_runs:
+            run = client.read_flow_run(UUID(run_id))
+            if run.state is None or run.state.type != StateType.PAUSED:
+                continue
+            where = service.progress(app, incident_id)
+            waiting = {s.id for s in where.waiting}
+            with app.transaction() as session:
+                rows = {r.step_id: r.status for r in Repository(session).steps(incident_id)}
+            marked = {step for step, status in rows.items() if status == "waiting"}
+            # The flow marked what it waits for; anything else now ready means an answer it never saw.
+            if where.finished or where.runnable or (waiting - marked):
+                log.info("waking %s: its answers are in the store", incident_id)
+                try:
+                    client.resume_flow_run(run.id, run_input=_input_for(client, run, "", "serve"))
+                except Exception:  # resumed meanwhile by someone else
+                    log.debug("could not wake %s", incident_id, exc_info=True)

@@ -1,0 +1,342 @@
+"""Incident operations shared by the CLI and the flows: open, change facts, answer gates, close.
+
+No Prefect here: these are plain transactions over the store, so that the CLI, a flow task and a test
+do exactly the same thing. Every input is validated before anything is written, and each operation is
+one transaction (its audit events included).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from breachops.bootstrap import App
+from breachops.config.agreements import Agreement, parse_agreement
+from breachops.deadlines.engine import assess
+from breachops.deadlines.models import Facts, parse_facts
+from breachops.errors import InputError
+from breachops.playbooks import Playbook, Step, parse_playbook
+from breachops.store import Repository
+from breachops.store.models import Incident
+from breachops.store.repository import ObligationDiff, StepPlan
+
+__all__ = [
+    "FactsResult",
+    "Progress",
+    "agreement_of",
+    "change_facts",
+    "close_incident",
+    "complete_step",
+    "facts_of",
+    "mark_waiting",
+    "open_incident",
+    "parse_assignments",
+    "playbook_of",
+    "progress",
+    "run_automatic_step",
+]
+
+_DONE = ("done", "skipped")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where an incident's playbook stands."""
+
+    runnable: tuple[Step, ...]  # ready, no gate: the flow does them
+    waiting: tuple[Step, ...]  # ready, gated: a person must answer
+    done: frozenset[str]
+    finished: bool
+    closed: bool = False
+
+
+@dataclass(frozen=True)
+class FactsResult:
+    changed: dict[str, Any]
+    obligations: ObligationDiff = field(default_factory=ObligationDiff)
+
+
+def facts_of(incident: Incident) -> Facts:
+    return parse_facts(dict(incident.facts), f"incident {incident.id} facts")
+
+
+def agreement_of(incident: Incident) -> Agreement:
+    return parse_agreement(
+        dict(incident.agreement), incident.agreement_path or f"incident {incident.id} agreement"
+    )
+
+
+def playbook_of(incident: Incident) -> Playbook:
+    if incident.playbook is None:
+        raise InputError(None, None, None, f"incident {incident.id} has no playbook snapshot")
+    return parse_playbook(dict(incident.playbook), f"{incident.playbook_name}@{incident.playbook_version}")
+
+
+def _events(incident: Incident, facts: Facts) -> dict[str, datetime | None]:
+    return {
+        "opened": incident.opened_at,
+        "aware": facts.aware_at,
+        "discovered": facts.clock("discovered"),
+        "assessed": facts.assessed_at,
+        "material": facts.material_at,
+        "classified": facts.classified_at,
+    }
+
+
+def _recompute(app: App, repo: Repository, incident: Incident, facts: Facts, actor: str) -> ObligationDiff:
+    """Obligations are a pure function of the facts; steps tied to them follow."""
+    now = app.clock.now()
+    result = assess(facts, app.catalogue, now=now, agreement=agreement_of(incident))
+    diff = repo.replace_obligations(incident, result.obligations, now, actor)
+    playbook = playbook_of(incident)
+    rows = repo.obligations(incident.id)
+    events = _events(incident, facts)
+    plans = [
+        StepPlan(
+            step_id=step.id,
+            phase=playbook.phase_of(step.id),
+            title=step.title,
+            owner_role=step.owner.role,
+            owner_party=step.owner.party,
+            due=step.due.resolve(events, rows) if step.due else None,
+        )
+        for step in playbook.steps()
+    ]
+    repo.upsert_steps(incident, plans, actor, now)
+    return diff
+
+
+def open_incident(
+    app: App,
+    *,
+    facts: Facts,
+    agreement: Agreement,
+    playbook: Playbook,
+    title: str,
+    actor: str,
+    drill: bool = False,
+    drill_id: str | None = None,
+) -> str:
+    """Record a new incident, its facts, obligations and planned steps; return its id."""
+    now = app.clock.now()
+    with app.transaction() as session:
+        repo = Repository(session)
+        incident = repo.add_incident(
+            title=title,
+            opened_by=actor,
+            opened_at=now,
+            facts=facts.model_dump(mode="json", exclude_none=True),
+            playbook_name=playbook.name,
+            playbook_version=playbook.version,
+            playbook=playbook.model_dump(mode="json", by_alias=True, exclude_none=True),
+            agreement=agreement.model_dump(mode="json", by_alias=True, exclude_none=True),
+            agreement_path=agreement.origin or None,
+            drill=drill,
+            drill_id=drill_id,
+        )
+        _recompute(app, repo, incident, facts, actor)
+        return incident.id
+
+
+def _require_open(incident: Incident) -> None:
+    if incident.status != "open":
+        raise InputError(
+            None,
+            None,
+            None,
+            f"incident {incident.id} is {incident.status}",
+            "Closed incidents keep their record; open a new incident for new events.",
+        )
+
+
+def parse_assignments(pairs: list[str], source: str = "--set") -> dict[str, Any]:
+    """``field=value`` pairs from the command line. Lists are written ``a,b``; jurisdictions ``DE=120,BR``."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise InputError(source, None, pair, "expected field=value", "Example: --set risk=high")
+        out[name] = value.strip()
+    return out
+
+
+def _coerce_fact(name: str, value: Any) -> Any:
+    """Command-line text into the shape a fact takes; the Facts model does the checking."""
+    if not isinstance(value, str):
+        return value
+    if value in ("", "null", "none", "-"):
+        return None
+    if name in ("data_categories", "sectors"):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if name == "jurisdictions":
+        from breachops.playbooks import parse_jurisdiction_counts
+
+        return parse_jurisdiction_counts(value)
+    return value
+
+
+def change_facts(
+    app: App,
+    incident_id: str,
+    changes: Mapping[str, Any],
+    *,
+    source: str,
+    actor: str,
+    label: str = "--set",
+) -> FactsResult:
+    """Change facts, recompute obligations and step due times, and record every change."""
+    with app.transaction() as session:
+        repo = Repository(session)
+        incident = repo.get_incident(incident_id)
+        _require_open(incident)
+        return _change_facts(app, repo, incident, changes, source=source, actor=actor, label=label)
+
+
+def _change_facts(
+    app: App,
+    repo: Repository,
+    incident: Incident,
+    changes: Mapping[str, Any],
+    *,
+    source: str,
+    actor: str,
+    label: str,
+) -> FactsResult:
+    coerced = {name: _coerce_fact(name, value) for name, value in changes.items()}
+    merged = {k: v for k, v in {**incident.facts, **coerced}.items() if v is not None}
+    facts = parse_facts(merged, label)  # refuses bad values before anything is written
+    canonical = facts.model_dump(mode="json", exclude_none=True)
+    normalised = {name: canonical.get(name) for name in coerced}
+    changed = repo.record_fact_changes(incident, normalised, source, actor, app.clock.now())
+    if not changed:
+        return FactsResult(changed={})
+    diff = _recompute(app, repo, incident, facts, actor)
+    return FactsResult(changed={k: v.new for k, v in changed.items()}, obligations=diff)
+
+
+def _contacts(agreement: Agreement) -> dict[str, str]:
+    return {c.email.lower(): key for key, party in agreement.parties.items() for c in party.contacts.values()}
+
+
+def complete_step(
+    app: App,
+    incident_id: str,
+    step_id: str,
+    answer: Mapping[str, Any] | None,
+    *,
+    by: str,
+    note: str = "",
+    source: str = "cli",
+) -> FactsResult:
+    """A person confirms a step (with the gate's typed answer). Refused, with nothing stored, when the
+    step is unknown, already done, not yet reachable, the person is not in the agreement, or the
+    answer does not fit the gate."""
+    with app.transaction() as session:
+        repo = Repository(session)
+        incident = repo.get_incident(incident_id)
+        _require_open(incident)
+        playbook = playbook_of(incident)
+        ids = [s.id for s in playbook.steps()]
+        if step_id not in ids:
+            close = difflib.get_close_matches(step_id, ids, n=3)
+            hint = (
+                f"Did you mean {', '.join(close)}?"
+                if close
+                else f"`breachops incident show {incident_id}` lists them."
+            )
+            raise InputError(None, None, None, f"{incident_id}'s playbook has no step {step_id!r}", hint)
+        step = playbook.step(step_id)
+        rows = {row.step_id: row for row in repo.steps(incident_id)}
+        if rows[step_id].status in _DONE:
+            row = rows[step_id]
+            raise InputError(
+                None,
+                None,
+                None,
+                f"step {step_id!r} of {incident_id} is already {row.status} "
+                f"(by {row.completed_by} at {row.completed_at:%Y-%m-%d %H:%M} UTC)",
+                "Nothing was changed.",
+            )
+        missing = [d for d in step.depends_on if rows[d].status not in _DONE]
+        if missing:
+            raise InputError(
+                None,
+                None,
+                None,
+                f"step {step_id!r} of {incident_id} is not ready yet",
+                f"It waits for: {', '.join(missing)}.",
+            )
+        contacts = _contacts(agreement_of(incident))
+        if by.lower() not in contacts:
+            raise InputError(
+                "--by",
+                None,
+                by,
+                "is not a contact in the incident's agreement",
+                "Use the email address the agreement lists for you.",
+            )
+        values = step.validate_answer(answer or {}, source=f"answer to {step_id}")
+        now = app.clock.now()
+        changes = step.gate.fact_changes(values, now)
+        recorded = {k: v for k, v in values.items() if v is not None}
+        if note:
+            recorded["note"] = note
+        recorded["source"] = source
+        repo.set_step_status(incident, step_id, "done", by, now, answer=recorded)
+        if changes:
+            return _change_facts(
+                app, repo, incident, changes, source=f"gate:{step_id}", actor=by, label=f"answer to {step_id}"
+            )
+        return FactsResult(changed={})
+
+
+def progress(app: App, incident_id: str) -> Progress:
+    with app.transaction() as session:
+        repo = Repository(session)
+        incident = repo.get_incident(incident_id)
+        playbook = playbook_of(incident)
+        rows = repo.steps(incident_id)
+        done = frozenset(r.step_id for r in rows if r.status in _DONE)
+        ready = playbook.ready_steps(done)
+        runnable = tuple(s for s in ready if s.gate.type == "none")
+        waiting = tuple(s for s in ready if s.gate.type != "none")
+        finished = len(done) == len(playbook.steps())
+        return Progress(runnable, waiting, done, finished, closed=incident.status != "open")
+
+
+def mark_waiting(app: App, incident_id: str, step_ids: list[str]) -> None:
+    with app.transaction() as session:
+        repo = Repository(session)
+        incident = repo.get_incident(incident_id)
+        now = app.clock.now()
+        for row in repo.steps(incident_id):
+            if row.step_id in step_ids and row.status == "pending":
+                repo.set_step_status(incident, row.step_id, "waiting", "flow", now)
+
+
+def run_automatic_step(app: App, incident_id: str, step_id: str) -> bool:
+    """Do a step that needs no person. Returns False when it was already done (a replayed flow)."""
+    with app.transaction() as session:
+        repo = Repository(session)
+        incident = repo.get_incident(incident_id)
+        row = repo.get_step(incident, step_id)
+        if row.status in _DONE:
+            return False
+        now = app.clock.now()
+        repo.set_step_status(incident, step_id, "running", "flow", now)
+        repo.set_step_status(incident, step_id, "done", "flow", now, answer={"source": "flow"})
+        return True
+
+
+def close_incident(app: App, incident_id: str, *, reason: str, actor: str) -> Incident:
+    if not reason.strip():
+        raise InputError("--reason", None, reason, "a reason is required", "Say why, for the record.")
+    with app.transaction() as session:
+        repo = Repository(session)
+        incident = repo.get_incident(incident_id)
+        _require_open(incident)
+        return repo.close_incident(incident, reason, actor, app.clock.now())

@@ -1,0 +1,202 @@
+"""An incident as people and scripts see it: its steps by phase, its obligations, countdowns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from breachops.config.agreements import Agreement
+from breachops.reports.deadlines import countdown, iso_utc, local_label
+from breachops.store.models import Incident, ObligationRow, StepRow
+
+__all__ = ["incident_summary", "incident_to_dict", "render_incident", "render_incident_list"]
+
+_STATUS_STYLE = {
+    "done": "green",
+    "skipped": "dim",
+    "waiting": "bold yellow",
+    "running": "cyan",
+    "pending": "",
+}
+
+
+def _people(agreement: Agreement, role: str, party: str) -> list[tuple[str, str, str]]:
+    """Who owns a step: the role's contact at each party, or that party's incident lead where the
+    agreement names nobody for the role (said in the name, so the gap is visible)."""
+    parties = ("disclosing", "receiving") if party == "both" else (party,)
+    found = []
+    for key in parties:
+        contacts = agreement.parties[key].contacts if key in agreement.parties else {}
+        contact = contacts.get(role)  # type: ignore[call-overload]
+        if contact:
+            found.append((contact.name, contact.email, contact.timezone))
+        elif "incident_lead" in contacts:
+            lead = contacts["incident_lead"]
+            found.append((f"{lead.name} (no {role} named; incident lead)", lead.email, lead.timezone))
+    return found
+
+
+def step_to_dict(row: StepRow, agreement: Agreement) -> dict[str, Any]:
+    return {
+        "step": row.step_id,
+        "phase": row.phase,
+        "title": row.title,
+        "owner": {
+            "role": row.owner_role,
+            "party": row.owner_party,
+            "people": [
+                {"name": n, "email": e, "timezone": z}
+                for n, e, z in _people(agreement, row.owner_role, row.owner_party)
+            ],
+        },
+        "due": iso_utc(row.due),
+        "status": row.status,
+        "completed_at": iso_utc(row.completed_at),
+        "completed_by": row.completed_by,
+        "answer": row.answer,
+    }
+
+
+def obligation_row_to_dict(row: ObligationRow) -> dict[str, Any]:
+    return {
+        "key": row.key,
+        "rule": row.rule_id,
+        "stage": row.stage,
+        "jurisdiction": row.jurisdiction,
+        "audience": row.audience,
+        "recipient": row.recipient,
+        "title": row.title,
+        "due": iso_utc(row.due),
+        "basis": row.basis,
+        "status": row.status,
+        "citation": row.citation,
+        "reason": row.reason,
+    }
+
+
+def incident_summary(incident: Incident) -> dict[str, Any]:
+    return {
+        "id": incident.id,
+        "title": incident.title,
+        "status": incident.status,
+        "drill": incident.drill,
+        "opened_at": iso_utc(incident.opened_at),
+        "opened_by": incident.opened_by,
+        "playbook": f"{incident.playbook_name}@{incident.playbook_version}",
+        "flow_run_id": incident.flow_run_id,
+        "closed_at": iso_utc(incident.closed_at),
+        "close_reason": incident.close_reason,
+    }
+
+
+def incident_to_dict(
+    incident: Incident,
+    steps: list[StepRow],
+    obligations: list[ObligationRow],
+    agreement: Agreement,
+    flow_state: str | None = None,
+) -> dict[str, Any]:
+    return {
+        **incident_summary(incident),
+        "flow_state": flow_state,
+        "facts": incident.facts,
+        "steps": [step_to_dict(s, agreement) for s in steps],
+        "obligations": [obligation_row_to_dict(o) for o in obligations],
+    }
+
+
+def _style_for(due: datetime | None, status: str, now: datetime) -> str:
+    if status in ("done", "met", "waived", "skipped", "withdrawn"):
+        return "dim"
+    if due is not None and due <= now:
+        return "bold red"
+    return ""
+
+
+def render_incident(
+    console: Console,
+    incident: Incident,
+    steps: list[StepRow],
+    obligations: list[ObligationRow],
+    agreement: Agreement,
+    now: datetime,
+    flow_state: str | None = None,
+) -> None:
+    head = Text(f"{incident.id}  ", style="bold")
+    head.append(incident.title)
+    head.append(f"\n{incident.status}", style="green" if incident.status == "open" else "dim")
+    if incident.drill:
+        head.append("  DRILL", style="bold magenta")
+    head.append(f"  opened {incident.opened_at:%Y-%m-%d %H:%M} UTC by {incident.opened_by}", style="dim")
+    head.append(f"  playbook {incident.playbook_name}@{incident.playbook_version}", style="dim")
+    if flow_state:
+        head.append(f"  flow: {flow_state}", style="dim")
+    console.print(head)
+
+    table = Table(title="Playbook", show_lines=False)
+    for name in ("phase", "step", "owner", "due", "countdown", "status"):
+        table.add_column(name, no_wrap=name in ("phase", "countdown", "status"))
+    last_phase = None
+    for row in steps:
+        people = _people(agreement, row.owner_role, row.owner_party)
+        owner = f"{row.owner_role} @ {row.owner_party}\n" + "\n".join(f"{n} <{e}>" for n, e, _ in people)
+        due = "—"
+        if row.due is not None:
+            zones = dict.fromkeys(z for _, _, z in people)
+            due = f"{row.due:%Y-%m-%d %H:%M} UTC" + "".join(
+                "\n" + local_label(row.due.astimezone(ZoneInfo(z)), z) for z in zones
+            )
+        style = _style_for(row.due, row.status, now)
+        status = Text(row.status, style=_STATUS_STYLE.get(row.status, ""))
+        if row.status == "done" and row.completed_by:
+            status.append(f"\n{row.completed_by}", style="dim")
+        table.add_row(
+            row.phase if row.phase != last_phase else "",
+            f"{row.step_id}\n{row.title}",
+            owner,
+            Text(due, style=style),
+            Text(countdown(row.due, now) if row.status not in ("done", "skipped") else "", style=style),
+            status,
+        )
+        last_phase = row.phase
+    console.print(table)
+
+    ob = Table(title="Obligations, strictest first", show_lines=False)
+    for name in ("due", "countdown", "to", "obligation", "status"):
+        ob.add_column(name)
+    for row in obligations:
+        style = _style_for(row.due, row.status, now)
+        due = "clock not started" if row.due is None else f"{row.due:%Y-%m-%d %H:%M} UTC"
+        if row.basis == "target":
+            due += " (target)"
+        ob.add_row(
+            Text(due, style=style),
+            Text(
+                countdown(row.due, now) if row.status not in ("met", "waived", "withdrawn") else "",
+                style=style,
+            ),
+            f"{row.audience} · {row.jurisdiction}",
+            f"{row.title}\n[dim]{row.key} · {row.citation}[/dim]",
+            row.status,
+        )
+    console.print(ob)
+
+
+def render_incident_list(console: Console, incidents: list[Incident], now: datetime) -> None:
+    table = Table(title=f"{len(incidents)} incident(s)")
+    for name in ("id", "title", "status", "opened", "playbook"):
+        table.add_column(name)
+    for i in incidents:
+        table.add_row(
+            i.id + (" [magenta]drill[/magenta]" if i.drill else ""),
+            i.title,
+            i.status,
+            f"{i.opened_at:%Y-%m-%d %H:%M} UTC ({countdown(i.opened_at, now).replace('overdue', 'ago')})",
+            f"{i.playbook_name}@{i.playbook_version}",
+        )
+    console.print(table)
