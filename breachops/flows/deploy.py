@@ -7,16 +7,16 @@ A team that runs flows on Prefect workers in a work pool (scale-out) names its o
 
 from __future__ import annotations
 
-import os
 from typing import Any
 from uuid import UUID
 
 from prefect import Flow
 
 from breachops.flows.executor import register_deployments
-from breachops.flows.incident import DEPLOYMENT_NAME, FLOW_NAME, incident_response
+from breachops.flows.incident import incident_response
+from breachops.flows.names import DEPLOYMENT_NAME
 
-__all__ = ["incident_deployment_name", "register", "served_flows"]
+__all__ = ["register", "served_flows"]
 
 
 def served_flows() -> dict[str, Flow[..., Any]]:
@@ -26,7 +26,3 @@ def served_flows() -> dict[str, Flow[..., Any]]:
 
 def register() -> dict[UUID, Flow[..., Any]]:
     return register_deployments(served_flows())
-
-
-def incident_deployment_name() -> str:
-    return os.environ.get("BREACHOPS_INCIDENT_DEPLOYMENT") or f"{FLOW_NAME}/{DEPLOYMENT_NAME}"

@@ -25,12 +25,10 @@ from breachops.bootstrap import App, bootstrap
 from breachops.errors import InputError
 from breachops.flows import service
 from breachops.flows.gates import gate_input_model, split_answer
+from breachops.flows.names import FLOW_NAME
 from breachops.store import Repository
 
-__all__ = ["DEPLOYMENT_NAME", "FLOW_NAME", "incident_response"]
-
-FLOW_NAME = "incident-response"
-DEPLOYMENT_NAME = "breachops"
+__all__ = ["incident_response"]
 log = logging.getLogger("breachops.flows.incident")
 
 

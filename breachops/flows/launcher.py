@@ -15,9 +15,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 from breachops.bootstrap import App
+from breachops.errors import InputError
+from breachops.flows.names import incident_deployment_name
+from breachops.flows.prefect_api import PrefectAPI, RunState
 from breachops.flows.runtime import PrefectRuntime, ensure_prefect
 
 __all__ = [
@@ -90,39 +92,45 @@ def ensure_serve(app: App, runtime: PrefectRuntime, progress: Progress = None) -
     raise RuntimeError(f"`breachops serve` did not start within 60 s; see {workspace / 'serve.log'}")
 
 
+def _api(runtime: PrefectRuntime) -> PrefectAPI:
+    return PrefectAPI(runtime.api_url)
+
+
 def start_incident_flow(app: App, incident_id: str, progress: Progress = None) -> str:
     """Create the incident's flow run from its deployment and record its id on the incident."""
     runtime = ensure_runtime(app, progress)
-    from prefect import get_client
-
-    from breachops.flows.deploy import incident_deployment_name, register
-
     name = incident_deployment_name()
-    with get_client(sync_client=True) as client:
-        try:
-            deployment = client.read_deployment_by_name(name)
-        except Exception:
-            if runtime.mode != "local":
-                raise
-            register()
-            deployment = client.read_deployment_by_name(name)
-        run = client.create_flow_run_from_deployment(
-            deployment.id, parameters={"incident_id": incident_id}, tags=["breachops", incident_id]
-        )
+    with _api(runtime) as api:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                deployment_id = api.deployment_id(name)
+                break
+            except LookupError:
+                # A `serve` that is starting registers it in a moment; in team mode it must exist.
+                if runtime.mode != "local" or time.monotonic() > deadline:
+                    raise InputError(
+                        None,
+                        None,
+                        None,
+                        f"Prefect has no deployment {name!r} at {runtime.api_url}",
+                        "Start `breachops serve`, or deploy prefect.yaml and set "
+                        "BREACHOPS_INCIDENT_DEPLOYMENT.",
+                    ) from None
+                time.sleep(0.2)
+        run_id = api.create_flow_run(deployment_id, {"incident_id": incident_id}, ["breachops", incident_id])
     from breachops.store import Repository
 
     with app.transaction() as session:
         repo = Repository(session)
-        repo.attach_flow_run(repo.get_incident(incident_id), str(run.id), "cli", app.clock.now())
-    return str(run.id)
+        repo.attach_flow_run(repo.get_incident(incident_id), run_id, "cli", app.clock.now())
+    return run_id
 
 
-def flow_run_state(app: App, flow_run_id: str) -> Any:
-    ensure_runtime(app, start_serve=False)
-    from prefect import get_client
-
-    with get_client(sync_client=True) as client:
-        return client.read_flow_run(UUID(flow_run_id)).state
+def flow_run_state(app: App, flow_run_id: str) -> RunState | None:
+    runtime = ensure_runtime(app, start_serve=False)
+    with _api(runtime) as api:
+        return api.state(flow_run_id)
 
 
 def wake_after_answer(app: App, flow_run_id: str, step_id: str, by: str, timeout: float = 30.0) -> str:
@@ -132,45 +140,39 @@ def wake_after_answer(app: App, flow_run_id: str, step_id: str, by: str, timeout
     suspension asked about (the server checks it against the form's schema), and the flow, finding
     the step done, reads the store instead. Returns what happened, for the user.
     """
-    ensure_runtime(app)
-    from prefect import get_client
-    from prefect.client.schemas.objects import StateType
-
+    runtime = ensure_runtime(app)
     deadline = time.monotonic() + timeout
-    with get_client(sync_client=True) as client:
+    with _api(runtime) as api:
         while True:
-            run = client.read_flow_run(UUID(flow_run_id))
-            state = run.state
-            if state is not None and state.is_final():
+            state = api.state(flow_run_id)
+            if state is not None and state.final:
                 return f"the flow run is {state.name.lower()}"
-            if state is not None and state.type == StateType.PAUSED:
-                run_input = _input_for(client, run, step_id, by)
-                response = client.resume_flow_run(run.id, run_input=run_input)
-                if str(response.status.value).upper() == "ACCEPT":
+            if state is not None and state.paused:
+                status, _reason = api.resume(flow_run_id, resume_input(api, flow_run_id, state, step_id, by))
+                if status == "ACCEPT":
                     return "the playbook goes on"
             if time.monotonic() > deadline:
                 return "the flow has not reached its next gate yet; it will read the answer when it does"
             time.sleep(0.2)
 
 
-def _input_for(client: Any, run: Any, step_id: str, by: str) -> dict[str, Any] | None:
-    keyset = run.state.state_details.run_input_keyset if run.state else None
+def resume_input(
+    api: PrefectAPI, flow_run_id: str, state: RunState, step_id: str, by: str
+) -> dict[str, Any] | None:
+    """An input the suspension's form accepts: the answered step if it asked about it, else one it did."""
+    keyset = state.details.get("run_input_keyset")
     if not keyset:
         return None
-    schema = client.read_flow_run_input(run.id, keyset["schema"])
-    schema = json.loads(schema) if isinstance(schema, str) else schema
-    step_schema = (schema or {}).get("properties", {}).get("step", {})
+    schema = api.run_input(flow_run_id, keyset["schema"]) or {}
+    step_schema = schema.get("properties", {}).get("step", {})
     allowed = step_schema.get("enum") or ([step_schema["const"]] if "const" in step_schema else [])
     chosen = step_id if step_id in allowed or not allowed else allowed[0]
     return {"step": chosen, "by": by, "note": "answered with `breachops step done`; recorded in the store"}
 
 
 def cancel_incident_flow(app: App, flow_run_id: str) -> None:
-    ensure_runtime(app, start_serve=False)
-    from prefect import get_client
-    from prefect.states import Cancelled
-
-    with get_client(sync_client=True) as client:
-        state = client.read_flow_run(UUID(flow_run_id)).state
-        if state is None or not state.is_final():
-            client.set_flow_run_state(UUID(flow_run_id), Cancelled(message="incident closed"), force=True)
+    runtime = ensure_runtime(app, start_serve=False)
+    with _api(runtime) as api:
+        state = api.state(flow_run_id)
+        if state is None or not state.final:
+            api.cancel(flow_run_id, "incident closed")

@@ -13,7 +13,6 @@ import os
 import signal
 import threading
 import time
-from uuid import UUID
 
 from breachops.bootstrap import App
 from breachops.flows.runtime import PrefectRuntime
@@ -47,7 +46,7 @@ def serve(
         nonlocal last_nudge
         if time.monotonic() - last_nudge > 5:
             last_nudge = time.monotonic()
-            _nudge_sleeping_incidents(app)
+            _nudge_sleeping_incidents(app, runtime.api_url)
 
     try:
         executor.run_forever(stop, on_tick=tick)
@@ -60,13 +59,11 @@ def serve(
             pass
 
 
-def _nudge_sleeping_incidents(app: App) -> None:
-    """Resume suspended runs whose waiting steps were all answered in the store."""
-    from prefect import get_client
-    from prefect.client.schemas.objects import StateType
-
+def _nudge_sleeping_incidents(app: App, api_url: str) -> None:
+    """Resume suspended runs whose waiting steps were answered in the store but never woken."""
     from breachops.flows import service
-    from breachops.flows.launcher import _input_for
+    from breachops.flows.launcher import resume_input
+    from breachops.flows.prefect_api import PrefectAPI
     from breachops.store import Repository
 
     with app.transaction() as session:
@@ -77,10 +74,10 @@ def _nudge_sleeping_incidents(app: App) -> None:
         ]
     if not open_runs:
         return
-    with get_client(sync_client=True) as client:
+    with PrefectAPI(api_url) as api:
         for incident_id, run_id in open_runs:
-            run = client.read_flow_run(UUID(run_id))
-            if run.state is None or run.state.type != StateType.PAUSED:
+            state = api.state(run_id)
+            if state is None or not state.paused:
                 continue
             where = service.progress(app, incident_id)
             waiting = {s.id for s in where.waiting}
@@ -91,6 +88,6 @@ def _nudge_sleeping_incidents(app: App) -> None:
             if where.finished or where.runnable or (waiting - marked):
                 log.info("waking %s: its answers are in the store", incident_id)
                 try:
-                    client.resume_flow_run(run.id, run_input=_input_for(client, run, "", "serve"))
+                    api.resume(run_id, resume_input(api, run_id, state, "", "serve"))
                 except Exception:  # resumed meanwhile by someone else
                     log.debug("could not wake %s", incident_id, exc_info=True)

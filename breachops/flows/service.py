@@ -206,7 +206,12 @@ def _change_facts(
     actor: str,
     label: str,
 ) -> FactsResult:
-    coerced = {name: _coerce_fact(name, value) for name, value in changes.items()}
+    coerced = {}
+    for name, value in changes.items():
+        try:
+            coerced[name] = _coerce_fact(name, value)
+        except ValueError as exc:
+            raise InputError(label, name, value, str(exc)) from None
     merged = {k: v for k, v in {**incident.facts, **coerced}.items() if v is not None}
     facts = parse_facts(merged, label)  # refuses bad values before anything is written
     canonical = facts.model_dump(mode="json", exclude_none=True)

@@ -1,0 +1,96 @@
+"""The few Prefect REST calls the CLI makes, over plain HTTP.
+
+Importing Prefect costs a CLI process one and a half seconds (it builds its settings and plugin
+context); `incident open`, `step done` and `incident show` need only these calls, so they make them
+directly against the same API the Prefect client uses. `serve` and the flows use Prefect itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+__all__ = ["PrefectAPI", "PrefectAPIError", "RunState"]
+
+
+class PrefectAPIError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class RunState:
+    type: str  # SCHEDULED, PENDING, RUNNING, PAUSED, COMPLETED, FAILED, CANCELLED, CRASHED, ...
+    name: str
+    details: dict[str, Any]
+
+    @property
+    def final(self) -> bool:
+        return self.type in ("COMPLETED", "FAILED", "CANCELLED", "CRASHED")
+
+    @property
+    def paused(self) -> bool:
+        return self.type == "PAUSED"
+
+
+class PrefectAPI:
+    def __init__(self, api_url: str, timeout: float = 15.0):
+        headers = {}
+        if key := os.environ.get("PREFECT_API_KEY"):
+            headers["Authorization"] = f"Bearer {key}"
+        self._client = httpx.Client(base_url=api_url.rstrip("/") + "/", timeout=timeout, headers=headers)
+
+    def __enter__(self) -> PrefectAPI:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._client.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._client.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise PrefectAPIError(f"Prefect API {method} {path}: {exc}") from None
+        if response.status_code == 404:
+            raise LookupError(path)
+        if response.status_code >= 400:
+            raise PrefectAPIError(
+                f"Prefect API {method} {path}: {response.status_code} {response.text[:300]}"
+            )
+        return response.json() if response.content else None
+
+    def deployment_id(self, name: str) -> str:
+        flow, _, deployment = name.partition("/")
+        return str(self._call("GET", f"deployments/name/{flow}/{deployment}")["id"])
+
+    def create_flow_run(self, deployment_id: str, parameters: dict[str, Any], tags: list[str]) -> str:
+        body = {"parameters": parameters, "tags": tags}
+        return str(self._call("POST", f"deployments/{deployment_id}/create_flow_run", json=body)["id"])
+
+    def state(self, flow_run_id: str) -> RunState | None:
+        state = self._call("GET", f"flow_runs/{flow_run_id}").get("state")
+        if not state:
+            return None
+        return RunState(type=state["type"], name=state["name"], details=state.get("state_details") or {})
+
+    def run_input(self, flow_run_id: str, key: str) -> Any:
+        """A stored run input (the server keeps it as JSON text)."""
+        try:
+            response = self._client.get(f"flow_runs/{flow_run_id}/input/{key}")
+        except httpx.HTTPError as exc:
+            raise PrefectAPIError(f"Prefect API GET input {key}: {exc}") from None
+        if response.status_code >= 400:
+            raise PrefectAPIError(f"Prefect API GET input {key}: {response.status_code}")
+        return json.loads(response.text)
+
+    def resume(self, flow_run_id: str, run_input: dict[str, Any] | None) -> tuple[str, str]:
+        result = self._call("POST", f"flow_runs/{flow_run_id}/resume", json={"run_input": run_input})
+        details = result.get("details") or {}
+        return str(result.get("status", "")).upper(), str(details.get("reason", ""))
+
+    def cancel(self, flow_run_id: str, message: str) -> None:
+        body = {"state": {"type": "CANCELLED", "name": "Cancelled", "message": message}, "force": True}
+        self._call("POST", f"flow_runs/{flow_run_id}/set_state", json=body)

@@ -1,0 +1,58 @@
+"""The channel port: one ``send`` that either returns a :class:`Delivery` or raises :class:`DeliveryError`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from breachops.notifications.models import OutgoingMessage
+
+__all__ = ["Channel", "Delivery", "DeliveryError", "DrillIsolationError"]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The provider accepted the message. ``refused`` lists recipients a server turned down while
+    accepting the others (SMTP only); retrying would send the rest a second copy, so callers record
+    them instead."""
+
+    channel: str
+    provider_id: str
+    accepted_at: datetime
+    refused: tuple[str, ...] = ()
+
+
+class DeliveryError(Exception):
+    """Sending failed. ``retryable`` says whether the same message may succeed later; ``retry_after``
+    (seconds) is the provider's own request to wait, if it made one. ``reason`` never holds a secret."""
+
+    def __init__(self, reason: str, *, retryable: bool, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.reason!r}, retryable={self.retryable}, "
+            f"retry_after={self.retry_after})"
+        )
+
+
+class DrillIsolationError(DeliveryError):
+    """A drill message would leave the drill: a recipient is not a participant, or the subject does
+    not start with ``[DRILL]``. Never retryable; the caller records it on the drill."""
+
+    def __init__(self, reason: str, *, outsiders: tuple[str, ...] = ()) -> None:
+        super().__init__(reason, retryable=False)
+        self.outsiders = outsiders
+
+
+@runtime_checkable
+class Channel(Protocol):
+    name: str
+
+    def send(self, message: OutgoingMessage) -> Delivery:
+        """Hand the message to the provider; raise DeliveryError if it was not accepted."""
+        ...

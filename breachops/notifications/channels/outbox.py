@@ -1,0 +1,74 @@
+"""The embedded default: each message becomes ``<workspace>/outbox/<key-derived-name>.eml``.
+
+The file is written under a temporary name and then linked into place, which fails if the final name
+already exists: a message is never half-written, and two writers of the same key leave one file.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import os
+import tempfile
+from datetime import UTC, datetime
+from email.parser import BytesHeaderParser
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+from breachops.clock import Clock, SystemClock
+from breachops.notifications.channels.base import Delivery, DeliveryError
+from breachops.notifications.mime import build_mime
+from breachops.notifications.models import OutgoingMessage, key_to_name
+
+__all__ = ["OutboxChannel"]
+
+
+class OutboxChannel:
+    """Writes RFC 5322 files (CRLF line ends), one per idempotency key."""
+
+    name = "outbox"
+
+    def __init__(self, workspace: Path, *, clock: Clock | None = None) -> None:
+        self.folder = Path(workspace) / "outbox"
+        self._clock = clock or SystemClock()
+
+    def path_for(self, key: str) -> Path:
+        return self.folder / f"{key_to_name(key)}.eml"
+
+    def send(self, message: OutgoingMessage) -> Delivery:
+        target = self.path_for(message.idempotency_key)
+        if target.exists():
+            return self._delivered(target)
+        now = self._clock.now()
+        data = build_mime(message, now=now).as_bytes(policy=email.policy.SMTP)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".eml", dir=self.folder)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                try:
+                    os.link(tmp, target)  # an atomic rename that refuses to replace an existing file
+                except FileExistsError:
+                    return self._delivered(target)
+                except OSError:  # a file system without hard links: rename (last writer wins)
+                    os.replace(tmp, target)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        except OSError as exc:
+            raise DeliveryError(
+                f"cannot write to the outbox {self.folder}: {exc.strerror or exc}", retryable=True
+            ) from exc
+        return Delivery(channel=self.name, provider_id=target.name, accepted_at=now)
+
+    def _delivered(self, target: Path) -> Delivery:
+        """The Delivery of a message written earlier: its Date header is when it was accepted."""
+        with target.open("rb") as handle:
+            headers = BytesHeaderParser(policy=email.policy.default).parse(handle)
+        try:
+            accepted = parsedate_to_datetime(str(headers["Date"])).astimezone(UTC)
+        except (TypeError, ValueError):
+            accepted = datetime.fromtimestamp(target.stat().st_mtime, UTC)
+        return Delivery(channel=self.name, provider_id=target.name, accepted_at=accepted)
