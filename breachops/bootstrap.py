@@ -36,10 +36,11 @@ class App:
 
     @cached_property
     def engine(self) -> Engine:
-        from breachops.store import make_engine, upgrade
+        from breachops.store.database import is_current, make_engine, upgrade
 
         engine = make_engine(self.settings.resolved_database_url)
-        upgrade(engine)  # cheap when already at head; keeps every process on one schema
+        if not is_current(engine):  # every process works on the newest schema
+            upgrade(engine)
         return engine
 
     @cached_property

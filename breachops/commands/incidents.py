@@ -79,6 +79,12 @@ def incident_open(
         )
     else:
         facts = load_facts(facts_file)
+    gaps = service.missing_owners(playbook_, agreement_)
+    if gaps:
+        say(
+            f"the agreement names nobody for {len(gaps)} step owner(s); that party's incident lead "
+            "stands in: " + ", ".join(gaps)
+        )
     incident_id = service.open_incident(
         app, facts=facts, agreement=agreement_, playbook=playbook_, title=title, actor=actor(by)
     )

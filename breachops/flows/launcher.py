@@ -118,7 +118,9 @@ def start_incident_flow(app: App, incident_id: str, progress: Progress = None) -
                         "BREACHOPS_INCIDENT_DEPLOYMENT.",
                     ) from None
                 time.sleep(0.2)
-        run_id = api.create_flow_run(deployment_id, {"incident_id": incident_id}, ["breachops", incident_id])
+        run_id = api.create_flow_run(
+            deployment_id, {"incident_id": incident_id}, ["breachops", incident_id], f"incident:{incident_id}"
+        )
     from breachops.store import Repository
 
     with app.transaction() as session:

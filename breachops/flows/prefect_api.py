@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 __all__ = ["PrefectAPI", "PrefectAPIError", "RunState"]
+
+
+_ATTEMPTS = 6
+_RETRY = frozenset({429, 502, 503, 504})
+
+
+def _backoff(attempt: int) -> float:
+    return min(8.0, 0.25 * 2**attempt) * (0.5 + random.random() / 2)
 
 
 class PrefectAPIError(RuntimeError):
@@ -50,10 +60,21 @@ class PrefectAPI:
         self._client.close()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            response = self._client.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise PrefectAPIError(f"Prefect API {method} {path}: {exc}") from None
+        # A busy server (SQLite under a burst) answers 503 or 429: back off and try again, as Prefect's
+        # own client does. Every call here is safe to repeat (flow runs carry an idempotency key).
+        for attempt in range(_ATTEMPTS):
+            try:
+                response = self._client.request(method, path, **kwargs)
+            except (httpx.TransportError, httpx.TimeoutException) as exc:
+                if attempt == _ATTEMPTS - 1:
+                    raise PrefectAPIError(f"Prefect API {method} {path}: {exc}") from None
+                time.sleep(_backoff(attempt))
+                continue
+            if response.status_code in _RETRY and attempt < _ATTEMPTS - 1:
+                retry_after = response.headers.get("Retry-After")
+                time.sleep(float(retry_after) if retry_after and retry_after.isdigit() else _backoff(attempt))
+                continue
+            break
         if response.status_code == 404:
             raise LookupError(path)
         if response.status_code >= 400:
@@ -66,8 +87,11 @@ class PrefectAPI:
         flow, _, deployment = name.partition("/")
         return str(self._call("GET", f"deployments/name/{flow}/{deployment}")["id"])
 
-    def create_flow_run(self, deployment_id: str, parameters: dict[str, Any], tags: list[str]) -> str:
-        body = {"parameters": parameters, "tags": tags}
+    def create_flow_run(
+        self, deployment_id: str, parameters: dict[str, Any], tags: list[str], idempotency_key: str
+    ) -> str:
+        """Create a run; the same idempotency key returns the run created the first time."""
+        body = {"parameters": parameters, "tags": tags, "idempotency_key": idempotency_key}
         return str(self._call("POST", f"deployments/{deployment_id}/create_flow_run", json=body)["id"])
 
     def state(self, flow_run_id: str) -> RunState | None:

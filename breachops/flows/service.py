@@ -32,6 +32,7 @@ __all__ = [
     "complete_step",
     "facts_of",
     "mark_waiting",
+    "missing_owners",
     "open_incident",
     "parse_assignments",
     "playbook_of",
@@ -139,6 +140,17 @@ def open_incident(
         )
         _recompute(app, repo, incident, facts, actor)
         return incident.id
+
+
+def missing_owners(playbook: Playbook, agreement: Agreement) -> list[str]:
+    """Steps whose owner role has no contact at the owning party (their incident lead stands in)."""
+    gaps = []
+    for step in playbook.steps():
+        for party in step.owner.parties:
+            contacts = agreement.parties[party].contacts if party in agreement.parties else {}
+            if step.owner.role not in contacts:
+                gaps.append(f"{step.id} ({step.owner.role} @ {party})")
+    return gaps
 
 
 def _require_open(incident: Incident) -> None:

@@ -57,12 +57,15 @@ def assert_refused(result, *needles: str) -> None:
 
 
 def test_init_then_open_records_an_incident_with_steps_and_obligations(workspace):
-    path, cli = workspace
+    _, cli = workspace
     incident = open_one(cli)
     shown = json.loads(cli("incident", "show", incident, "--format", "json").stdout)
     assert shown["id"] == incident and shown["status"] == "open"
     assert len(shown["steps"]) == 15
-    assert {o["rule"] for o in shown["obligations"]} >= {"eu-gdpr-art33-authority", "contract-receiving-to-disclosing"}
+    assert {o["rule"] for o in shown["obligations"]} >= {
+        "eu-gdpr-art33-authority",
+        "contract-receiving-to-disclosing",
+    }
     listed = json.loads(cli("incident", "list", "--format", "json").stdout)
     assert [i["id"] for i in listed] == [incident]
 
@@ -70,7 +73,9 @@ def test_init_then_open_records_an_incident_with_steps_and_obligations(workspace
 def test_a_malformed_playbook_is_refused_naming_file_and_step_and_nothing_is_stored(workspace):
     path, cli = workspace
     playbook = path / "playbooks" / "confidential-information-leak.yaml"
-    text = playbook.read_text().replace("role: security, party: receiving}", "role: janitor, party: receiving}", 1)
+    text = playbook.read_text().replace(
+        "role: security, party: receiving}", "role: janitor, party: receiving}", 1
+    )
     playbook.write_text(text)
     before = counts(path) if (path / "breachops.db").exists() else None
     result = cli("incident", "open", str(EXAMPLES / "facts.yaml"), "--no-flow")
@@ -149,18 +154,27 @@ def test_bad_facts_on_an_open_incident_are_refused_and_change_nothing(workspace)
     before = counts(path)
     assert_refused(cli("incident", "facts", incident, "--set", "risk=extreme"), "risk", "extreme")
     assert_refused(cli("incident", "facts", incident, "--set", "jurisdictions=DE=-4"), "-4")
-    assert_refused(cli("incident", "facts", incident, "--set", "material_at=2026-11-25T10:00:00"), "material_at")
+    assert_refused(
+        cli("incident", "facts", incident, "--set", "material_at=2026-11-25T10:00:00"), "material_at"
+    )
     assert counts(path) == before
-    changed = cli("incident", "facts", incident, "--set", "material_at=2026-11-25T10:00:00-05:00", "--format", "json")
+    changed = cli(
+        "incident", "facts", incident, "--set", "material_at=2026-11-25T10:00:00-05:00", "--format", "json"
+    )
     assert changed.returncode == 0, changed.stderr
     assert json.loads(changed.stdout)["changed"] == {"material_at": "2026-11-25T15:00:00Z"}
     assert counts(path) != before
 
 
 def test_closing_needs_a_reason_and_a_closed_incident_takes_no_answers(workspace):
-    path, cli = workspace
+    _, cli = workspace
     incident = open_one(cli)
-    assert cli("incident", "close", incident, "--reason", "false alarm: the repository was our own").returncode == 0
-    assert_refused(cli("step", "done", incident, "freeze-access", "--by", "tiago.rocha@horizonte.example"), "closed")
+    assert (
+        cli("incident", "close", incident, "--reason", "false alarm: the repository was our own").returncode
+        == 0
+    )
+    assert_refused(
+        cli("step", "done", incident, "freeze-access", "--by", "tiago.rocha@horizonte.example"), "closed"
+    )
     assert json.loads(cli("incident", "list", "--format", "json").stdout) == []
     assert len(json.loads(cli("incident", "list", "--all", "--format", "json").stdout)) == 1

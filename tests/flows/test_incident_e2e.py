@@ -16,7 +16,13 @@ pytestmark = pytest.mark.prefect
 
 def open_incident(served, title: str) -> str:
     opened = served.json(
-        "incident", "open", str(EXAMPLES / "facts.yaml"), "--title", title, "--by", "rafael.costa@horizonte.example"
+        "incident",
+        "open",
+        str(EXAMPLES / "facts.yaml"),
+        "--title",
+        title,
+        "--by",
+        "rafael.costa@horizonte.example",
     )
     assert opened["flow_run_id"]
     assert opened["obligations"], "the example facts give rise to obligations"
@@ -32,12 +38,16 @@ def test_an_incident_walks_its_playbook_to_the_end_with_answers_from_other_proce
     answered: list[str] = []
     while shown["flow_state"] != "Completed":
         step = waiting(shown)[0]
-        served.cli("step", "done", incident, step["step"], "--by", owner_email(step), *answer_for(step, playbook))
+        served.cli(
+            "step", "done", incident, step["step"], "--by", owner_email(step), *answer_for(step, playbook)
+        )
         answered.append(step["step"])
         shown = served.wait_for(
             incident,
-            lambda s, done=step["step"]: s["flow_state"] == "Completed"
-            or (suspended_with_waiting(s) and all(w["step"] != done for w in waiting(s))),
+            lambda s, done=step["step"]: (
+                s["flow_state"] == "Completed"
+                or (suspended_with_waiting(s) and all(w["step"] != done for w in waiting(s)))
+            ),
             what=f"the flow to take the answer to {step['step']}",
         )
     assert sorted(answered) == sorted(s.id for s in playbook.steps())
@@ -60,11 +70,14 @@ def test_an_incident_walks_its_playbook_to_the_end_with_answers_from_other_proce
 def test_a_fact_change_recomputes_obligations_and_is_recorded(served):
     incident = open_incident(served, "Roadmap documents with a competitor")
     before = {o["key"]: o for o in served.json("incident", "show", incident)["obligations"]}
-    assert "eu-gdpr-art34-individuals/notification" not in before or before[
-        "eu-gdpr-art34-individuals/notification"
-    ]["status"] == "withdrawn"
+    assert (
+        "eu-gdpr-art34-individuals/notification" not in before
+        or before["eu-gdpr-art34-individuals/notification"]["status"] == "withdrawn"
+    )
 
-    changed = served.json("incident", "facts", incident, "--set", "risk=high", "--by", "marina.alves@horizonte.example")
+    changed = served.json(
+        "incident", "facts", incident, "--set", "risk=high", "--by", "marina.alves@horizonte.example"
+    )
     assert changed["changed"] == {"risk": "high"}
     assert "eu-gdpr-art34-individuals/notification" in changed["obligations"]["added"]
 
@@ -74,7 +87,9 @@ def test_a_fact_change_recomputes_obligations_and_is_recorded(served):
     served.cli("audit", "export", incident)
     record = (served.path / "evidence" / f"{incident}.jsonl").read_text()
     assert '"kind":"fact.changed"' in record and '"kind":"obligation.recomputed"' in record
-    served.cli("incident", "close", incident, "--reason", "test finished", "--by", "marina.alves@horizonte.example")
+    served.cli(
+        "incident", "close", incident, "--reason", "test finished", "--by", "marina.alves@horizonte.example"
+    )
 
 
 def test_audit_verify_names_the_row_someone_altered(served):
@@ -95,4 +110,6 @@ def test_audit_verify_names_the_row_someone_altered(served):
     broken = served.cli("audit", "verify", incident, check=False)
     assert broken.returncode == 1
     assert f"seq {seq}" in broken.stderr
-    served.cli("incident", "close", incident, "--reason", "tampering test", "--by", "marina.alves@horizonte.example")
+    served.cli(
+        "incident", "close", incident, "--reason", "tampering test", "--by", "marina.alves@horizonte.example"
+    )

@@ -44,3 +44,20 @@ def test_sqlite_file_gets_its_folder_wal_foreign_keys_and_busy_timeout(tmp_path)
         assert path.parent.is_dir()
     finally:
         engine.dispose()
+
+
+def test_the_head_read_from_the_files_is_alembics_head():
+    from alembic.script import ScriptDirectory
+
+    from breachops.store.database import alembic_config, head_revision
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_is_current_tells_a_new_database_from_a_migrated_one(tmp_path):
+    from breachops.store.database import is_current, make_engine, upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    assert not is_current(engine)
+    upgrade(engine)
+    assert is_current(engine)

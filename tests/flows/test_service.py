@@ -1,0 +1,121 @@
+"""Incident operations on each application database (SQLite by default, PostgreSQL for scale-out),
+with an injected clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from breachops.bootstrap import App
+from breachops.clock import ManualClock
+from breachops.config.agreements import load_agreement
+from breachops.config.settings import Settings
+from breachops.deadlines.models import load_facts
+from breachops.errors import InputError
+from breachops.flows import service
+from breachops.playbooks import load_playbook
+from breachops.store import Repository, verify
+from tests.store.conftest import db_url, postgres_url  # noqa: F401  (fixtures)
+
+ROOT = Path(__file__).resolve().parents[2]
+START = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def app(db_url: str, tmp_path: Path) -> App:  # noqa: F811
+    return App(Settings(workspace=tmp_path / "ws", database_url=db_url), clock=ManualClock(START))
+
+
+def open_example(app: App) -> str:
+    return service.open_incident(
+        app,
+        facts=load_facts(ROOT / "examples" / "facts.yaml"),
+        agreement=load_agreement(ROOT / "examples" / "agreement.yaml"),
+        playbook=load_playbook("confidential-information-leak"),
+        title="Licensed source code on a public repository",
+        actor="rafael.costa@horizonte.example",
+    )
+
+
+def test_an_incident_progresses_as_people_answer_and_facts_set_by_gates_recompute_obligations(app):
+    incident = open_example(app)
+    first = service.progress(app, incident)
+    assert not first.runnable
+    assert {s.id for s in first.waiting} == {"freeze-access", "preserve-evidence", "alert-counterparty-lead"}
+
+    app.clock.advance(timedelta(hours=1))
+    for step, who, answer in [
+        ("freeze-access", "tiago.rocha@horizonte.example", {}),
+        (
+            "preserve-evidence",
+            "lars.hoffmann@nordlicht.example",
+            {"evidence_links": "https://e.example/1", "legal_hold": "yes"},
+        ),
+        ("alert-counterparty-lead", "rafael.costa@horizonte.example", {}),
+        ("scope-disclosure", "tiago.rocha@horizonte.example", None),
+    ]:
+        if answer is None:
+            spec = load_playbook("confidential-information-leak").step(step).gate.fields
+            answer = {name: ("DE=1200, BR=5400, FR" if f.sets == "jurisdictions" else "https://e.example/2")
+                      if f.type in ("text", "url", "urls") else ["personal", "source_code"] if f.type == "choice" else "yes"
+                      for name, f in spec.items() if f.required}  # fmt: skip
+        service.complete_step(app, incident, step, answer, by=who)
+
+    with app.transaction() as session:
+        repo = Repository(session)
+        facts = repo.get_incident(incident).facts
+        steps = {r.step_id: r for r in repo.steps(incident)}
+        assert verify(session, incident).ok
+    assert {"code": "FR"} in facts["jurisdictions"]  # present, count not yet known
+    assert steps["freeze-access"].completed_at == START + timedelta(hours=1)
+    assert steps["freeze-access"].completed_by == "tiago.rocha@horizonte.example"
+    assert "assess-notifiability" in {s.id for s in service.progress(app, incident).waiting}
+
+
+def test_a_fact_change_moves_the_due_times_of_steps_tied_to_obligations(app):
+    incident = open_example(app)
+    with app.transaction() as session:
+        before = {r.step_id: r.due for r in Repository(session).steps(incident)}
+    result = service.change_facts(
+        app,
+        incident,
+        {"aware_at": "2026-11-24T10:00:00-03:00"},
+        source="cli",
+        actor="marina.alves@horizonte.example",
+    )
+    assert result.obligations.due_changed
+    with app.transaction() as session:
+        after = {r.step_id: r.due for r in Repository(session).steps(incident)}
+    # notify-regulators is tied to the earliest regulator obligation (GDPR's 72 elapsed hours from
+    # awareness): awareness 6.5 h earlier moves it by exactly that.
+    assert after["notify-regulators"] == before["notify-regulators"] - timedelta(hours=6, minutes=30)
+    # the counterparty notice follows the subcontractor's clause, counted from discovery: unchanged.
+    assert after["notify-counterparty"] == before["notify-counterparty"]
+    assert after["freeze-access"] == before["freeze-access"]  # counted from opening, not awareness
+
+
+def test_bad_input_leaves_the_database_exactly_as_it_was(app):
+    incident = open_example(app)
+
+    def snapshot():
+        with app.transaction() as session:
+            repo = Repository(session)
+            return (
+                repo.get_incident(incident).facts,
+                [(r.step_id, r.status) for r in repo.steps(incident)],
+                verify(session, incident).events,
+            )
+
+    before = snapshot()
+    with pytest.raises(InputError, match="legal_hold"):
+        service.complete_step(
+            app, incident, "preserve-evidence", {"evidence_links": "https://e.example", "legal_hold": "maybe"},
+            by="tiago.rocha@horizonte.example",
+        )  # fmt: skip
+    with pytest.raises(InputError, match="risk"):
+        service.change_facts(app, incident, {"risk": "catastrophic"}, source="cli", actor="x")
+    with pytest.raises(InputError, match="unknown incident"):
+        service.complete_step(app, "INC-2026-4242", "freeze-access", {}, by="tiago.rocha@horizonte.example")
+    assert snapshot() == before
