@@ -34,6 +34,7 @@ def init(
 
 def serve(
     poll: Annotated[float, typer.Option("--poll", help="Seconds between looks for runs to start.")] = 0.5,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Flow runs executed at once.")] = 8,
 ) -> None:
     """Run the playbooks: claim and run incident flow runs (and their resumes) until stopped.
 
@@ -48,4 +49,4 @@ def serve(
     app.workspace.mkdir(parents=True, exist_ok=True)
     runtime = ensure_prefect(app.workspace, progress=say)
     say(f"serving playbooks from {runtime.api_url} ({runtime.mode} mode); Ctrl-C stops")
-    run_serve(app, runtime, poll_seconds=poll)
+    run_serve(app, runtime, poll_seconds=poll, workers=workers)

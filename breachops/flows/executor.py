@@ -55,7 +55,7 @@ class FlowExecutor:
 
     deployments: dict[UUID, Flow[..., Any]]
     poll_seconds: float = 0.5
-    max_workers: int = 16
+    max_workers: int = 8
     clock: Clock = field(default_factory=SystemClock)
     _pool: ThreadPoolExecutor = field(init=False)
     _running: dict[UUID, Future[None]] = field(init=False, default_factory=dict)

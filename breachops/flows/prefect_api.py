@@ -19,7 +19,7 @@ import httpx
 __all__ = ["PrefectAPI", "PrefectAPIError", "RunState"]
 
 
-_ATTEMPTS = 6
+_ATTEMPTS = 10
 _RETRY = frozenset({429, 502, 503, 504})
 
 

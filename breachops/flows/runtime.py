@@ -167,6 +167,9 @@ def _start_local_server(workspace: Path, timeout: float) -> PrefectRuntime:
             "PREFECT_SERVER_API_PORT": str(port),
             "PREFECT_API_URL": api_url,
             "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
+            # SQLite serialises writers: under a burst, wait for the lock rather than answer 503.
+            "PREFECT_SERVER_DATABASE_TIMEOUT": "60",
+            "PREFECT_SERVER_DATABASE_CONNECTION_TIMEOUT": "30",
         }
     )
     log = (home / "server.log").open("ab")

@@ -23,7 +23,12 @@ log = logging.getLogger("breachops.serve")
 
 
 def serve(
-    app: App, runtime: PrefectRuntime, *, poll_seconds: float = 0.5, stop: threading.Event | None = None
+    app: App,
+    runtime: PrefectRuntime,
+    *,
+    poll_seconds: float = 0.5,
+    workers: int = 8,
+    stop: threading.Event | None = None,
 ) -> None:
     from breachops.flows.deploy import register
     from breachops.flows.executor import FlowExecutor
@@ -33,7 +38,7 @@ def serve(
         if threading.current_thread() is threading.main_thread():
             signal.signal(sig, lambda *_: stop.set())
     deployments = register()
-    executor = FlowExecutor(deployments, poll_seconds=poll_seconds, clock=app.clock)
+    executor = FlowExecutor(deployments, poll_seconds=poll_seconds, max_workers=workers, clock=app.clock)
     if runtime.mode == "local" or os.environ.get("BREACHOPS_SERVE_RECOVER") == "1":
         executor.recover_orphans()
     record = app.workspace.resolve() / "serve.json"

@@ -113,3 +113,45 @@ def test_audit_verify_names_the_row_someone_altered(served):
     served.cli(
         "incident", "close", incident, "--reason", "tampering test", "--by", "marina.alves@horizonte.example"
     )
+
+
+def test_an_answer_given_in_the_prefect_ui_resume_form_is_validated_and_recorded(served):
+    import json as _json
+
+    from breachops.flows.prefect_api import PrefectAPI
+
+    incident = open_incident(served, "Answered from the UI")
+    shown = served.wait_for(incident, suspended_with_waiting, what="the first gate")
+    api_url = _json.loads((served.path / "prefect" / "server.json").read_text())["api_url"]
+    run_id = shown["flow_run_id"]
+    with PrefectAPI(api_url) as api:
+        state = api.state(run_id)
+        schema = api.run_input(run_id, state.details["run_input_keyset"]["schema"])
+        # The form offers each waiting step's fields, prefixed with its id when several wait.
+        assert set(schema["properties"]["step"]["enum"]) == {s["step"] for s in waiting(shown)}
+        assert "preserve-evidence__legal_hold" in schema["properties"]
+        # First an answer the gate refuses (the form cannot require per-step fields): nothing recorded.
+        status, _ = api.resume(run_id, {"step": "preserve-evidence", "by": "lars.hoffmann@nordlicht.example"})
+        assert status == "ACCEPT"
+    shown = served.wait_for(incident, suspended_with_waiting, what="the flow to suspend again after a refused answer")
+    assert next(s for s in shown["steps"] if s["step"] == "preserve-evidence")["status"] == "waiting"
+    with PrefectAPI(api_url) as api:
+        state = api.state(run_id)
+        answer = {
+            "step": "preserve-evidence",
+            "by": "lars.hoffmann@nordlicht.example",
+            "note": "snapshots taken",
+            "preserve-evidence__evidence_links": ["https://evidence.example/case/9"],
+            "preserve-evidence__legal_hold": True,
+        }
+        status, reason = api.resume(run_id, answer)
+        assert status == "ACCEPT", reason
+    shown = served.wait_for(
+        incident,
+        lambda s: next(x for x in s["steps"] if x["step"] == "preserve-evidence")["status"] == "done",
+        what="the UI answer to be recorded",
+    )
+    step = next(x for x in shown["steps"] if x["step"] == "preserve-evidence")
+    assert step["completed_by"] == "lars.hoffmann@nordlicht.example"
+    assert step["answer"]["source"] == "prefect-ui" and step["answer"]["legal_hold"] is True
+    served.cli("incident", "close", incident, "--reason", "ui test", "--by", "marina.alves@horizonte.example")
