@@ -133,7 +133,9 @@ def test_an_answer_given_in_the_prefect_ui_resume_form_is_validated_and_recorded
         # First an answer the gate refuses (the form cannot require per-step fields): nothing recorded.
         status, _ = api.resume(run_id, {"step": "preserve-evidence", "by": "lars.hoffmann@nordlicht.example"})
         assert status == "ACCEPT"
-    shown = served.wait_for(incident, suspended_with_waiting, what="the flow to suspend again after a refused answer")
+    shown = served.wait_for(
+        incident, suspended_with_waiting, what="the flow to suspend again after a refused answer"
+    )
     assert next(s for s in shown["steps"] if s["step"] == "preserve-evidence")["status"] == "waiting"
     with PrefectAPI(api_url) as api:
         state = api.state(run_id)
