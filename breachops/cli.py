@@ -11,7 +11,7 @@ import sys
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -82,7 +82,7 @@ def _origin(rule: Rule) -> str:
     return f"shipped:{Path(rule.origin).name}" if rule.origin in shipped else rule.origin
 
 
-def _rule_summary(rule: Rule) -> dict[str, object]:
+def _rule_summary(rule: Rule) -> dict[str, Any]:
     return {
         "id": rule.id,
         "jurisdiction": rule.jurisdiction,
@@ -163,16 +163,17 @@ def rules_show(
     table.add_column(style="bold")
     table.add_column()
     for key, value in summary.items():
+        shown: Any = value
         if key == "stages":
-            value = "\n".join(
+            shown = "\n".join(
                 f"{s['name']}: {s['window']} "
                 + (f"from {s['clock']}" if s["clock"] else f"after {s['after']}")
                 + (f", and no later than {s['cap']}" if s["cap"] else "")
-                for s in summary["stages"]  # type: ignore[union-attr]
+                for s in value
             )
         elif key == "applies_when":
-            value = ", ".join(f"{k}: {v}" for k, v in value.items()) or "always"  # type: ignore[union-attr]
-        table.add_row(key, str(value))
+            shown = ", ".join(f"{k}: {v}" for k, v in value.items()) or "always"
+        table.add_row(key, str(shown))
     out.print(table)
 
 

@@ -15,7 +15,7 @@ from breachops.config.agreements import Agreement
 from breachops.config.jurisdictions import BLOCS, country_of
 from breachops.config.rules import PERSONAL_CATEGORIES, RISK_LEVELS, Catalogue, Rule, Stage, Window
 from breachops.deadlines.calendars import add_business_days, add_months, local_deadline
-from breachops.deadlines.models import Assessment, Facts, NotApplicable, Obligation
+from breachops.deadlines.models import Assessment, Basis, Facts, NotApplicable, Obligation, Status
 
 __all__ = ["RuleIndex", "assess", "window_end"]
 
@@ -125,7 +125,7 @@ def assess(
         party_zones += agreement_zones
     # Which rule jurisdictions reach each affected place, worked out once for all candidates.
     reach = [(j.code, j.affected, _reaching(j.code)) for j in facts.jurisdictions]
-    categories = set(facts.data_categories)
+    categories: set[str] = set(facts.data_categories)
     if categories & PERSONAL_CATEGORIES:
         categories.add("personal")
 
@@ -249,8 +249,8 @@ def _apply(
                 # The cap binds: report its clock, so the due time is read against the right start.
                 due, start, event, window = cap_due, cap_start, stage.cap.clock, stage.cap.window
         due_by_stage[stage.name] = due
-        basis = "awaiting_clock" if due is None else ("target" if stage.window.term else "deadline")
-        status = "awaiting" if due is None else ("overdue" if due <= now else "pending")
+        basis: Basis = "awaiting_clock" if due is None else ("target" if stage.window.term else "deadline")
+        status: Status = "awaiting" if due is None else ("overdue" if due <= now else "pending")
         zones = _zones(stage.window.timezone, party_zones)
         out.append(
             Obligation(

@@ -44,7 +44,8 @@ def register_deployments(flows: dict[str, Flow[..., Any]]) -> dict[UUID, Flow[..
     """Create or update one deployment per flow (served by this process: no work pool)."""
     out: dict[UUID, Flow[..., Any]] = {}
     for name, flow_ in flows.items():
-        deployment_id = flow_.to_deployment(name=name).apply()
+        deployment: Any = flow_.to_deployment(name=name)  # sync here: no event loop is running
+        deployment_id = deployment.apply()
         out[UUID(str(deployment_id))] = flow_
     return out
 
@@ -96,7 +97,9 @@ class FlowExecutor:
             runs = client.read_flow_runs(
                 flow_run_filter=FlowRunFilter(
                     state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])),
-                    next_scheduled_start_time=FlowRunFilterNextScheduledStartTime(before_=self.clock.now()),
+                    next_scheduled_start_time=FlowRunFilterNextScheduledStartTime(
+                        before_=self.clock.now()  # type: ignore[arg-type]  # a datetime is what it sends
+                    ),
                 ),
                 deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=list(self.deployments))),
                 sort=FlowRunSort.NEXT_SCHEDULED_START_TIME_ASC,
@@ -108,7 +111,7 @@ class FlowExecutor:
                         continue
                 # Pending is the claim: the orchestrator refuses a second Pending, so two serving
                 # processes never run the same flow run.
-                result = client.set_flow_run_state(run.id, Pending())
+                result: Any = client.set_flow_run_state(run.id, Pending())
                 if result.state is None or result.state.type != StateType.PENDING:
                     continue
                 flow_ = self.deployments.get(run.deployment_id) if run.deployment_id else None
@@ -122,7 +125,8 @@ class FlowExecutor:
         future = self._pool.submit(self._execute, flow_, run)
         with self._lock:
             self._running[run.id] = future
-        future.add_done_callback(lambda _f, run_id=run.id: self._forget(run_id))
+        run_id = run.id
+        future.add_done_callback(lambda _future: self._forget(run_id))
 
     def _forget(self, run_id: UUID) -> None:
         with self._lock:

@@ -46,8 +46,8 @@ def field_key(step_id: str, name: str, several: bool) -> str:
 
 def _python_type(spec: Any) -> Any:
     if spec.type == "choice":
-        choice = Literal[tuple(spec.choices)]  # type: ignore[misc]
-        return list[choice] if spec.multiple else choice  # type: ignore[valid-type]
+        choice: Any = Literal[tuple(spec.choices)]  # type: ignore[valid-type]
+        return list[choice] if spec.multiple else choice
     return _TYPES[spec.type]
 
 

@@ -169,20 +169,20 @@ def render_incident(
     ob = Table(title="Obligations, strictest first", show_lines=False)
     for name in ("due", "countdown", "to", "obligation", "status"):
         ob.add_column(name)
-    for row in obligations:
-        style = _style_for(row.due, row.status, now)
-        due = "clock not started" if row.due is None else f"{row.due:%Y-%m-%d %H:%M} UTC"
-        if row.basis == "target":
+    for ob_row in obligations:
+        style = _style_for(ob_row.due, ob_row.status, now)
+        due = "clock not started" if ob_row.due is None else f"{ob_row.due:%Y-%m-%d %H:%M} UTC"
+        if ob_row.basis == "target":
             due += " (target)"
         ob.add_row(
             Text(due, style=style),
             Text(
-                countdown(row.due, now) if row.status not in ("met", "waived", "withdrawn") else "",
+                countdown(ob_row.due, now) if ob_row.status not in ("met", "waived", "withdrawn") else "",
                 style=style,
             ),
-            f"{row.audience} · {row.jurisdiction}",
-            f"{row.title}\n[dim]{row.key} · {row.citation}[/dim]",
-            row.status,
+            f"{ob_row.audience} · {ob_row.jurisdiction}",
+            f"{ob_row.title}\n[dim]{ob_row.key} · {ob_row.citation}[/dim]",
+            ob_row.status,
         )
     console.print(ob)
 
