@@ -157,10 +157,21 @@ def incident_show(
         agreement_ = service.agreement_of(incident)
         flow_state = _flow_state(app, incident.flow_run_id) if incident.status == "open" else None
         if fmt is TableOrJson.json:
-            data = incident_to_dict(incident, steps, obligations, agreement_, flow_state)
+            data = incident_to_dict(
+                incident, steps, obligations, agreement_, flow_state, service.playbook_of(incident)
+            )
             print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
             return
-        render_incident(out, incident, steps, obligations, agreement_, app.clock.now(), flow_state)
+        render_incident(
+            out,
+            incident,
+            steps,
+            obligations,
+            agreement_,
+            app.clock.now(),
+            flow_state,
+            service.playbook_of(incident),
+        )
 
 
 @incident_app.command("facts")

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from breachops.config.agreements import Agreement
+from breachops.playbooks import Playbook, Step
 from breachops.reports.deadlines import countdown, iso_utc, local_label
 from breachops.store.models import Incident, ObligationRow, StepRow
 
@@ -41,7 +42,38 @@ def _people(agreement: Agreement, role: str, party: str) -> list[tuple[str, str,
     return found
 
 
-def step_to_dict(row: StepRow, agreement: Agreement) -> dict[str, Any]:
+def _example(spec: Any) -> str:
+    if spec.type == "bool":
+        return "yes|no"
+    if spec.type == "choice":
+        return ",".join(spec.choices) if spec.multiple else "|".join(spec.choices)
+    if spec.type in ("url", "urls"):
+        return "https://..." + (",https://..." if spec.type == "urls" else "")
+    if spec.sets == "jurisdictions":
+        return "DE=120,BR=40"
+    return {"int": "N", "datetime": "2026-11-25T10:00:00Z"}.get(spec.type, "'text'")
+
+
+def answer_command(incident_id: str, step: Step, by: str) -> str:
+    """The command a person types to confirm ``step``, with a placeholder per gate field."""
+    parts = [f"breachops step done {incident_id} {step.id} --by {by}"]
+    for name, spec in (step.gate.fields or {}).items():
+        parts.append(f"--set {name}={_example(spec)}" + ("" if spec.required else "  (optional)"))
+    return " \\\n    ".join(parts)
+
+
+def gate_to_dict(step: Step) -> dict[str, Any]:
+    return {
+        "type": step.gate.type,
+        "prompt": step.gate.prompt,
+        "fields": {
+            name: {"type": spec.type, "label": spec.label, "required": spec.required, "choices": spec.choices}
+            for name, spec in (step.gate.fields or {}).items()
+        },
+    }
+
+
+def step_to_dict(row: StepRow, agreement: Agreement, step: Step | None = None) -> dict[str, Any]:
     return {
         "step": row.step_id,
         "phase": row.phase,
@@ -59,6 +91,7 @@ def step_to_dict(row: StepRow, agreement: Agreement) -> dict[str, Any]:
         "completed_at": iso_utc(row.completed_at),
         "completed_by": row.completed_by,
         "answer": row.answer,
+        "gate": gate_to_dict(step) if step is not None else None,
     }
 
 
@@ -100,12 +133,14 @@ def incident_to_dict(
     obligations: list[ObligationRow],
     agreement: Agreement,
     flow_state: str | None = None,
+    playbook: Playbook | None = None,
 ) -> dict[str, Any]:
+    by_id = {s.id: s for s in playbook.steps()} if playbook else {}
     return {
         **incident_summary(incident),
         "flow_state": flow_state,
         "facts": incident.facts,
-        "steps": [step_to_dict(s, agreement) for s in steps],
+        "steps": [step_to_dict(s, agreement, by_id.get(s.step_id)) for s in steps],
         "obligations": [obligation_row_to_dict(o) for o in obligations],
     }
 
@@ -126,6 +161,7 @@ def render_incident(
     agreement: Agreement,
     now: datetime,
     flow_state: str | None = None,
+    playbook: Playbook | None = None,
 ) -> None:
     head = Text(f"{incident.id}  ", style="bold")
     head.append(incident.title)
@@ -185,6 +221,15 @@ def render_incident(
             ob_row.status,
         )
     console.print(ob)
+    waiting = [r for r in steps if r.status == "waiting"]
+    if playbook is not None and waiting and incident.status == "open":
+        console.print("[bold]Waiting for people[/bold] — confirm with:")
+        for row in waiting:
+            people = _people(agreement, row.owner_role, row.owner_party)
+            by = people[0][1] if people else "EMAIL"
+            console.print(
+                answer_command(incident.id, playbook.step(row.step_id), by), highlight=False, markup=False
+            )
 
 
 def render_incident_list(console: Console, incidents: list[Incident], now: datetime) -> None:

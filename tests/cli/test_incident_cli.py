@@ -68,6 +68,18 @@ def test_init_then_open_records_an_incident_with_steps_and_obligations(workspace
     }
     listed = json.loads(cli("incident", "list", "--format", "json").stdout)
     assert [i["id"] for i in listed] == [incident]
+    gate = next(s for s in shown["steps"] if s["step"] == "preserve-evidence")["gate"]
+    assert gate["fields"]["legal_hold"]["type"] == "bool"
+
+
+def test_show_tells_each_waiting_person_the_command_that_answers_their_gate(workspace):
+    path, cli = workspace
+    incident = open_one(cli)
+    with sqlite3.connect(path / "breachops.db") as db:  # as the flow marks them when it suspends
+        db.execute("UPDATE steps SET status = 'waiting' WHERE step_id = 'preserve-evidence'")
+    table = cli("incident", "show", incident).stdout
+    assert f"breachops step done {incident} preserve-evidence --by lars.hoffmann@nordlicht.example" in table
+    assert "--set legal_hold=yes|no" in table
 
 
 def test_a_malformed_playbook_is_refused_naming_file_and_step_and_nothing_is_stored(workspace):
