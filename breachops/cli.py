@@ -22,6 +22,7 @@ from breachops.bootstrap import App
 from breachops.commands.audit import audit_app
 from breachops.commands.common import TableOrJson, err, make_app, out
 from breachops.commands.incidents import incident_app, step_app
+from breachops.commands.outbox import notify_app, outbox_app
 from breachops.commands.runtime import init, serve
 from breachops.config.agreements import load_agreement
 from breachops.config.rules import Rule, load_rule_file, shipped_rule_files
@@ -49,6 +50,8 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(incident_app, name="incident")
 app.add_typer(step_app, name="step")
 app.add_typer(audit_app, name="audit")
+app.add_typer(outbox_app, name="outbox")
+app.add_typer(notify_app, name="notify")
 app.command("init")(init)
 app.command("serve")(serve)
 

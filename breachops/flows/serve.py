@@ -13,6 +13,7 @@ import os
 import signal
 import threading
 import time
+from typing import Any
 
 from breachops.bootstrap import App
 from breachops.flows.runtime import PrefectRuntime
@@ -45,6 +46,7 @@ def serve(
     record.parent.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps({"pid": os.getpid(), "api_url": runtime.api_url, "started": time.time()}))
     log.info("serving %d deployment(s) from %s", len(deployments), runtime.api_url)
+    reminders = _start_reminders(app)
     last_nudge = 0.0
 
     def tick() -> None:
@@ -56,12 +58,26 @@ def serve(
     try:
         executor.run_forever(stop, on_tick=tick)
     finally:
+        reminders.stop()
         executor.shutdown(wait=False)
         try:
             if json.loads(record.read_text()).get("pid") == os.getpid():
                 record.unlink()
         except (OSError, ValueError):
             pass
+
+
+def _start_reminders(app: App) -> Any:
+    """The reminder and mail service: one per application database, inside `serve`."""
+    from breachops.flows.scheduler import ReminderService
+    from breachops.notifications import build_channel, load_mail_settings
+    from breachops.notifications.outbox import drill_participants
+
+    mail = load_mail_settings()
+    channel = build_channel(mail, app.workspace, clock=app.clock, drill_participants=drill_participants(app))
+    service = ReminderService(app, channel, fallback=None, sender=mail.mail_from)
+    service.start()
+    return service
 
 
 def _nudge_sleeping_incidents(app: App, api_url: str) -> None:

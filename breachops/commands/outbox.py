@@ -1,0 +1,117 @@
+"""`breachops outbox …` (what was queued and sent) and `breachops notify test` (is mail working?)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from breachops.commands.common import TableOrJson, err, make_app, out
+from breachops.store.models import Message
+
+__all__ = ["notify_app", "outbox_app"]
+
+outbox_app = typer.Typer(
+    help="The outbox: every message, its key, attempts and status.", no_args_is_help=True
+)
+notify_app = typer.Typer(help="Mail delivery checks.", no_args_is_help=True)
+
+
+def _summary(m: Message) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "key": m.idempotency_key,
+        "incident": m.incident_id,
+        "kind": m.kind,
+        "recipients": list(m.recipients),
+        "subject": m.subject,
+        "status": m.status,
+        "channel": m.channel,
+        "attempts": m.attempts,
+        "created_at": m.created_at.isoformat(),
+        "sent_at": m.sent_at.isoformat() if m.sent_at else None,
+        "not_before": m.not_before.isoformat() if m.not_before else None,
+        "provider_message_id": m.provider_message_id,
+        "last_error": m.last_error,
+        "drill": m.drill,
+    }
+
+
+@outbox_app.command("list")
+def outbox_list(
+    incident: Annotated[str | None, typer.Option("--incident", metavar="INC")] = None,
+    fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
+) -> None:
+    """Messages in the order they were queued (optionally of one incident)."""
+    app = make_app()
+    with app.transaction() as session:
+        query = select(Message).order_by(Message.created_at, Message.id)
+        if incident:
+            query = query.where(Message.incident_id == incident)
+        rows = [_summary(m) for m in session.scalars(query)]
+    if fmt is TableOrJson.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    table = Table("id", "incident", "kind", "to", "status", "tries", "subject")
+    for r in rows:
+        table.add_row(
+            str(r["id"]), r["incident"] or "-", r["kind"], ", ".join(r["recipients"]), r["status"],
+            str(r["attempts"]), r["subject"],
+        )  # fmt: skip
+    out.print(table)
+
+
+@outbox_app.command("show")
+def outbox_show(
+    msg_id: Annotated[str, typer.Argument(metavar="MSG_ID", help="The message's number or its key")],
+    fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
+) -> None:
+    """One message with its body and delivery record."""
+    app = make_app()
+    with app.transaction() as session:
+        query = select(Message)
+        query = (
+            query.where(Message.id == int(msg_id))
+            if msg_id.isdigit()
+            else query.where(Message.idempotency_key == msg_id)
+        )
+        row = session.scalars(query).one_or_none()
+        if row is None:
+            err.print(f"[red]no message {msg_id}[/red]; see `breachops outbox list`")
+            raise typer.Exit(1)
+        data = _summary(row) | {"body_text": row.body_text}
+    if fmt is TableOrJson.json:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    for name, value in data.items():
+        if name != "body_text":
+            out.print(f"[bold]{name:>20}[/bold]  {value}", highlight=False)
+    out.print()
+    out.print(data["body_text"], highlight=False, markup=False)
+
+
+@notify_app.command("test")
+def notify_test(to: Annotated[str, typer.Option("--to", metavar="EMAIL")]) -> None:
+    """Send one test message through the configured channel, the way every message goes: queue, then
+    dispatch. Exit status 1 if it was not accepted."""
+    from breachops.notifications import build_channel, load_mail_settings
+    from breachops.notifications.outbox import dispatch, drill_participants, queue_test_message
+
+    app = make_app()
+    settings = load_mail_settings()
+    channel = build_channel(
+        settings, app.workspace, clock=app.clock, drill_participants=drill_participants(app)
+    )
+    key = queue_test_message(app, to, settings.channel)
+    report = dispatch(app, channel, sender=settings.mail_from, keys={key}, max_attempts=1)
+    if key in report.sent:
+        out.print(f"[green]sent[/green] test message to {to} via {channel.name} (key {key})")
+        return
+    with app.transaction() as session:
+        row = session.scalars(select(Message).where(Message.idempotency_key == key)).one()
+        error = row.last_error
+    err.print(f"[red]not sent[/red] via {channel.name}: {error}")
+    raise typer.Exit(1)

@@ -1,0 +1,146 @@
+"""The reminder service: an APScheduler ``BackgroundScheduler`` that wakes the dispatcher on time.
+
+The database is the source of truth. Reminders are derived from the stored obligations and steps at
+every tick, so a recomputed deadline moves its reminders and a met obligation cancels them; the
+scheduler only decides *when* to look. Two jobs live in the application database (table
+``apscheduler_jobs``, through the app's own engine):
+
+- ``breachops-reminders-wake``: a one-shot at the next due reminder, retry or lease expiry
+  (``outbox.next_due``), rescheduled after every tick;
+- ``breachops-reminders-safety``: every 30 s, in case a deadline changed without anyone telling us.
+
+A stored job only names a module-level function and a service id, never the service itself, so the
+job store stays picklable and a restarted process re-attaches its jobs to its new service.
+
+Host it from ``breachops serve``::
+
+    service = ReminderService(app, build_channel(settings, app.workspace, clock=app.clock,
+                                                 drill_participants=drill_participants(app)),
+                              fallback=None, sender=settings.mail_from)
+    service.start()
+    try: ...serve...
+    finally: service.stop()
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from breachops.bootstrap import App
+from breachops.deadlines.reminders import ReminderPolicy
+from breachops.notifications.channels.base import Channel
+from breachops.notifications.models import Mailbox
+from breachops.notifications.outbox import (
+    DispatchReport,
+    dispatch,
+    next_due,
+    queue_due_reminders,
+    recover_stuck,
+)
+
+__all__ = ["JOB_TABLE", "SAFETY_JOB", "WAKE_JOB", "ReminderService"]
+
+log = logging.getLogger("breachops.reminders")
+
+JOB_TABLE = "apscheduler_jobs"
+WAKE_JOB = "breachops-reminders-wake"
+SAFETY_JOB = "breachops-reminders-safety"
+_SERVICES: dict[str, ReminderService] = {}
+
+
+def _run_tick(service_id: str) -> None:
+    """What a stored job calls: the tick of the service registered under ``service_id`` in this process."""
+    service = _SERVICES.get(service_id)
+    if service is None:
+        log.warning("no reminder service %s in this process; job ignored", service_id)
+        return
+    service.tick()
+
+
+class ReminderService:
+    """Queues due reminders and dispatches due messages, woken by APScheduler (or by ``tick()``)."""
+
+    def __init__(
+        self,
+        app: App,
+        channel: Channel,
+        fallback: Channel | None = None,
+        *,
+        sender: Mailbox | None = None,
+        policy: ReminderPolicy | None = None,
+        max_attempts: int = 5,
+        safety_seconds: float = 30.0,
+        service_id: str = "default",
+    ) -> None:
+        self.app = app
+        self.channel = channel
+        self.fallback = fallback
+        self.sender = sender
+        self.policy = policy or ReminderPolicy()
+        self.max_attempts = max_attempts
+        self.safety_seconds = safety_seconds
+        self.service_id = service_id
+        self.scheduler: BackgroundScheduler | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Take over rows a dead predecessor left in ``sending``, then start the jobs and tick once."""
+        recover_stuck(self.app, everything=True)  # one service per application database
+        _SERVICES[self.service_id] = self
+        store = SQLAlchemyJobStore(engine=self.app.engine, tablename=JOB_TABLE)
+        scheduler = BackgroundScheduler(
+            jobstores={"default": store},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            timezone="UTC",
+        )
+        scheduler.start()
+        scheduler.add_job(
+            "breachops.flows.scheduler:_run_tick", "interval", seconds=self.safety_seconds,
+            args=[self.service_id], id=SAFETY_JOB, replace_existing=True,
+        )  # fmt: skip
+        self.scheduler = scheduler
+        self._schedule_wake(self.app.clock.now())
+
+    def stop(self) -> None:
+        """Stop the jobs and wait for a tick under way (it no longer reschedules anything)."""
+        scheduler, self.scheduler = self.scheduler, None
+        if scheduler is not None:
+            # Not wait=True: a job thread inside add_job would wait for the scheduler we are stopping.
+            scheduler.shutdown(wait=False)
+        with self._lock:
+            _SERVICES.pop(self.service_id, None)
+
+    def tick(self, now: datetime | None = None) -> DispatchReport:
+        """Queue what is due, send what is due, and set the next wake-up. Safe to call at any time."""
+        with self._lock:
+            now = now or self.app.clock.now()
+            queue_due_reminders(self.app, now, policy=self.policy)
+            report = dispatch(
+                self.app, self.channel, now, fallback=self.fallback, max_attempts=self.max_attempts,
+                sender=self.sender,
+            )  # fmt: skip
+            self._schedule_wake(now)
+            return report
+
+    def next_wake(self, now: datetime | None = None) -> datetime | None:
+        return next_due(self.app, now or self.app.clock.now(), policy=self.policy)
+
+    def _schedule_wake(self, now: datetime) -> None:
+        scheduler = self.scheduler
+        if scheduler is None:
+            return
+        when = self.next_wake(now)
+        if when is None:
+            if scheduler.get_job(WAKE_JOB) is not None:
+                scheduler.remove_job(WAKE_JOB)
+            return
+        # APScheduler runs on the system clock; wake a moment after the instant so it is really due.
+        scheduler.add_job(
+            "breachops.flows.scheduler:_run_tick", "date", run_date=when + timedelta(milliseconds=50),
+            args=[self.service_id], id=WAKE_JOB, replace_existing=True,
+        )  # fmt: skip

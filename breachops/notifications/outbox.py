@@ -1,0 +1,629 @@
+"""The dispatcher: the one place that sends mail. Reminders become outbox rows, outbox rows become mail.
+
+    queue_due_reminders(app, now)          # reminders whose time has come → messages (idempotent by key)
+    dispatch(app, channel, now, fallback=) # due messages → the channel, exactly once as seen by recipients
+    recover_stuck(app, now)                # after a crash: rows left in ``sending``
+
+Exactly once, and where it stops being exact
+-------------------------------------------
+1. *Queue before send.* A message is written with a deterministic key (reminder key + recipient) before
+   any attempt; queueing the same key again writes nothing.
+2. *Claim.* ``Repository.claim_message`` is one compare-and-set UPDATE from ``queued``/``failed`` to
+   ``sending``: two dispatchers never both hold a message, and a ``sent`` (or ``fallback``) row can never
+   be claimed again, which is the "was it already sent?" check made before every attempt. The claim also
+   writes a lease (``not_before`` = now + ``lease``; meaningless otherwise while ``sending``).
+3. *Hand-over mark.* A channel that can tell its point of no return calls :func:`handover_point`. The
+   SMTP channel here (:class:`HandoverSmtpChannel`) does it after the whole message body has gone out
+   and *before* the final ``<CRLF>.<CRLF>``: an SMTP server that never received the terminator discards
+   the message (RFC 5321 §4.1.1.4, and aiosmtpd does), so until then a resend is safe. The dispatcher
+   commits ``provider_message_id = <Message-ID>`` (and an audit event) at that point.
+4. *mark_sent* after the channel returns.
+
+A process killed between 2 and 4 leaves the row in ``sending``. ``recover_stuck`` then decides:
+no hand-over mark → the server cannot have the complete message → back to ``failed``, due now (resend).
+Hand-over mark → the message is treated as delivered and recorded ``sent`` with
+``provider_message_id = "in-doubt:<Message-ID>"``. It is *in doubt* only in the tiny window between that
+commit and the server processing the terminator (microseconds to a fraction of a millisecond); a kill
+exactly there loses that one message instead of sending it twice. We chose loss-in-a-window-we-can-name
+over duplicates because SMTP offers no way to ask a server "did you take Message-ID X?". Every such row is
+visible (``breachops outbox list`` shows ``in-doubt:``), so a person can check.
+
+Channels without a hand-over point: the outbox folder is idempotent by key itself (a resend finds the
+file), so a resend is exact; SendGrid (HTTP) can accept a request whose answer never arrives, so a stuck
+row sent through it is resent (at least once; SendGrid's Email Activity API, searchable by the
+``breachops_key`` custom arg, would close that gap and is not wired yet).
+
+Drills and audiences: a drill message goes through a :class:`DrillGuard` whose participants are the
+drill incident's agreement contacts; a message of an incident may only go to that incident's agreement
+contacts, so a regulator or an affected person is never emailed from here (drafts go to internal people).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import re
+import smtplib
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from markupsafe import escape
+from sqlalchemy import select, update
+
+from breachops.bootstrap import App
+from breachops.config.agreements import Agreement, Contact, parse_agreement
+from breachops.deadlines.reminders import Reminder, ReminderPolicy, derive_reminders
+from breachops.errors import InputError
+from breachops.notifications.channels.base import Channel, Delivery, DeliveryError
+from breachops.notifications.channels.guard import DrillGuard
+from breachops.notifications.channels.smtp import SmtpChannel
+from breachops.notifications.models import Mailbox, OutgoingMessage
+from breachops.notifications.render import DRILL_PREFIX, local, render, utc
+from breachops.notifications.retry import next_delay
+from breachops.store import Repository, append_audit
+from breachops.store.models import SYSTEM_STREAM, Incident, Message
+
+__all__ = [
+    "ALERT_KIND",
+    "DEFAULT_SENDER",
+    "IN_DOUBT_PREFIX",
+    "PARKED",
+    "DispatchReport",
+    "HandoverSmtpChannel",
+    "dispatch",
+    "drill_participants",
+    "handover_point",
+    "message_key",
+    "next_due",
+    "queue_due_reminders",
+    "queue_test_message",
+    "recover_stuck",
+]
+
+log = logging.getLogger("breachops.outbox")
+
+DEFAULT_SENDER: Mailbox = ("breachops", "breachops@outbox.invalid")
+ALERT_KIND = "delivery_alert"
+IN_DOUBT_PREFIX = "in-doubt:"
+LATE_MARK = "[LATE]"
+PARKED = datetime(9999, 1, 1, tzinfo=UTC)
+"""``not_before`` of a message that failed for good: ``failed`` is a sendable status in the repository,
+so a permanent failure is parked far in the future until a person retries it (see the module notes)."""
+_MAX_KEY = 200
+
+
+# ---- the hand-over point ----------------------------------------------------------------------------
+
+_HANDOVER: ContextVar[Callable[[], None] | None] = ContextVar("breachops_handover", default=None)
+
+
+def handover_point() -> None:
+    """Called by a channel just before the step after which the provider may have the message."""
+    hook = _HANDOVER.get()
+    if hook is not None:
+        hook()
+
+
+@contextmanager
+def _handover(hook: Callable[[], None]) -> Iterator[None]:
+    token = _HANDOVER.set(hook)
+    try:
+        yield
+    finally:
+        _HANDOVER.reset(token)
+
+
+class HandoverSmtpChannel(SmtpChannel):
+    """:class:`SmtpChannel` that reports its point of no return: after the body, before the final dot.
+
+    (Proposed for ``channels/smtp.py`` itself; kept here so that module stays untouched for now.)
+    """
+
+    def _connect(self) -> smtplib.SMTP:
+        smtp = super()._connect()
+
+        def data(msg: bytes | str) -> tuple[int, bytes]:
+            smtp.putcmd("data")
+            code, reply = smtp.getreply()
+            if code != 354:
+                raise smtplib.SMTPDataError(code, reply)
+            raw = msg.encode("ascii") if isinstance(msg, str) else msg
+            body = re.sub(rb"(?m)^\.", b"..", raw)
+            if not body.endswith(b"\r\n"):
+                body += b"\r\n"
+            smtp.send(body)
+            handover_point()  # the server has everything but the terminator: a resend is still safe
+            smtp.send(b".\r\n")
+            return smtp.getreply()
+
+        smtp.data = data  # type: ignore[method-assign,assignment]
+        return smtp
+
+
+# ---- helpers ----------------------------------------------------------------------------------------
+
+
+def message_key(reminder_key: str, recipient: str) -> str:
+    """The idempotency key of one recipient's copy of a reminder (hashed down if it would be too long)."""
+    return _fit(f"{reminder_key}|{recipient}")
+
+
+def _fit(key: str) -> str:
+    key = re.sub(r"[^\x21-\x7e]", "_", key)
+    if len(key) <= _MAX_KEY:
+        return key
+    return f"{key[: _MAX_KEY - 18]}~{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+
+
+def _agreement(incident: Incident) -> Agreement:
+    return parse_agreement(dict(incident.agreement), incident.agreement_path or f"incident {incident.id}")
+
+
+def _contacts(agreement: Agreement) -> dict[str, tuple[str, Contact]]:
+    """Address (lower case) → (party, contact) for every person of the agreement."""
+    found: dict[str, tuple[str, Contact]] = {}
+    for key, party in agreement.parties.items():
+        for contact in party.contacts.values():
+            found.setdefault(contact.email.lower(), (key, contact))
+    return found
+
+
+def drill_participants(app: App) -> Callable[[str], Collection[str]]:
+    """A DrillGuard lookup: a drill incident's participants are (for now) all its agreement contacts."""
+
+    def lookup(incident_id: str) -> Collection[str]:
+        with app.transaction() as session:
+            incident = session.get(Incident, incident_id)
+            if incident is None or not incident.drill:
+                return frozenset()
+            return frozenset(_contacts(_agreement(incident)))
+
+    return lookup
+
+
+def _template_dir(app: App) -> Any:
+    folder = app.workspace / "templates"
+    return folder if folder.is_dir() else None
+
+
+def _mark_late(subject: str, text: str, html: str, note: str) -> tuple[str, str, str]:
+    if subject.startswith(DRILL_PREFIX):
+        subject = f"{DRILL_PREFIX} {LATE_MARK} {subject[len(DRILL_PREFIX) :].lstrip()}"
+    else:
+        subject = f"{LATE_MARK} {subject}"
+    text = f"{LATE_MARK} {note}\n\n{text}"
+    banner = f'<p style="background:#fde2e1;border:1px solid #a40000;padding:8px 12px">{escape(note)}</p>'
+    match = re.search(r"<body[^>]*>", html)
+    html = html[: match.end()] + "\n" + banner + html[match.end() :] if match else banner + html
+    return subject, text, html
+
+
+# ---- reminders → outbox ------------------------------------------------------------------------------
+
+
+def _reminders(repo: Repository, incident: Incident, policy: ReminderPolicy) -> list[Reminder]:
+    return derive_reminders(
+        incident.id,
+        repo.obligations(incident.id),
+        repo.steps(incident.id),
+        _agreement(incident),
+        policy,
+        since=incident.opened_at,
+    )
+
+
+def _open_incidents(app: App) -> list[str]:
+    with app.transaction() as session:
+        return [i.id for i in Repository(session).list_incidents(include_drills=True, status="open")]
+
+
+def queue_due_reminders(
+    app: App, now: datetime | None = None, *, policy: ReminderPolicy | None = None
+) -> list[str]:
+    """Queue one message per recipient for every reminder of an open incident whose time has come and
+    that is not in the outbox yet; return the new keys. One transaction per incident.
+
+    A reminder more than ``policy.late_after`` past its time (the service was down) is queued once,
+    with ``[LATE]`` in the subject and a note in the body saying when it was due.
+    """
+    now = now or app.clock.now()
+    policy = policy or ReminderPolicy()
+    queued: list[str] = []
+    for incident_id in _open_incidents(app):
+        with app.transaction() as session:
+            repo = Repository(session)
+            incident = repo.get_incident(incident_id)
+            agreement = _agreement(incident)
+            for reminder in _reminders(repo, incident, policy):
+                if reminder.due_at > now:
+                    break
+                for recipient in reminder.recipients:
+                    key = message_key(reminder.key, str(recipient))
+                    if repo.get_message_by_key(key) is not None:
+                        continue
+                    contact = agreement.parties[recipient.party].contacts[recipient.role]  # type: ignore[index]
+                    subject, text, html = _render_reminder(
+                        app, incident, agreement, reminder, contact, now, policy
+                    )
+                    made = repo.queue_message(
+                        idempotency_key=key,
+                        kind=reminder.kind,
+                        template=reminder.kind,
+                        recipients=[contact.email],
+                        subject=subject,
+                        body_text=text,
+                        body_html=html,
+                        at=now,
+                        incident_id=incident.id,
+                        drill=incident.drill,
+                        actor="reminders",
+                    )
+                    if made.created:
+                        queued.append(key)
+    return queued
+
+
+def _owner_text(agreement: Agreement, reminder: Reminder) -> str:
+    names = []
+    for owner in reminder.owners:
+        contact = agreement.parties[owner.party].contacts.get(owner.role)  # type: ignore[call-overload]
+        label = owner.role.replace("_", " ").capitalize()
+        party = agreement.parties[owner.party].name
+        names.append(f"{label}, {party}" + (f" ({contact.name})" if contact else ""))
+    return "; ".join(names) or "the incident lead"
+
+
+def _render_reminder(
+    app: App,
+    incident: Incident,
+    agreement: Agreement,
+    reminder: Reminder,
+    contact: Contact,
+    now: datetime,
+    policy: ReminderPolicy,
+) -> tuple[str, str, str]:
+    late = now - reminder.due_at > policy.late_after
+    # A late "due in" reminder is rendered as of the time it was meant for; the note tells the rest.
+    as_of = reminder.due_at if late and reminder.kind == "reminder" else now
+    context = {
+        "recipient": {"name": contact.name, "timezone": contact.timezone, "email": contact.email},
+        "incident": {"id": incident.id, "title": incident.title},
+        "item": {
+            "title": reminder.item_title,
+            "kind": reminder.item_kind,
+            "due_at": reminder.item_due,
+            "citation": reminder.citation,
+        },
+        "owner": _owner_text(agreement, reminder),
+        "level": reminder.level,
+        "now": as_of,
+    }
+    rendered = render(reminder.kind, context, drill=incident.drill, template_dir=_template_dir(app))
+    subject, text, html = rendered.subject, rendered.text, rendered.html
+    if late:
+        zone = contact.timezone
+        where = "overdue by" if reminder.item_due <= now else "due in"
+        gap = abs(reminder.item_due - now)
+        hours, minutes = divmod(int(gap.total_seconds()) // 60, 60)
+        note = (
+            f"Sent late: this {reminder.kind} was due at {local(reminder.due_at, zone)} / "
+            f"{utc(reminder.due_at)} and goes out at {local(now, zone)} after an interruption. "
+            f"As of now the {reminder.item_kind} is {where} {hours} h {minutes} min."
+        )
+        subject, text, html = _mark_late(subject, text, html, note)
+    return subject, text, html
+
+
+def queue_test_message(app: App, to: str, channel_name: str, now: datetime | None = None) -> str:
+    """Queue one ``test`` message to ``to`` (outside any incident); return its key."""
+    now = now or app.clock.now()
+    key = _fit(f"test|{to}|{now.astimezone(UTC):%Y%m%dT%H%M%S.%fZ}")
+    rendered = render(
+        "test",
+        {"recipient": {"name": to, "timezone": "UTC"}, "channel": channel_name, "sent_at": now},
+        template_dir=_template_dir(app),
+    )
+    with app.transaction() as session:
+        Repository(session).queue_message(
+            idempotency_key=key, kind="test", template="test", recipients=[to], subject=rendered.subject,
+            body_text=rendered.text, body_html=rendered.html, at=now, actor="notify-test",
+        )  # fmt: skip
+    return key
+
+
+# ---- outbox → channel --------------------------------------------------------------------------------
+
+
+@dataclass
+class DispatchReport:
+    sent: list[str] = field(default_factory=list)
+    retrying: list[str] = field(default_factory=list)
+    fallback: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    recovered: list[str] = field(default_factory=list)
+    in_doubt: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    key: str
+    incident_id: str | None
+    attempts: int
+    kind: str
+    message: OutgoingMessage | None
+    problem: str | None  # why it cannot be sent at all (bad address, outsider), if so
+
+
+def recover_stuck(
+    app: App, now: datetime | None = None, *, everything: bool = False, report: DispatchReport | None = None
+) -> DispatchReport:
+    """Rows left in ``sending`` by a dead dispatcher: those whose lease ran out, or all of them
+    (``everything``, for a dispatcher that starts up and knows it is the only one). See the module notes."""
+    now = now or app.clock.now()
+    report = report or DispatchReport()
+    with app.transaction() as session:
+        repo = Repository(session)
+        query = select(Message).where(Message.status == "sending")
+        if not everything:
+            query = query.where(Message.not_before <= now)
+        for row in session.scalars(query):
+            if row.provider_message_id:
+                repo.mark_sent(
+                    row, now, row.channel or "unknown", f"{IN_DOUBT_PREFIX}{row.provider_message_id}",
+                    actor="dispatcher-recovery",
+                )  # fmt: skip
+                report.in_doubt.append(row.idempotency_key)
+            else:
+                repo.mark_failed(
+                    row, "the dispatcher stopped before the provider had the message; resending", now,
+                    retry_at=None, actor="dispatcher-recovery",
+                )  # fmt: skip
+                report.recovered.append(row.idempotency_key)
+    return report
+
+
+def dispatch(
+    app: App,
+    channel: Channel,
+    now: datetime | None = None,
+    *,
+    fallback: Channel | None = None,
+    max_attempts: int = 5,
+    sender: Mailbox | None = None,
+    limit: int = 100,
+    keys: Collection[str] | None = None,
+    lease: timedelta = timedelta(minutes=10),
+    rng: Callable[[], float] = random.random,
+) -> DispatchReport:
+    """Send every due message once (``keys``: only those). Retryable failures come back after
+    ``next_delay``; after ``max_attempts`` the message goes through ``fallback`` and the incident lead
+    is alerted; a permanent failure is parked and alerted at once."""
+    now = now or app.clock.now()
+    report = recover_stuck(app, now)
+    lookup = drill_participants(app)
+    guarded = DrillGuard(channel, lookup)
+    guarded_fallback = DrillGuard(fallback, lookup) if fallback is not None else None
+    with app.transaction() as session:
+        ids = [
+            (m.id, m.idempotency_key)
+            for m in Repository(session).due_messages(now, limit)
+            if keys is None or m.idempotency_key in keys
+        ]
+    for message_id_, _key in ids:
+        claimed = _claim(app, message_id_, now, lease, sender or DEFAULT_SENDER)
+        if claimed is None:
+            continue  # someone else has it, or it was sent meanwhile
+        _attempt(app, claimed, guarded, guarded_fallback, now, max_attempts, rng, report)
+    return report
+
+
+def _claim(app: App, row_id: int, now: datetime, lease: timedelta, sender: Mailbox) -> _Claimed | None:
+    with app.transaction() as session:
+        repo = Repository(session)
+        row = repo.claim_message(row_id, now)  # the compare-and-set: only a queued/failed row moves
+        if row is None:
+            return None
+        row.not_before = now + lease  # the lease: recover_stuck may take it over once it has run out
+        row.provider_message_id = None
+        names: dict[str, str] = {}
+        problem = None
+        if row.incident_id is not None:
+            contacts = _contacts(_agreement(repo.get_incident(row.incident_id)))
+            names = {email: contact.name for email, (_, contact) in contacts.items()}
+            outsiders = [r for r in row.recipients if r.lower() not in contacts]
+            if outsiders:  # never to a regulator, an affected person or anyone outside the agreement
+                problem = f"recipients outside the agreement of {row.incident_id}: {', '.join(outsiders)}"
+        message = None
+        if problem is None:
+            try:
+                message = OutgoingMessage(
+                    idempotency_key=row.idempotency_key,
+                    sender=sender,
+                    recipients=[(names.get(r.lower(), ""), r) for r in row.recipients],
+                    subject=row.subject,
+                    text=row.body_text,
+                    html=row.body_html or f"<pre>{escape(row.body_text)}</pre>",
+                    incident_id=row.incident_id or SYSTEM_STREAM,
+                    kind=row.kind,
+                    drill=row.drill,
+                )
+            except InputError as exc:
+                problem = f"cannot build the message: {exc}"
+        return _Claimed(
+            row.id, row.idempotency_key, row.incident_id, row.attempts, row.kind, message, problem
+        )
+
+
+def _mark_handed_over(app: App, claimed: _Claimed, channel: str, provider_id: str) -> None:
+    with app.transaction() as session:
+        session.execute(
+            update(Message)
+            .where(Message.id == claimed.id, Message.status == "sending")
+            .values(provider_message_id=provider_id, channel=channel)
+        )
+        append_audit(
+            session, claimed.incident_id or SYSTEM_STREAM, "message.handed_over",
+            {"message_id": claimed.id, "idempotency_key": claimed.key, "channel": channel},
+            "dispatcher", app.clock.now(),
+        )  # fmt: skip
+
+
+def _attempt(
+    app: App,
+    claimed: _Claimed,
+    channel: Channel,
+    fallback: Channel | None,
+    now: datetime,
+    max_attempts: int,
+    rng: Callable[[], float],
+    report: DispatchReport,
+) -> None:
+    if claimed.message is None:
+        _fail_for_good(app, claimed, claimed.problem or "cannot be sent", channel.name, now, report)
+        return
+    message = claimed.message
+    delivery: Delivery | None = None
+    handed: list[bool] = []
+
+    def hook() -> None:
+        _mark_handed_over(app, claimed, channel.name, message.message_id)
+        handed.append(True)
+
+    try:
+        with _handover(hook):
+            delivery = channel.send(message)
+    except DeliveryError as exc:
+        error = exc
+    except Exception as exc:  # the hand-over commit failed, or a bug: before the point of no return
+        log.exception("sending %s failed unexpectedly", claimed.key)
+        error = DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True)
+    if delivery is not None:
+        with app.transaction() as session:
+            row = session.get(Message, claimed.id)
+            assert row is not None
+            Repository(session).mark_sent(row, now, delivery.channel, delivery.provider_id)
+        report.sent.append(claimed.key)
+        return
+    if handed and not isinstance(error.__cause__, smtplib.SMTPResponseException):
+        # The terminator went out and the answer never came: the server may have the message. Same
+        # decision as recover_stuck: in doubt, recorded as sent, never sent twice.
+        with app.transaction() as session:
+            row = session.get(Message, claimed.id)
+            assert row is not None
+            Repository(session).mark_sent(row, now, channel.name, f"{IN_DOUBT_PREFIX}{message.message_id}")
+        report.in_doubt.append(claimed.key)
+        return
+    delay = next_delay(claimed.attempts, error, max_attempts=max_attempts, rng=rng)
+    if delay is not None:
+        with app.transaction() as session:
+            row = session.get(Message, claimed.id)
+            assert row is not None
+            row.provider_message_id = None
+            Repository(session).mark_failed(
+                row, error.reason, now, retry_at=now + timedelta(seconds=delay), channel=channel.name
+            )
+        report.retrying.append(claimed.key)
+        return
+    if error.retryable and fallback is not None:
+        try:
+            delivery = fallback.send(message)
+        except DeliveryError as second:
+            error = DeliveryError(
+                f"{error.reason}; fallback {fallback.name}: {second.reason}", retryable=False
+            )
+        else:
+            with app.transaction() as session:
+                row = session.get(Message, claimed.id)
+                assert row is not None
+                repo = Repository(session)
+                repo.mark_fallback(row, now, fallback.name, error.reason)
+                reason = (
+                    f"delivery through {channel.name} failed {claimed.attempts} times ({error.reason}); "
+                    f"the message went to the fallback {fallback.name}"
+                )
+                _queue_alert(repo, row, reason, now)
+            report.fallback.append(claimed.key)
+            return
+    _fail_for_good(app, claimed, error.reason, channel.name, now, report)
+
+
+def _fail_for_good(
+    app: App, claimed: _Claimed, reason: str, channel: str, now: datetime, report: DispatchReport
+) -> None:
+    with app.transaction() as session:
+        row = session.get(Message, claimed.id)
+        assert row is not None
+        row.provider_message_id = None
+        repo = Repository(session)
+        repo.mark_failed(row, reason, now, retry_at=PARKED, channel=channel)
+        _queue_alert(repo, row, f"the message could not be delivered: {reason}", now)
+    report.failed.append(claimed.key)
+
+
+def _queue_alert(repo: Repository, row: Message, reason: str, now: datetime) -> None:
+    """Tell the incident lead(s) of the recipients' parties that a message did not get through."""
+    if row.incident_id is None or row.kind == ALERT_KIND:
+        return
+    incident = repo.get_incident(row.incident_id)
+    agreement = _agreement(incident)
+    contacts = _contacts(agreement)
+    parties = dict.fromkeys(contacts[r.lower()][0] for r in row.recipients if r.lower() in contacts)
+    leads = [agreement.parties[p].contacts["incident_lead"] for p in (parties or {"disclosing": None})]
+    subject = f"Delivery problem in {incident.id}: {row.subject}"[:300]
+    if incident.drill and not subject.startswith(DRILL_PREFIX):
+        subject = f"{DRILL_PREFIX} {subject}"
+    text = (
+        f"A message of incident {incident.id} ({incident.title}) did not reach its recipients normally.\n\n"
+        f"Message:    {row.subject}\nTo:         {', '.join(row.recipients)}\n"
+        f"Problem:    {reason}\nAttempts:   {row.attempts}\n\n"
+        "Please make sure the recipients learn its content another way; see `breachops outbox show "
+        f"{row.id}`.\n"
+    )
+    html = f"<html><body><pre>{escape(text)}</pre></body></html>"
+    repo.queue_message(
+        idempotency_key=_fit(f"{row.idempotency_key}|alert"), kind=ALERT_KIND,
+        template=f"inline:{ALERT_KIND}",
+        recipients=list(dict.fromkeys(lead.email for lead in leads)), subject=subject, body_text=text,
+        body_html=html, at=now, incident_id=incident.id, drill=incident.drill, actor="dispatcher",
+    )  # fmt: skip
+
+
+# ---- when to wake next -------------------------------------------------------------------------------
+
+
+def next_due(
+    app: App, now: datetime | None = None, *, policy: ReminderPolicy | None = None
+) -> datetime | None:
+    """The next instant at which :func:`queue_due_reminders` or :func:`dispatch` has work: the earliest
+    reminder not yet queued, retry or lease expiry after ``now`` (``now`` itself if something is due)."""
+    now = now or app.clock.now()
+    policy = policy or ReminderPolicy()
+    candidates: list[datetime] = []
+    with app.transaction() as session:
+        repo = Repository(session)
+        if repo.due_messages(now, limit=1):
+            return now
+        waiting = session.scalars(
+            select(Message.not_before).where(
+                Message.status.in_(("queued", "failed", "sending")), Message.not_before > now,
+                Message.not_before < PARKED,
+            )
+        )  # fmt: skip
+        candidates += [w for w in waiting if w is not None]
+    for incident_id in _open_incidents(app):
+        with app.transaction() as session:
+            repo = Repository(session)
+            incident = repo.get_incident(incident_id)
+            for reminder in _reminders(repo, incident, policy):
+                keys = [message_key(reminder.key, str(r)) for r in reminder.recipients]
+                if all(repo.get_message_by_key(k) is not None for k in keys):
+                    continue
+                candidates.append(max(reminder.due_at, now))
+                break
+    return min(candidates) if candidates else None
