@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Integer,
     MetaData,
@@ -30,6 +31,10 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Base",
+    "Drill",
+    "DrillCounter",
+    "DrillInject",
+    "DrillSchedule",
     "FactEvent",
     "Incident",
     "IncidentCounter",
@@ -234,3 +239,83 @@ class AuditHead(Base):
     incident_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     last_seq: Mapped[int] = mapped_column(Integer)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class DrillCounter(Base):
+    """The last drill number handed out in a year (drills count apart from incidents, so a drill
+    never leaves a gap in the incident numbers)."""
+
+    __tablename__ = "drill_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Drill(Base):
+    """One tabletop exercise. Its incident record has the same id and ``drill`` set.
+
+    The drill clock: scenario time = ``t0 + speed × (real now − started_at) + advanced_seconds``.
+    Real time is speed 1, a compressed drill speed N, a facilitated one speed 0 (it moves only when
+    the facilitator advances it).
+    """
+
+    __tablename__ = "drills"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    scenario_id: Mapped[str] = mapped_column(String(128))
+    scenario_version: Mapped[str] = mapped_column(String(64))
+    scenario: Mapped[dict[str, Any]] = mapped_column(JSON)
+    agreement: Mapped[dict[str, Any]] = mapped_column(JSON)
+    agreement_path: Mapped[str | None] = mapped_column(Text)
+    participants: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="running", index=True)
+    mode: Mapped[str] = mapped_column(String(16))
+    speed: Mapped[float] = mapped_column(Float)
+    simulate: Mapped[bool] = mapped_column(Boolean, default=False)
+    t0: Mapped[datetime]
+    started_at: Mapped[datetime]
+    advanced_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    ended_at: Mapped[datetime | None]
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("drill_schedules.id"))
+    created_by: Mapped[str] = mapped_column(String(256))
+    flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    score: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    improvement_plan: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    report_html: Mapped[str | None] = mapped_column(Text)
+    report_md: Mapped[str | None] = mapped_column(Text)
+
+
+class DrillInject(Base):
+    """An inject of a drill: when the scenario asks for it and when it was delivered (once)."""
+
+    __tablename__ = "drill_injects"
+    __table_args__ = (UniqueConstraint("drill_id", "inject_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    drill_id: Mapped[str] = mapped_column(ForeignKey("drills.id"), index=True)
+    inject_id: Mapped[str] = mapped_column(String(128))
+    title: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime]  # scenario time
+    delivered_at: Mapped[datetime | None]  # scenario time
+
+
+class DrillSchedule(Base):
+    """A recurring drill: a cron expression in a named zone; the scheduler in `serve` fires it."""
+
+    __tablename__ = "drill_schedules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scenario_id: Mapped[str] = mapped_column(String(128))
+    cron: Mapped[str] = mapped_column(String(128))
+    timezone: Mapped[str] = mapped_column(String(64))
+    speed: Mapped[float] = mapped_column(Float, default=1.0)
+    simulate: Mapped[bool] = mapped_column(Boolean, default=False)
+    invite_ahead_hours: Mapped[float] = mapped_column(Float, default=168.0)
+    agreement: Mapped[dict[str, Any]] = mapped_column(JSON)
+    agreement_path: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(256))
+    next_run_at: Mapped[datetime | None]
+    last_fired_at: Mapped[datetime | None]
+    invited_for: Mapped[datetime | None]  # the occurrence whose invitations went out

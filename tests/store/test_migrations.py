@@ -4,7 +4,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from breachops.store.database import make_engine, upgrade
+from breachops.store.database import head_revision, make_engine, upgrade
 from breachops.store.models import Base
 
 
@@ -19,7 +19,7 @@ def test_migration_creates_every_model_table_and_records_the_revision(engine):
     tables = set(inspect(engine).get_table_names())
     assert set(Base.metadata.tables) <= tables
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == head_revision()
 
 
 def test_upgrade_twice_is_harmless(db_url):
