@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-__all__ = ["Clock", "ManualClock", "SystemClock"]
+__all__ = ["Clock", "DrillClock", "ManualClock", "SystemClock"]
 
 
 class Clock(Protocol):
@@ -38,3 +39,44 @@ class ManualClock:
         if instant.tzinfo is None:
             raise ValueError("ManualClock.set needs a timezone-aware instant")
         self._now = instant.astimezone(UTC)
+
+
+class DrillClock:
+    """Scenario time of a drill: ``t0 + speed × (real − started_at) + the advances made by then``.
+
+    Speed 1 runs in real time, N compresses (a 72-hour scenario at 36 takes 2 hours), 0 stands still
+    until a facilitator advances it. Everything a drill records is stored in real time and read in
+    scenario time through this one formula, so advancing and replaying never disagree: an event keeps
+    the scenario time it had, since only the advances made before it count.
+    """
+
+    def __init__(
+        self,
+        t0: datetime,
+        started_at: datetime,
+        speed: float,
+        advances: Sequence[tuple[datetime, timedelta]] = (),
+    ):
+        if t0.tzinfo is None or started_at.tzinfo is None:
+            raise ValueError("DrillClock needs timezone-aware instants")
+        if speed < 0:
+            raise ValueError(f"a drill clock cannot run backwards (speed {speed})")
+        self.t0, self.started_at, self.speed = t0, started_at, speed
+        self.advances = tuple(sorted(advances))
+
+    def advanced_by(self, real: datetime) -> timedelta:
+        return sum((delta for at, delta in self.advances if at <= real), timedelta(0))
+
+    def scenario_time(self, real: datetime) -> datetime:
+        return self.t0 + (real - self.started_at) * self.speed + self.advanced_by(real)
+
+    def real_time(self, scenario: datetime, now: datetime) -> datetime | None:
+        """When, in real time, the scenario reaches ``scenario`` if nobody advances the clock after
+        ``now`` (None if it stands still)."""
+        if self.speed == 0:
+            return None
+        return self.started_at + (scenario - self.t0 - self.advanced_by(now)) / self.speed
+
+    def offset(self, scenario: datetime) -> timedelta:
+        """``scenario`` as T+offset."""
+        return scenario - self.t0

@@ -255,13 +255,18 @@ def step_done(
     """Confirm a step (answering its gate); the playbook goes on from there."""
     app = make_app()
     answer = service.parse_assignments(set_ or [])
-    result = service.complete_step(app, incident_id, step_id, answer, by=by, note=note)
+    with app.transaction() as session:
+        record = Repository(session).get_incident(incident_id)
+        flow_run_id, drill_id = record.flow_run_id, record.drill_id if record.drill else None
+    # A drill's answers are tagged with the drill; its flow reads them from the store on its next tick.
+    source = f"drill:{drill_id}" if drill_id else "cli"
+    result = service.complete_step(app, incident_id, step_id, answer, by=by, note=note, source=source)
     out.print(f"{incident_id} · {step_id}: done by {by}")
     if result.changed:
         _print_fact_result(incident_id, result, TableOrJson.table)
-    with app.transaction() as session:
-        flow_run_id = Repository(session).get_incident(incident_id).flow_run_id
-    if flow_run_id and wait:
+    if drill_id:
+        say("answer recorded; the drill takes it on its next tick")
+    elif flow_run_id and wait:
         from breachops.flows.launcher import wake_after_answer
 
         say(wake_after_answer(app, flow_run_id, step_id, by))

@@ -2,7 +2,7 @@
 
 A team that runs flows on Prefect workers in a work pool (scale-out) names its own deployment in
 ``BREACHOPS_INCIDENT_DEPLOYMENT`` (see prefect.yaml); by default `breachops serve` registers and runs
-``incident-response/breachops`` itself.
+``incident-response/breachops`` and ``tabletop-drill/breachops`` itself.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from uuid import UUID
 
 from prefect import Flow
 
+from breachops.flows.drill import tabletop_drill
 from breachops.flows.executor import register_deployments
 from breachops.flows.incident import incident_response
 from breachops.flows.names import DEPLOYMENT_NAME
@@ -19,9 +20,9 @@ from breachops.flows.names import DEPLOYMENT_NAME
 __all__ = ["register", "served_flows"]
 
 
-def served_flows() -> dict[str, Flow[..., Any]]:
-    """The flows `serve` runs, by deployment name."""
-    return {DEPLOYMENT_NAME: incident_response}
+def served_flows() -> list[tuple[str, Flow[..., Any]]]:
+    """The flows `serve` runs, each with its deployment name."""
+    return [(DEPLOYMENT_NAME, incident_response), (DEPLOYMENT_NAME, tabletop_drill)]
 
 
 def register() -> dict[UUID, Flow[..., Any]]:

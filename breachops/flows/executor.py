@@ -40,10 +40,10 @@ __all__ = ["FlowExecutor", "register_deployments"]
 log = logging.getLogger("breachops.serve")
 
 
-def register_deployments(flows: dict[str, Flow[..., Any]]) -> dict[UUID, Flow[..., Any]]:
-    """Create or update one deployment per flow (served by this process: no work pool)."""
+def register_deployments(flows: list[tuple[str, Flow[..., Any]]]) -> dict[UUID, Flow[..., Any]]:
+    """Create or update one deployment (name, flow) per flow (served by this process: no work pool)."""
     out: dict[UUID, Flow[..., Any]] = {}
-    for name, flow_ in flows.items():
+    for name, flow_ in flows:
         deployment: Any = flow_.to_deployment(name=name)  # sync here: no event loop is running
         deployment_id = deployment.apply()
         out[UUID(str(deployment_id))] = flow_

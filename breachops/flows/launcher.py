@@ -18,7 +18,7 @@ from typing import Any
 
 from breachops.bootstrap import App
 from breachops.errors import InputError
-from breachops.flows.names import incident_deployment_name
+from breachops.flows.names import drill_deployment_name, incident_deployment_name
 from breachops.flows.prefect_api import PrefectAPI, RunState
 from breachops.flows.runtime import PrefectRuntime, ensure_prefect
 
@@ -28,6 +28,7 @@ __all__ = [
     "ensure_serve",
     "flow_run_state",
     "serve_pid",
+    "start_drill_flow",
     "start_incident_flow",
     "wake_after_answer",
 ]
@@ -98,8 +99,43 @@ def _api(runtime: PrefectRuntime) -> PrefectAPI:
 
 def start_incident_flow(app: App, incident_id: str, progress: Progress = None) -> str:
     """Create the incident's flow run from its deployment and record its id on the incident."""
+    run_id = _create_run(
+        app,
+        incident_deployment_name(),
+        {"incident_id": incident_id},
+        incident_id,
+        f"incident:{incident_id}",
+        progress,
+    )
+    from breachops.store import Repository
+
+    with app.transaction() as session:
+        repo = Repository(session)
+        repo.attach_flow_run(repo.get_incident(incident_id), run_id, "cli", app.clock.now())
+    return run_id
+
+
+def start_drill_flow(app: App, drill_id: str, progress: Progress = None) -> str:
+    """Create the drill's flow run; its id goes on the drill and on its incident record."""
+    run_id = _create_run(
+        app, drill_deployment_name(), {"drill_id": drill_id}, drill_id, f"drill:{drill_id}", progress
+    )
+    from breachops.store import Repository
+    from breachops.store.drills import DrillRepository
+
+    with app.transaction() as session:
+        drills = DrillRepository(session)
+        drills.attach_flow_run(drills.get_drill(drill_id), run_id)
+        repo = Repository(session)
+        repo.attach_flow_run(repo.get_incident(drill_id), run_id, "cli", app.clock.now())
+    return run_id
+
+
+def _create_run(
+    app: App, name: str, parameters: dict[str, Any], tag: str, idempotency_key: str, progress: Progress
+) -> str:
+    """A flow run of deployment ``name``; the idempotency key makes a retried start return the same run."""
     runtime = ensure_runtime(app, progress)
-    name = incident_deployment_name()
     with _api(runtime) as api:
         deadline = time.monotonic() + 60
         while True:
@@ -115,18 +151,10 @@ def start_incident_flow(app: App, incident_id: str, progress: Progress = None) -
                         None,
                         f"Prefect has no deployment {name!r} at {runtime.api_url}",
                         "Start `breachops serve`, or deploy prefect.yaml and set "
-                        "BREACHOPS_INCIDENT_DEPLOYMENT.",
+                        "BREACHOPS_INCIDENT_DEPLOYMENT / BREACHOPS_DRILL_DEPLOYMENT.",
                     ) from None
                 time.sleep(0.2)
-        run_id = api.create_flow_run(
-            deployment_id, {"incident_id": incident_id}, ["breachops", incident_id], f"incident:{incident_id}"
-        )
-    from breachops.store import Repository
-
-    with app.transaction() as session:
-        repo = Repository(session)
-        repo.attach_flow_run(repo.get_incident(incident_id), run_id, "cli", app.clock.now())
-    return run_id
+        return api.create_flow_run(deployment_id, parameters, ["breachops", tag], idempotency_key)
 
 
 def flow_run_state(app: App, flow_run_id: str) -> RunState | None:

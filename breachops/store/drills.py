@@ -4,9 +4,8 @@ Like `Repository`, a `DrillRepository` works inside the caller's transaction and
 A drill's events go to the audit stream of its incident (the same id, ``DRL-<year>-<nnnn>``);
 schedule changes go to the system stream.
 
-Audit kinds: drill.started, drill.advanced, drill.inject_delivered, drill.refused_message,
-drill.completed, drill.cancelled, drill_schedule.created, drill_schedule.fired,
-drill_schedule.invited, drill_schedule.removed.
+Audit kinds: drill.started, drill.advanced, drill.inject_delivered, drill.completed, drill.cancelled,
+drill_schedule.created, drill_schedule.fired, drill_schedule.invited, drill_schedule.removed.
 """
 
 from __future__ import annotations
@@ -85,7 +84,7 @@ class DrillRepository:
             simulate=simulate,
             t0=at,
             started_at=at,
-            advanced_seconds=0.0,
+            advances=[],
             schedule_id=schedule_id,
             created_by=actor,
         )
@@ -140,7 +139,7 @@ class DrillRepository:
             )
         if seconds <= 0:
             raise InputError("--by", None, seconds, "must move the drill clock forward")
-        drill.advanced_seconds += float(seconds)
+        drill.advances = [*drill.advances, [_aware(at, "at").isoformat(), float(seconds)]]
         audit.append(self.session, drill.id, "drill.advanced", {"seconds": seconds}, actor, at)
         return drill
 
@@ -173,16 +172,6 @@ class DrillRepository:
             payload["summary"] = audit.to_jsonable(score.get("summary", {}))
         audit.append(self.session, drill.id, f"drill.{status}", payload, actor, at)
         return drill
-
-    def record_refusal(self, drill_id: str, reason: str, outsiders: Sequence[str], at: datetime) -> None:
-        audit.append(
-            self.session,
-            drill_id,
-            "drill.refused_message",
-            {"reason": reason, "outsiders": list(outsiders)},
-            "drill-guard",
-            at,
-        )
 
     # ---- injects --------------------------------------------------------------------------------
 

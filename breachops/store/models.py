@@ -254,7 +254,7 @@ class DrillCounter(Base):
 class Drill(Base):
     """One tabletop exercise. Its incident record has the same id and ``drill`` set.
 
-    The drill clock: scenario time = ``t0 + speed × (real now − started_at) + advanced_seconds``.
+    The drill clock: scenario time = ``t0 + speed × (real now − started_at) + the advances made by then``.
     Real time is speed 1, a compressed drill speed N, a facilitated one speed 0 (it moves only when
     the facilitator advances it).
     """
@@ -274,7 +274,9 @@ class Drill(Base):
     simulate: Mapped[bool] = mapped_column(Boolean, default=False)
     t0: Mapped[datetime]
     started_at: Mapped[datetime]
-    advanced_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    # Each facilitator advance as [real instant (ISO 8601, UTC), seconds]: a past event keeps the
+    # scenario time it had, however far the clock moves later.
+    advances: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
     ended_at: Mapped[datetime | None]
     schedule_id: Mapped[int | None] = mapped_column(ForeignKey("drill_schedules.id"))
     created_by: Mapped[str] = mapped_column(String(256))

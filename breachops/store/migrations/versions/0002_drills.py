@@ -59,7 +59,7 @@ def upgrade() -> None:
         sa.Column("simulate", sa.Boolean(), nullable=False),
         sa.Column("t0", sa.DateTime(timezone=True), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("advanced_seconds", sa.Float(), nullable=False),
+        sa.Column("advances", sa.JSON(), nullable=False),
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("schedule_id", sa.Integer(), nullable=True),
         sa.Column("created_by", sa.String(length=256), nullable=False),
