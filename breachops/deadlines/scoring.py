@@ -25,6 +25,7 @@ __all__ = [
     "ObligationRecord",
     "StepOutcome",
     "StepRecord",
+    "format_span",
     "score_drill",
 ]
 
@@ -398,9 +399,12 @@ def _gaps(
         if o.status != "missed":
             continue
         late = -o.margin if o.margin is not None else None
-        when = (
-            f"met {_span(late)} late" if o.met_at is not None else f"not met {_span(late)} after its due time"
-        )
+        if o.met_at is not None:
+            when = f"met {format_span(late)} late"
+        elif late:
+            when = f"not met by its due time, {format_span(late)} before the drill ended"
+        else:
+            when = "not met by its due time"
         party, role = owners[o.key]
         gaps.append(
             Gap(
@@ -419,7 +423,7 @@ def _gaps(
                 Gap(
                     "late_step",
                     f"step:{s.step_id}",
-                    f"'{s.title}' was done {_span(late)} late",
+                    f"'{s.title}' was done {format_span(late)} late",
                     s.owner_party,
                     s.owner_role,
                     late,
@@ -439,8 +443,8 @@ def _gaps(
         summary = (
             "nobody answered during the drill"
             if acknowledged is None
-            else f"the first answer came {_span(acknowledged)} after T+0 (expected within "
-            f"{_span(acknowledge_within)})"
+            else f"the first answer came {format_span(acknowledged)} after T+0 (expected within "
+            f"{format_span(acknowledge_within)})"
         )
         gaps.append(
             Gap("slow_acknowledgement", "acknowledgement", summary, "both", "incident_lead", acknowledged)
@@ -498,13 +502,13 @@ def _action_for(gap: Gap, acknowledge_within: timedelta) -> str:
     if gap.kind == "late_step":
         return (
             f"Write down and rehearse the procedure for {what} and name a deputy for {who}, so that it "
-            f"fits its due time (it was {_span(gap.by)} late)."
+            f"fits its due time (it was {format_span(gap.by)} late)."
         )
     if gap.kind == "skipped_step":
         return f"Add {what} to the runbook of {who}, with a named deputy; it was not done in the drill."
     return (
         "Set up an on-call rota and paging for both parties' incident leads, so that the first answer "
-        f"comes within {_span(acknowledge_within)} of an incident opening."
+        f"comes within {format_span(acknowledge_within)} of an incident opening."
     )
 
 
@@ -512,7 +516,7 @@ def _owner(party: str) -> str:
     return "both parties'" if party == "both" else f"the {party} party's"
 
 
-def _span(value: timedelta | None) -> str:
+def format_span(value: timedelta | None) -> str:
     """``2 d 3 h``, ``5 h 20 min``, ``45 min``: the size of a span, as reports write it."""
     if value is None:
         return "an unknown time"
