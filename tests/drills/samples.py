@@ -77,3 +77,44 @@ def record(**changes: object) -> DrillRecord:
         **changes,
     }
     return DrillRecord(**values)  # type: ignore[arg-type]
+
+
+def sample_report(**changes: object) -> object:
+    """An after-action report of :func:`record`, with participants in Berlin and São Paulo."""
+    from breachops.deadlines.scoring import score_drill
+    from breachops.reports.after_action import AfterActionReport, ReportParticipant
+
+    drill = changes.pop("record", None) or record()
+    values: dict[str, object] = {
+        "scenario_id": "subcontractor-source-leak",
+        "scenario_version": "1",
+        "scenario_title": "Licensed source code leaked by a subcontractor",
+        "narrative": "An engineer pushed the licensed code to a public repository.",
+        "objectives": ("Freeze access within two hours", "Tell the counterparty first"),
+        "playbook": "confidential-information-leak",
+        "record": drill,
+        "score": score_drill(drill),  # type: ignore[arg-type]
+        "participants": (
+            ReportParticipant(
+                "Jana Weber", "jana.weber@nordlicht.example", "disclosing", "incident_lead", "Europe/Berlin"
+            ),
+            ReportParticipant(
+                "Lars Hoffmann", "lars.hoffmann@nordlicht.example", "disclosing", "security", "Europe/Berlin"
+            ),
+            ReportParticipant(
+                "Rafael Costa",
+                "rafael.costa@horizonte.example",
+                "receiving",
+                "incident_lead",
+                "America/Sao_Paulo",
+            ),
+            ReportParticipant(
+                "Tiago Rocha", "tiago.rocha@horizonte.example", "receiving", "security", "America/Sao_Paulo"
+            ),
+        ),
+        "mode": "live",
+        "speed": 12.0,
+        "generated_at": END + timedelta(minutes=5),
+        **changes,
+    }
+    return AfterActionReport(**values)  # type: ignore[arg-type]
