@@ -63,7 +63,7 @@ _SUFFIXES = (".yaml", ".yml")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+-]*$")
-_SPAN = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
+_SPAN = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _OFFSET = re.compile(r"^T\s*([+-])\s*(\S+)$")
 # Any fixed instant resolves offsets when checking a scenario at load; facts only compare instants.
 _SAMPLE_T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -75,7 +75,7 @@ _DEFER = "defer_checks"
 
 
 def parse_span(text: Any) -> timedelta:
-    """``72h``, ``3d``, ``30m``, ``1d2h30m`` (and ``0``) as a timedelta; ValueError otherwise."""
+    """``72h``, ``3d``, ``30m``, ``1d2h30m``, ``20s`` (and ``0``) as a timedelta; ValueError otherwise."""
     if isinstance(text, timedelta):
         return text
     if isinstance(text, int) and not isinstance(text, bool) and text == 0:
@@ -88,8 +88,8 @@ def parse_span(text: Any) -> timedelta:
         return timedelta(0)
     if not compact or not match:
         raise ValueError(f"{text!r} is not a span of time such as 30m, 2h, 3d or 1d2h")
-    days, hours, minutes = (int(g) if g else 0 for g in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes)
+    days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
 
 
 def parse_offset(text: Any) -> timedelta:

@@ -107,6 +107,9 @@ def test_a_malformed_offset_is_refused(text: str) -> None:
 def test_spans_and_the_report_clock() -> None:
     assert parse_span("72h") == parse_span("3d") == timedelta(days=3)
     assert parse_span("1d2h30m") == timedelta(days=1, hours=2, minutes=30)
+    assert parse_span("20s") == timedelta(seconds=20)
+    with pytest.raises(ValueError, match="not a span of time"):
+        parse_span("2 hours")
     assert format_offset(timedelta(hours=50, minutes=5)) == "T+50:05"
     assert format_offset(timedelta(hours=-6)) == "T-06:00"
 
