@@ -284,11 +284,9 @@ def _done_by_end(completed_at: datetime | None, ended_at: datetime) -> bool:
 
 
 def _time_to_acknowledge(record: DrillRecord) -> timedelta | None:
-    """T+0 to the first answer by a participant (or the first step completed, if answers are not kept)."""
-    instants = [a.at for a in record.answers] + [
-        s.completed_at for s in record.steps if s.completed_at is not None
-    ]
-    instants = [at for at in instants if record.t0 <= at <= record.ended_at]
+    """T+0 to the first answer a participant gave during the drill. Only answers count: a step the flow
+    completes by itself (no gate) says nothing about whether anyone was listening."""
+    instants = [a.at for a in record.answers if record.t0 <= a.at <= record.ended_at]
     return min(instants) - record.t0 if instants else None
 
 

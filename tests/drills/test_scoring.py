@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from breachops.deadlines.scoring import CorrectiveAction, DrillScore, ObligationRecord, score_drill
-from tests.drills.samples import END, OBLIGATIONS, STEPS, T0, at, record
+from tests.drills.samples import ANSWERS, END, OBLIGATIONS, STEPS, T0, at, record
 
 
 def score(**changes: object) -> DrillScore:
@@ -59,12 +59,17 @@ def test_work_after_the_end_does_not_count() -> None:
         replace(s, completed_at=END + timedelta(minutes=1)) if s.step_id == "freeze-access" else s
         for s in STEPS
     )
-    result = score(steps=after, answers=())
+    answers = tuple(
+        replace(a, at=END + timedelta(minutes=1)) if a.step_id == "freeze-access" else a for a in ANSWERS
+    )
+    result = score(steps=after, answers=answers)
     assert by_key(result.steps, "step_id")["freeze-access"].result == "skipped"
     assert result.time_to_contain is None
-    assert result.time_to_acknowledge == timedelta(
-        hours=3
-    )  # the next step completed, alert-counterparty-lead
+    assert result.time_to_acknowledge == timedelta(hours=3)  # the next answer, alert-counterparty-lead
+
+
+def test_only_answers_acknowledge_not_steps_the_flow_completed() -> None:
+    assert score(answers=()).time_to_acknowledge is None
 
 
 # ---- obligations ---------------------------------------------------------------------------------
