@@ -21,6 +21,7 @@ from rich.table import Table
 from breachops.bootstrap import App
 from breachops.commands.audit import audit_app
 from breachops.commands.common import TableOrJson, err, make_app, out
+from breachops.commands.drills import drill_app
 from breachops.commands.incidents import incident_app, step_app
 from breachops.commands.outbox import notify_app, outbox_app
 from breachops.commands.runtime import init, serve
@@ -52,6 +53,7 @@ app.add_typer(step_app, name="step")
 app.add_typer(audit_app, name="audit")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(notify_app, name="notify")
+app.add_typer(drill_app, name="drill")
 app.command("init")(init)
 app.command("serve")(serve)
 

@@ -163,6 +163,10 @@ def _drill_dict(app: App, drill_id: str) -> dict[str, Any]:
                 "title": i.title,
                 "due": format_offset(i.due_at - drill.t0),
                 "delivered": None if i.delivered_at is None else format_offset(i.delivered_at - drill.t0),
+                # How late it went out, in real seconds (scenario seconds for a facilitated drill).
+                "late_seconds": None
+                if i.delivered_at is None
+                else round((i.delivered_at - i.due_at).total_seconds() / (drill.speed or 1), 3),
             }
             for i in injects
         ],
@@ -245,10 +249,12 @@ def drill_report(
 
     app = make_app()
     current = drill_service.status(app, drill_id)
+    score: dict[str, Any] | None
     if current.drill.status == "running" or not current.drill.report_html:
         outcome = build_report(app, drill_id, interim=current.drill.status == "running")
         html, md, score = str(outcome.html_path), str(outcome.md_path), outcome.score
-        say("the drill is still running: this report is interim")
+        if current.drill.status == "running":
+            say("the drill is still running: this report is interim")
     else:
         html, md, score = current.drill.report_html, current.drill.report_md or "", current.drill.score
     if fmt is TableOrJson.json:

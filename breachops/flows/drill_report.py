@@ -1,0 +1,230 @@
+"""From a drill's stored record to its score and after-action report (HTML and Markdown files).
+
+Everything the drill stored in real time is read in scenario time through its drill clock, so the
+score compares like with like: a step done at T+5h against a duty due at T+72h.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from breachops.bootstrap import App
+from breachops.clock import DrillClock
+from breachops.deadlines.scoring import (
+    AnswerRecord,
+    CorrectiveAction,
+    DrillRecord,
+    DrillScore,
+    InjectRecord,
+    ObligationRecord,
+    StepRecord,
+    score_drill,
+)
+from breachops.flows import service
+from breachops.flows.drill_service import SIMULATED_SOURCE, drill_clock, scenario_of
+from breachops.playbooks import Playbook
+from breachops.store import Repository
+from breachops.store.drills import DrillRepository
+from breachops.store.models import Drill, ObligationRow, StepRow
+
+__all__ = ["ReportOutcome", "build_report", "drill_record", "plan_from_json", "score_to_json"]
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    score: dict[str, Any]
+    plan: list[dict[str, Any]]
+    html_path: Path
+    md_path: Path
+
+
+def _scenario_at(clock: DrillClock, real: datetime | None) -> datetime | None:
+    return None if real is None else clock.scenario_time(real)
+
+
+def _step_records(
+    playbook: Playbook, rows: dict[str, StepRow], clock: DrillClock, expected: dict[str, str]
+) -> list[StepRecord]:
+    records = []
+    for step in playbook.steps():
+        row = rows[step.id]
+        prerequisites = [rows[d].completed_at for d in step.depends_on]
+        ready = None
+        if all(p is not None for p in prerequisites):
+            ready = clock.scenario_time(max([clock.started_at, *(p for p in prerequisites if p is not None)]))
+        records.append(
+            StepRecord(
+                step_id=step.id,
+                title=step.title,
+                phase=playbook.phase_of(step.id),
+                owner_role=step.owner.role,
+                owner_party=step.owner.party,
+                ready_at=ready,
+                due=row.due,
+                completed_at=_scenario_at(clock, row.completed_at),
+                status=row.status,
+                completed_by=row.completed_by,
+                expected_by_inject=expected.get(step.id),
+            )
+        )
+    return records
+
+
+def _obligation_records(
+    playbook: Playbook, obligations: list[ObligationRow], steps: list[StepRecord]
+) -> list[ObligationRecord]:
+    """A duty counts as met when the step that discharges it (the step whose due time follows it)
+    was done, or when a person marked it met."""
+    by_id = {s.step_id: s for s in steps}
+    records = []
+    for row in obligations:
+        if row.status == "withdrawn":
+            continue
+        tied = [
+            by_id[s.id]
+            for s in playbook.steps()
+            if s.due is not None and s.due.obligation is not None and s.due.obligation.matches(row)
+        ]
+        met_at = min((s.completed_at for s in tied if s.completed_at is not None), default=None)
+        owner = tied[0] if tied else None
+        records.append(
+            ObligationRecord(
+                key=row.key,
+                title=row.title,
+                audience=row.audience,
+                jurisdiction=row.jurisdiction,
+                citation=row.citation,
+                due=row.due,
+                met_at=met_at,
+                waived=row.status == "waived",
+                owner_party=owner.owner_party if owner else "both",
+                owner_role=owner.owner_role if owner else "incident_lead",
+            )
+        )
+    return records
+
+
+def _answers(drill: Drill, rows: list[StepRow], clock: DrillClock) -> list[AnswerRecord]:
+    people = {str(p["email"]).lower(): p for p in drill.participants}
+    answers = []
+    for row in rows:
+        if row.completed_at is None or not row.completed_by or row.completed_by == "flow":
+            continue
+        person = people.get(row.completed_by.lower(), {})
+        answer = dict(row.answer or {})
+        answers.append(
+            AnswerRecord(
+                at=clock.scenario_time(row.completed_at),
+                step_id=row.step_id,
+                party=str(person.get("party", "unknown")),
+                role=str(person.get("stands_in_for") or person.get("role", "unknown")),
+                by=str(person.get("name") or row.completed_by),
+                answer=answer,
+                simulated=answer.get("source") == SIMULATED_SOURCE,
+            )
+        )
+    return sorted(answers, key=lambda a: (a.at, a.step_id))
+
+
+def drill_record(app: App, drill_id: str) -> tuple[DrillRecord, list[CorrectiveAction], Drill]:
+    """The drill as the scoring layer reads it, and the plan the previous drill left open."""
+    with app.transaction() as session:
+        drills = DrillRepository(session)
+        repo = Repository(session)
+        drill = drills.get_drill(drill_id)
+        clock = drill_clock(drill)
+        scenario = scenario_of(drill)
+        playbook = service.playbook_of(repo.get_incident(drill_id))
+        rows = repo.steps(drill_id)
+        obligations = repo.obligations(drill_id)
+        injects = [
+            InjectRecord(i.inject_id, i.title, i.due_at, i.delivered_at) for i in drills.injects(drill_id)
+        ]
+        previous = drills.previous_drill(drill)
+        carried = plan_from_json(previous.improvement_plan or []) if previous else []
+        ended_real = drill.ended_at or app.clock.now()
+        steps = _step_records(playbook, {r.step_id: r for r in rows}, clock, scenario.expected_by())
+        record = DrillRecord(
+            drill_id=drill.id,
+            scenario_id=drill.scenario_id,
+            t0=drill.t0,
+            ended_at=max(clock.scenario_time(ended_real), drill.t0),
+            injects=tuple(injects),
+            steps=tuple(steps),
+            obligations=tuple(_obligation_records(playbook, obligations, steps)),
+            answers=tuple(_answers(drill, rows, clock)),
+        )
+        session.expunge(drill)
+    return record, carried, drill
+
+
+def build_report(app: App, drill_id: str, *, interim: bool = False) -> ReportOutcome:
+    """Score the drill and write its after-action report into ``<workspace>/drills/<id>/``."""
+    from breachops.reports.after_action import AfterActionReport, write_report
+
+    record, carried, drill = drill_record(app, drill_id)
+    score = score_drill(record, carried)
+    scenario = scenario_of(drill)
+    report = AfterActionReport.for_drill(
+        scenario=scenario,
+        drill=drill,
+        record=record,
+        score=score,
+        interim=interim,
+        generated_at=app.clock.now(),
+    )
+    html_path, md_path = write_report(report, app.workspace.resolve() / "drills" / drill_id)
+    return ReportOutcome(score_to_json(score), [_jsonable(a) for a in score.plan], html_path, md_path)
+
+
+# ---- JSON forms (stored on the drill, printed by `drill report --format json`) ----------------------
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def _hours(delta: timedelta | None) -> float | None:
+    return None if delta is None else round(delta.total_seconds() / 3600, 2)
+
+
+def score_to_json(score: DrillScore) -> dict[str, Any]:
+    overall = score.overall
+    data = _jsonable(score)
+    data["summary"] = {
+        "time_to_acknowledge_hours": _hours(score.time_to_acknowledge),
+        "time_to_contain_hours": _hours(score.time_to_contain),
+        "obligations_met": score.obligation_count("met"),
+        "obligations_missed": score.obligation_count("missed"),
+        "steps_on_time": overall.on_time,
+        "steps_late": overall.late,
+        "steps_skipped": overall.skipped,
+        "gaps": len(score.gaps),
+        "open_actions": sum(1 for a in score.plan if a.status == "open"),
+    }
+    return dict(data)
+
+
+def plan_from_json(items: list[dict[str, Any]]) -> list[CorrectiveAction]:
+    """A stored improvement plan back as actions, for the next drill to pick up."""
+    actions = []
+    for item in items:
+        values = dict(item)
+        values["due"] = datetime.fromisoformat(str(values["due"]))
+        names = {f.name for f in dataclasses.fields(CorrectiveAction)}
+        actions.append(CorrectiveAction(**{k: v for k, v in values.items() if k in names}))
+    return actions
