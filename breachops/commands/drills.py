@@ -89,12 +89,13 @@ def drill_run(
     scenario = load_scenario(scenario_name, _scenario_search(app), app.playbook_search)
     agreement_ = load_agreement(_agreement_path(app.workspace, agreement))
     rate = _speed(scenario.duration, speed, compress, facilitated)
+    from breachops.flows.launcher import ensure_runtime, start_drill_flow
+
+    ensure_runtime(app, say)  # before T+0: starting Prefect must not eat into a compressed scenario
     mode = "facilitated" if rate == 0 else "real" if rate == 1 else "compressed"
     drill_id = drill_service.start_drill(
         app, scenario, agreement_, speed=rate, mode=mode, simulate=simulate, actor=actor(by)
     )
-    from breachops.flows.launcher import start_drill_flow
-
     run_id = start_drill_flow(app, drill_id, progress=say)
     say(f"{drill_id}: {scenario.title} ({mode}, speed {rate:g}{', simulated' if simulate else ''})")
     if not detach:

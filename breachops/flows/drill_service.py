@@ -471,6 +471,9 @@ def run_drill(
     ``sleep`` is injected: the flow passes ``time.sleep``, tests a function that moves a ManualClock.
     A facilitated drill (speed 0) polls, so an ``advance`` is noticed within ``poll_seconds``.
     """
+    with app.transaction() as session:
+        drills = DrillRepository(session)
+        drills.begin(drills.get_drill(drill_id), app.clock.now())
     while True:
         result = tick(app, drill_id, send)
         if on_tick is not None:

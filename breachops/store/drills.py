@@ -143,6 +143,16 @@ class DrillRepository:
         audit.append(self.session, drill.id, "drill.advanced", {"seconds": seconds}, actor, at)
         return drill
 
+    def begin(self, drill: Drill, at: datetime) -> bool:
+        """Start the drill clock now, if nothing has happened on it yet: the minutes a flow run takes
+        to start must not eat into a compressed scenario. Returns whether the clock moved."""
+        at = _aware(at, "at")
+        delivered = any(i.delivered_at is not None for i in self.injects(drill.id))
+        if delivered or drill.advances or drill.status != "running" or at <= drill.started_at:
+            return False
+        drill.started_at = at
+        return True
+
     def attach_flow_run(self, drill: Drill, flow_run_id: str) -> None:
         drill.flow_run_id = flow_run_id
 
