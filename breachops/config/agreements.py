@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from breachops.config.jurisdictions import normalise_code
+from breachops.config.reminders import ReminderSettings
 from breachops.config.rules import ClockEvent, Conditions, Rule, Stage, Window, check_zone, read_yaml
 from breachops.errors import InputError, from_validation_error
 
@@ -91,6 +92,7 @@ class Agreement(_Strict):
     jurisdictions: tuple[str, ...] = ()
     parties: dict[str, Party]
     notice_windows: tuple[NoticeWindow, ...] = ()
+    reminders: ReminderSettings | None = None  # when reminders go out for this agreement's incidents
     origin: str = Field(default="", exclude=True)
 
     @field_validator("governing_law")

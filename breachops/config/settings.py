@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from breachops.config.reminders import ReminderSettings
 from breachops.errors import InputError, from_validation_error
 
 __all__ = ["SETTINGS_FILE", "Settings", "load_settings"]
@@ -28,6 +29,8 @@ class Settings(BaseModel):
     rule_files: tuple[Path, ...] = ()
     # Practical targets (hours) for open terms such as "without undue delay", by rule id.
     target_hours: dict[str, int] = Field(default_factory=dict)
+    # When reminders go out, unless an agreement says otherwise (see config/reminders.py).
+    reminders: ReminderSettings | None = None
 
     @property
     def resolved_database_url(self) -> str:

@@ -24,7 +24,8 @@ Decisions:
 - Reminders that would fall before ``since`` (the incident's opening) are dropped: a step due 2 h after
   the incident opened gets its 1 h reminder, not a burst of "-24h" and "-4h" ones at opening time.
 - Overrides: ``by_rule`` (an obligation's rule id or key, or a step id) wins over ``by_role`` (the
-  owner's role), which wins over the defaults.
+  owner's role), which wins over the defaults. :meth:`ReminderPolicy.with_overrides` lays a workspace's
+  or an agreement's ``reminders:`` settings (``config/reminders.py``) over a policy.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from breachops.config.agreements import Agreement
+from breachops.config.reminders import ReminderSchedule, ReminderSettings
 
 __all__ = [
     "CLOSED_STATUSES",
@@ -106,6 +108,15 @@ class ReminderPolicy:
     late_after: timedelta = timedelta(minutes=15)
     """A reminder sent this long after its ``due_at`` (e.g. after downtime) is marked late."""
 
+    def with_overrides(self, settings: ReminderSettings | None) -> ReminderPolicy:
+        """This policy with ``settings`` laid over it; a field the settings leave out stays as it is."""
+        if settings is None:
+            return self
+        default = _override(self.default, settings)
+        by_role = {**self.by_role, **{r: _override(default, s) for r, s in settings.by_role.items()}}
+        by_rule = {**self.by_rule, **{r: _override(default, s) for r, s in settings.by_rule.items()}}
+        return ReminderPolicy(default=default, by_rule=by_rule, by_role=by_role, late_after=self.late_after)
+
     def schedule_for(self, names: Iterable[str], role: str | None) -> Schedule:
         for name in names:
             if name in self.by_rule:
@@ -113,6 +124,20 @@ class ReminderPolicy:
         if role is not None and role in self.by_role:
             return self.by_role[role]
         return self.default
+
+
+def _override(base: Schedule, given: ReminderSchedule) -> Schedule:
+    offsets = base.offsets
+    if given.before_hours is not None:
+        offsets = tuple(timedelta(hours=h) for h in given.before_hours)
+    every = base.overdue_every
+    if given.overdue_every_hours is not None:
+        every = timedelta(hours=given.overdue_every_hours)
+    if given.escalate is False:
+        every = None
+    elif given.escalate and every is None:
+        every = Schedule().overdue_every
+    return Schedule(offsets=offsets, overdue_every=every)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,69 @@
+"""When reminders go out, as a workspace (``settings.yaml``) or an agreement (``reminders:``) says.
+
+    reminders:
+      before_hours: [48, 24, 4, 1]     # reminders before a due time (default 24, 4, 1)
+      overdue_every_hours: 4           # escalate one level up the chain this often (default 4)
+      escalate: true                   # false: no overdue escalation at all
+      by_role:
+        executive: {before_hours: [4]}
+      by_rule:                          # a rule id, an obligation key or a step id
+        eu-gdpr-art33-authority: {before_hours: [48, 24, 12, 4, 1], overdue_every_hours: 2}
+
+A field left out keeps the value of the level below (agreement over workspace over the defaults; a
+``by_role`` or ``by_rule`` entry over its file's own defaults). ``deadlines.reminders.ReminderPolicy``
+turns this into schedules.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = ["MAX_HOURS", "ReminderSchedule", "ReminderSettings"]
+
+MAX_HOURS = 24 * 366
+"""Further than a year before a deadline is a typo, not a reminder."""
+
+
+class ReminderSchedule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    before_hours: tuple[float, ...] | None = None
+    overdue_every_hours: float | None = None
+    escalate: bool | None = None
+
+    @field_validator("before_hours")
+    @classmethod
+    def _before(cls, value: tuple[float, ...] | None) -> tuple[float, ...] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("needs at least one number of hours; leave the key out to keep the defaults")
+        for hours in value:
+            if not 0 < hours <= MAX_HOURS:
+                raise ValueError(f"{hours:g} is not a number of hours between 0 (exclusive) and {MAX_HOURS}")
+        return value
+
+    @field_validator("overdue_every_hours")
+    @classmethod
+    def _every(cls, value: float | None) -> float | None:
+        if value is not None and not 0 < value <= MAX_HOURS:
+            raise ValueError(
+                f"must be a number of hours between 0 (exclusive) and {MAX_HOURS}; "
+                "write escalate: false to turn escalation off"
+            )
+        return value
+
+
+class ReminderSettings(ReminderSchedule):
+    by_role: dict[str, ReminderSchedule] = Field(default_factory=dict)
+    by_rule: dict[str, ReminderSchedule] = Field(default_factory=dict)
+
+    @field_validator("by_role")
+    @classmethod
+    def _roles(cls, value: dict[str, ReminderSchedule]) -> dict[str, ReminderSchedule]:
+        from breachops.config.agreements import ROLES  # agreements imports this module
+
+        unknown = [role for role in value if role not in ROLES]
+        if unknown:
+            raise ValueError(f"{unknown[0]!r} is not a role; roles are {', '.join(ROLES)}")
+        return value
