@@ -12,8 +12,8 @@ Exactly once, and where it stops being exact
    ``sending``: two dispatchers never both hold a message, and a ``sent`` (or ``fallback``) row can never
    be claimed again, which is the "was it already sent?" check made before every attempt. The claim also
    writes a lease (``not_before`` = now + ``lease``; meaningless otherwise while ``sending``).
-3. *Hand-over mark.* A channel that can tell its point of no return calls :func:`handover_point`. The
-   SMTP channel here (:class:`HandoverSmtpChannel`) does it after the whole message body has gone out
+3. *Hand-over mark.* A channel that can tell its point of no return calls ``handover_point``
+   (``channels/base.py``). The SMTP channel does it after the whole message body has gone out
    and *before* the final ``<CRLF>.<CRLF>``: an SMTP server that never received the terminator discards
    the message (RFC 5321 §4.1.1.4, and aiosmtpd does), so until then a resend is safe. The dispatcher
    commits ``provider_message_id = <Message-ID>`` (and an audit event) at that point.
@@ -40,14 +40,12 @@ contacts, so a regulator or an affected person is never emailed from here (draft
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 import re
 import smtplib
-from collections.abc import Callable, Collection, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -57,15 +55,16 @@ from sqlalchemy import select, update
 
 from breachops.bootstrap import App
 from breachops.config.agreements import Agreement, Contact, parse_agreement
-from breachops.deadlines.reminders import Reminder, ReminderPolicy, derive_reminders
+from breachops.deadlines.reminders import Reminder, ReminderPolicy
 from breachops.errors import InputError
-from breachops.notifications.channels.base import Channel, Delivery, DeliveryError
+from breachops.notifications.channels.base import Channel, Delivery, DeliveryError, on_handover
 from breachops.notifications.channels.guard import DrillGuard
-from breachops.notifications.channels.smtp import SmtpChannel
+from breachops.notifications.keys import fit_key, message_key
 from breachops.notifications.models import Mailbox, OutgoingMessage
+from breachops.notifications.planner import DueReminder, ReminderPlanner
 from breachops.notifications.render import DRILL_PREFIX, local, render, utc
 from breachops.notifications.retry import next_delay
-from breachops.store import Repository, append_audit
+from breachops.store import Repository
 from breachops.store.models import SYSTEM_STREAM, Incident, Message
 
 __all__ = [
@@ -74,10 +73,8 @@ __all__ = [
     "IN_DOUBT_PREFIX",
     "PARKED",
     "DispatchReport",
-    "HandoverSmtpChannel",
     "dispatch",
     "drill_participants",
-    "handover_point",
     "message_key",
     "next_due",
     "queue_due_reminders",
@@ -94,70 +91,9 @@ LATE_MARK = "[LATE]"
 PARKED = datetime(9999, 1, 1, tzinfo=UTC)
 """``not_before`` of a message that failed for good: ``failed`` is a sendable status in the repository,
 so a permanent failure is parked far in the future until a person retries it (see the module notes)."""
-_MAX_KEY = 200
-
-
-# ---- the hand-over point ----------------------------------------------------------------------------
-
-_HANDOVER: ContextVar[Callable[[], None] | None] = ContextVar("breachops_handover", default=None)
-
-
-def handover_point() -> None:
-    """Called by a channel just before the step after which the provider may have the message."""
-    hook = _HANDOVER.get()
-    if hook is not None:
-        hook()
-
-
-@contextmanager
-def _handover(hook: Callable[[], None]) -> Iterator[None]:
-    token = _HANDOVER.set(hook)
-    try:
-        yield
-    finally:
-        _HANDOVER.reset(token)
-
-
-class HandoverSmtpChannel(SmtpChannel):
-    """:class:`SmtpChannel` that reports its point of no return: after the body, before the final dot.
-
-    (Proposed for ``channels/smtp.py`` itself; kept here so that module stays untouched for now.)
-    """
-
-    def _connect(self) -> smtplib.SMTP:
-        smtp = super()._connect()
-
-        def data(msg: bytes | str) -> tuple[int, bytes]:
-            smtp.putcmd("data")
-            code, reply = smtp.getreply()
-            if code != 354:
-                raise smtplib.SMTPDataError(code, reply)
-            raw = msg.encode("ascii") if isinstance(msg, str) else msg
-            body = re.sub(rb"(?m)^\.", b"..", raw)
-            if not body.endswith(b"\r\n"):
-                body += b"\r\n"
-            smtp.send(body)
-            handover_point()  # the server has everything but the terminator: a resend is still safe
-            smtp.send(b".\r\n")
-            return smtp.getreply()
-
-        smtp.data = data  # type: ignore[method-assign,assignment]
-        return smtp
 
 
 # ---- helpers ----------------------------------------------------------------------------------------
-
-
-def message_key(reminder_key: str, recipient: str) -> str:
-    """The idempotency key of one recipient's copy of a reminder (hashed down if it would be too long)."""
-    return _fit(f"{reminder_key}|{recipient}")
-
-
-def _fit(key: str) -> str:
-    key = re.sub(r"[^\x21-\x7e]", "_", key)
-    if len(key) <= _MAX_KEY:
-        return key
-    return f"{key[: _MAX_KEY - 18]}~{hashlib.sha256(key.encode()).hexdigest()[:16]}"
 
 
 def _agreement(incident: Incident) -> Agreement:
@@ -206,65 +142,56 @@ def _mark_late(subject: str, text: str, html: str, note: str) -> tuple[str, str,
 # ---- reminders → outbox ------------------------------------------------------------------------------
 
 
-def _reminders(repo: Repository, incident: Incident, policy: ReminderPolicy) -> list[Reminder]:
-    return derive_reminders(
-        incident.id,
-        repo.obligations(incident.id),
-        repo.steps(incident.id),
-        _agreement(incident),
-        policy,
-        since=incident.opened_at,
-    )
-
-
-def _open_incidents(app: App) -> list[str]:
-    with app.transaction() as session:
-        return [i.id for i in Repository(session).list_incidents(include_drills=True, status="open")]
-
-
 def queue_due_reminders(
-    app: App, now: datetime | None = None, *, policy: ReminderPolicy | None = None
+    app: App,
+    now: datetime | None = None,
+    *,
+    policy: ReminderPolicy | None = None,
+    planner: ReminderPlanner | None = None,
 ) -> list[str]:
     """Queue one message per recipient for every reminder of an open incident whose time has come and
-    that is not in the outbox yet; return the new keys. One transaction per incident.
+    that is not in the outbox yet; return the new keys. One transaction per incident with work.
 
     A reminder more than ``policy.late_after`` past its time (the service was down) is queued once,
-    with ``[LATE]`` in the subject and a note in the body saying when it was due.
+    with ``[LATE]`` in the subject and a note in the body saying when it was due. A long-running caller
+    passes its ``planner``, so that unchanged incidents are not derived again.
     """
     now = now or app.clock.now()
-    policy = policy or ReminderPolicy()
+    planner = planner or ReminderPlanner(app, policy)
+    by_incident: dict[str, list[DueReminder]] = {}
+    for due in planner.due(now):
+        by_incident.setdefault(due.incident_id, []).append(due)
     queued: list[str] = []
-    for incident_id in _open_incidents(app):
+    for incident_id, items in by_incident.items():
         with app.transaction() as session:
             repo = Repository(session)
             incident = repo.get_incident(incident_id)
-            agreement = _agreement(incident)
-            for reminder in _reminders(repo, incident, policy):
-                if reminder.due_at > now:
-                    break
-                for recipient in reminder.recipients:
-                    key = message_key(reminder.key, str(recipient))
-                    if repo.get_message_by_key(key) is not None:
-                        continue
-                    contact = agreement.parties[recipient.party].contacts[recipient.role]  # type: ignore[index]
-                    subject, text, html = _render_reminder(
-                        app, incident, agreement, reminder, contact, now, policy
-                    )
-                    made = repo.queue_message(
-                        idempotency_key=key,
-                        kind=reminder.kind,
-                        template=reminder.kind,
-                        recipients=[contact.email],
-                        subject=subject,
-                        body_text=text,
-                        body_html=html,
-                        at=now,
-                        incident_id=incident.id,
-                        drill=incident.drill,
-                        actor="reminders",
-                    )
-                    if made.created:
-                        queued.append(key)
+            agreement = planner.agreement(incident.id, incident.agreement, incident.agreement_path)
+            policy_ = planner.policy_for(agreement)
+            for item in items:
+                reminder, recipient, key = item.reminder, item.recipient, item.key
+                if repo.get_message_by_key(key) is not None:
+                    continue
+                contact = agreement.parties[recipient.party].contacts[recipient.role]  # type: ignore[index]
+                subject, text, html = _render_reminder(
+                    app, incident, agreement, reminder, contact, now, policy_
+                )
+                made = repo.queue_message(
+                    idempotency_key=key,
+                    kind=reminder.kind,
+                    template=reminder.kind,
+                    recipients=[contact.email],
+                    subject=subject,
+                    body_text=text,
+                    body_html=html,
+                    at=now,
+                    incident_id=incident.id,
+                    drill=incident.drill,
+                    actor="reminders",
+                )
+                if made.created:
+                    queued.append(key)
+        planner.queued(item.key for item in items)  # committed: in the outbox now
     return queued
 
 
@@ -322,7 +249,7 @@ def _render_reminder(
 def queue_test_message(app: App, to: str, channel_name: str, now: datetime | None = None) -> str:
     """Queue one ``test`` message to ``to`` (outside any incident); return its key."""
     now = now or app.clock.now()
-    key = _fit(f"test|{to}|{now.astimezone(UTC):%Y%m%dT%H%M%S.%fZ}")
+    key = fit_key(f"test|{to}|{now.astimezone(UTC):%Y%m%dT%H%M%S.%fZ}")
     rendered = render(
         "test",
         {"recipient": {"name": to, "timezone": "UTC"}, "channel": channel_name, "sent_at": now},
@@ -347,6 +274,12 @@ class DispatchReport:
     failed: list[str] = field(default_factory=list)
     recovered: list[str] = field(default_factory=list)
     in_doubt: list[str] = field(default_factory=list)
+    claimed: int = 0
+
+    def add(self, other: DispatchReport) -> None:
+        for name in ("sent", "retrying", "fallback", "failed", "recovered", "in_doubt"):
+            getattr(self, name).extend(getattr(other, name))
+        self.claimed += other.claimed
 
 
 @dataclass(frozen=True)
@@ -400,78 +333,98 @@ def dispatch(
     keys: Collection[str] | None = None,
     lease: timedelta = timedelta(minutes=10),
     rng: Callable[[], float] = random.random,
+    workers: int = 1,
 ) -> DispatchReport:
-    """Send every due message once (``keys``: only those). Retryable failures come back after
-    ``next_delay``; after ``max_attempts`` the message goes through ``fallback`` and the incident lead
-    is alerted; a permanent failure is parked and alerted at once."""
+    """Send up to ``limit`` due messages once each (``keys``: only those). Retryable failures come back
+    after ``next_delay``; after ``max_attempts`` the message goes through ``fallback`` and the incident
+    lead is alerted; a permanent failure is parked and alerted at once. ``report.claimed`` counts the
+    messages attempted: fewer than ``limit`` means nothing else was due."""
     now = now or app.clock.now()
     report = recover_stuck(app, now)
     lookup = drill_participants(app)
     guarded = DrillGuard(channel, lookup)
     guarded_fallback = DrillGuard(fallback, lookup) if fallback is not None else None
-    with app.transaction() as session:
-        ids = [
-            (m.id, m.idempotency_key)
-            for m in Repository(session).due_messages(now, limit)
-            if keys is None or m.idempotency_key in keys
-        ]
-    for message_id_, _key in ids:
-        claimed = _claim(app, message_id_, now, lease, sender or DEFAULT_SENDER)
-        if claimed is None:
-            continue  # someone else has it, or it was sent meanwhile
-        _attempt(app, claimed, guarded, guarded_fallback, now, max_attempts, rng, report)
+    claimed = _claim_due(app, now, limit, keys, lease, sender or DEFAULT_SENDER)
+    report.claimed += len(claimed)
+    if workers <= 1 or len(claimed) <= 1:
+        for one in claimed:
+            _attempt(app, one, guarded, guarded_fallback, now, max_attempts, rng, report)
+        return report
+    # Each attempt is its own claim, mark and transactions, so attempts may overlap: while one waits
+    # for the provider (or for a commit to reach the disk), another renders or records.
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="breachops-send") as pool:
+        for future in [
+            pool.submit(_attempt, app, one, guarded, guarded_fallback, now, max_attempts, rng, report)
+            for one in claimed
+        ]:
+            future.result()
     return report
 
 
-def _claim(app: App, row_id: int, now: datetime, lease: timedelta, sender: Mailbox) -> _Claimed | None:
+def _claim_due(
+    app: App, now: datetime, limit: int, keys: Collection[str] | None, lease: timedelta, sender: Mailbox
+) -> list[_Claimed]:
+    """Claim up to ``limit`` due messages in one transaction: one commit for the whole batch, each row
+    still moved by its own compare-and-set, so a row another dispatcher holds is simply skipped."""
     with app.transaction() as session:
         repo = Repository(session)
-        row = repo.claim_message(row_id, now)  # the compare-and-set: only a queued/failed row moves
-        if row is None:
-            return None
-        row.not_before = now + lease  # the lease: recover_stuck may take it over once it has run out
-        row.provider_message_id = None
-        names: dict[str, str] = {}
-        problem = None
-        if row.incident_id is not None:
-            contacts = _contacts(_agreement(repo.get_incident(row.incident_id)))
-            names = {email: contact.name for email, (_, contact) in contacts.items()}
-            outsiders = [r for r in row.recipients if r.lower() not in contacts]
-            if outsiders:  # never to a regulator, an affected person or anyone outside the agreement
-                problem = f"recipients outside the agreement of {row.incident_id}: {', '.join(outsiders)}"
-        message = None
-        if problem is None:
-            try:
-                message = OutgoingMessage(
-                    idempotency_key=row.idempotency_key,
-                    sender=sender,
-                    recipients=[(names.get(r.lower(), ""), r) for r in row.recipients],
-                    subject=row.subject,
-                    text=row.body_text,
-                    html=row.body_html or f"<pre>{escape(row.body_text)}</pre>",
-                    incident_id=row.incident_id or SYSTEM_STREAM,
-                    kind=row.kind,
-                    drill=row.drill,
-                )
-            except InputError as exc:
-                problem = f"cannot build the message: {exc}"
-        return _Claimed(
-            row.id, row.idempotency_key, row.incident_id, row.attempts, row.kind, message, problem
-        )
+        rows = [m for m in repo.due_messages(now, limit) if keys is None or m.idempotency_key in keys]
+        contacts: dict[str, dict[str, tuple[str, Contact]]] = {}
+        claimed = []
+        for row in rows:
+            if repo.claim_message(row.id, now) is None:
+                continue  # someone else has it, or it was sent meanwhile
+            if row.incident_id is not None and row.incident_id not in contacts:
+                contacts[row.incident_id] = _contacts(_agreement(repo.get_incident(row.incident_id)))
+            claimed.append(_claim(row, now, lease, sender, contacts.get(row.incident_id or "")))
+        return claimed
+
+
+def _claim(
+    row: Message,
+    now: datetime,
+    lease: timedelta,
+    sender: Mailbox,
+    contacts: dict[str, tuple[str, Contact]] | None,
+) -> _Claimed:
+    row.not_before = now + lease  # the lease: recover_stuck may take it over once it has run out
+    row.provider_message_id = None
+    names: dict[str, str] = {}
+    problem = None
+    if contacts is not None:
+        names = {email: contact.name for email, (_, contact) in contacts.items()}
+        outsiders = [r for r in row.recipients if r.lower() not in contacts]
+        if outsiders:  # never to a regulator, an affected person or anyone outside the agreement
+            problem = f"recipients outside the agreement of {row.incident_id}: {', '.join(outsiders)}"
+    message = None
+    if problem is None:
+        try:
+            message = OutgoingMessage(
+                idempotency_key=row.idempotency_key,
+                sender=sender,
+                recipients=[(names.get(r.lower(), ""), r) for r in row.recipients],
+                subject=row.subject,
+                text=row.body_text,
+                html=row.body_html or f"<pre>{escape(row.body_text)}</pre>",
+                incident_id=row.incident_id or SYSTEM_STREAM,
+                kind=row.kind,
+                drill=row.drill,
+            )
+        except InputError as exc:
+            problem = f"cannot build the message: {exc}"
+    return _Claimed(row.id, row.idempotency_key, row.incident_id, row.attempts, row.kind, message, problem)
 
 
 def _mark_handed_over(app: App, claimed: _Claimed, channel: str, provider_id: str) -> None:
-    with app.transaction() as session:
-        session.execute(
+    """The durable mark made before the point of no return: one UPDATE, committed at once. It is not an
+    audit event of its own: the ``message.sent`` event that follows (or recovery's in-doubt one) records
+    the outcome with this provider id, and the mark is on the hot path of every SMTP message."""
+    with app.engine.begin() as connection:
+        connection.execute(
             update(Message)
             .where(Message.id == claimed.id, Message.status == "sending")
             .values(provider_message_id=provider_id, channel=channel)
         )
-        append_audit(
-            session, claimed.incident_id or SYSTEM_STREAM, "message.handed_over",
-            {"message_id": claimed.id, "idempotency_key": claimed.key, "channel": channel},
-            "dispatcher", app.clock.now(),
-        )  # fmt: skip
 
 
 def _attempt(
@@ -496,7 +449,7 @@ def _attempt(
         handed.append(True)
 
     try:
-        with _handover(hook):
+        with on_handover(hook):
             delivery = channel.send(message)
     except DeliveryError as exc:
         error = exc
@@ -587,7 +540,7 @@ def _queue_alert(repo: Repository, row: Message, reason: str, now: datetime) -> 
     )
     html = f"<html><body><pre>{escape(text)}</pre></body></html>"
     repo.queue_message(
-        idempotency_key=_fit(f"{row.idempotency_key}|alert"), kind=ALERT_KIND,
+        idempotency_key=fit_key(f"{row.idempotency_key}|alert"), kind=ALERT_KIND,
         template=f"inline:{ALERT_KIND}",
         recipients=list(dict.fromkeys(lead.email for lead in leads)), subject=subject, body_text=text,
         body_html=html, at=now, incident_id=incident.id, drill=incident.drill, actor="dispatcher",
@@ -598,12 +551,15 @@ def _queue_alert(repo: Repository, row: Message, reason: str, now: datetime) -> 
 
 
 def next_due(
-    app: App, now: datetime | None = None, *, policy: ReminderPolicy | None = None
+    app: App,
+    now: datetime | None = None,
+    *,
+    policy: ReminderPolicy | None = None,
+    planner: ReminderPlanner | None = None,
 ) -> datetime | None:
     """The next instant at which :func:`queue_due_reminders` or :func:`dispatch` has work: the earliest
     reminder not yet queued, retry or lease expiry after ``now`` (``now`` itself if something is due)."""
     now = now or app.clock.now()
-    policy = policy or ReminderPolicy()
     candidates: list[datetime] = []
     with app.transaction() as session:
         repo = Repository(session)
@@ -616,14 +572,7 @@ def next_due(
             )
         )  # fmt: skip
         candidates += [w for w in waiting if w is not None]
-    for incident_id in _open_incidents(app):
-        with app.transaction() as session:
-            repo = Repository(session)
-            incident = repo.get_incident(incident_id)
-            for reminder in _reminders(repo, incident, policy):
-                keys = [message_key(reminder.key, str(r)) for r in reminder.recipients]
-                if all(repo.get_message_by_key(k) is not None for k in keys):
-                    continue
-                candidates.append(max(reminder.due_at, now))
-                break
+    reminder_at = (planner or ReminderPlanner(app, policy)).next_at(now)
+    if reminder_at is not None:
+        candidates.append(reminder_at)
     return min(candidates) if candidates else None

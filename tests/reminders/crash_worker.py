@@ -10,12 +10,13 @@ from pathlib import Path
 
 from breachops.bootstrap import App
 from breachops.config.settings import Settings
-from breachops.notifications.outbox import HandoverSmtpChannel, dispatch, recover_stuck
+from breachops.notifications.channels.smtp import SmtpChannel
+from breachops.notifications.outbox import dispatch, recover_stuck
 
 
 def main(workspace: str, port: int) -> None:
     app = App(Settings(workspace=Path(workspace)))
-    channel = HandoverSmtpChannel("127.0.0.1", port, tls="none", timeout=5)
+    channel = SmtpChannel("127.0.0.1", port, tls="none", timeout=5)
     report = recover_stuck(app, everything=True)  # the only dispatcher: whatever is `sending` is orphaned
     print(f"ready recovered={len(report.recovered)} in_doubt={len(report.in_doubt)}", flush=True)
     while True:

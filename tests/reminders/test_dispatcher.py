@@ -15,16 +15,22 @@ from breachops.clock import ManualClock, SystemClock
 from breachops.flows.scheduler import JOB_TABLE, SAFETY_JOB, WAKE_JOB, ReminderService
 from breachops.notifications import DeliveryError, MemoryChannel
 from breachops.notifications.channels.sendgrid import SendGridChannel
+from breachops.notifications.channels.smtp import SmtpChannel
 from breachops.notifications.models import OutgoingMessage
-from breachops.notifications.outbox import ALERT_KIND, PARKED, HandoverSmtpChannel, dispatch
+from breachops.notifications.outbox import ALERT_KIND, PARKED, dispatch
 from breachops.store import Repository
 from breachops.store.models import AuditEvent, Message
 
 from .conftest import START, Smtp, open_example
 
 
-def smtp_channel(smtp: Smtp, clock: ManualClock) -> HandoverSmtpChannel:
-    return HandoverSmtpChannel(smtp.host, smtp.port, tls="none", timeout=5, clock=clock)
+def smtp_channel(smtp: Smtp, clock: ManualClock) -> SmtpChannel:
+    return SmtpChannel(smtp.host, smtp.port, tls="none", timeout=5, clock=clock)
+
+
+def reminder_keys(keys: Any) -> list[str]:
+    """Keys of reminders and escalations (leaving out incident_opened, step_assigned, digests)."""
+    return [k for k in keys if "|step:" in k or "|obligation:" in k]
 
 
 def rows(app: Any) -> list[Message]:
@@ -36,12 +42,14 @@ def test_reminders_fall_due_as_time_passes_and_each_is_delivered_exactly_once(ap
     incident = open_example(app)
     service = ReminderService(app, smtp_channel(smtp, clock))
     service.tick()  # at opening: the -4h reminder of preserve-evidence (due at +4h)
-    first = smtp.recorder.keys()
+    first = reminder_keys(smtp.recorder.keys())
     assert set(first) == {
         f"{incident}|step:preserve-evidence|reminder|-4h|disclosing.security",
         f"{incident}|step:preserve-evidence|reminder|-4h|receiving.security",
     }
-    [mail] = smtp.recorder.to("lars.hoffmann@nordlicht.example")
+    [mail] = [
+        m for m in smtp.recorder.to("lars.hoffmann@nordlicht.example") if m["X-Breachops-Kind"] == "reminder"
+    ]
     assert "Europe/Berlin" in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert not service.next_wake() or service.next_wake() == START + timedelta(hours=1)
 
@@ -98,8 +106,9 @@ def test_retryable_failures_back_off_then_fall_back_and_alert_the_incident_lead(
     assert row.not_before is not None and row.not_before >= START + timedelta(seconds=120)  # Retry-After
 
     clock.advance(timedelta(seconds=60))
+    tried = primary.attempts
     service.tick()
-    assert primary.attempts == 2  # two messages, each tried once; not yet due again
+    assert primary.attempts == tried  # each message tried once; none due again yet
     for _ in range(2):
         clock.advance(timedelta(minutes=10))
         service.tick()
@@ -135,7 +144,7 @@ def test_after_downtime_missed_reminders_go_out_once_marked_late(app, clock, smt
     counts = smtp.recorder.keys()
     assert max(counts.values()) == 1
     late = [m for m in smtp.recorder.messages if str(m["Message-ID"]) and "[LATE]" in str(m["Subject"])]
-    missed = set(counts) - before
+    missed = set(reminder_keys(counts)) - before
     assert len(late) == len(missed) > 10
     body = late[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "Sent late" in body and incident in str(late[0]["Subject"])
@@ -145,7 +154,8 @@ def test_a_drill_only_reaches_its_participants_with_drill_subjects(app, clock, s
     open_example(app, drill=True)
     ReminderService(app, smtp_channel(smtp, clock)).tick()
     assert smtp.recorder.messages
-    assert all(str(m["Subject"]).startswith("[DRILL]") for m in smtp.recorder.messages)
+    # (a long subject is folded right after "Subject:", so the parsed value starts with a space)
+    assert all(str(m["Subject"]).strip().startswith("[DRILL]") for m in smtp.recorder.messages)
     assert all(m["X-Breachops-Drill"] == "yes" for m in smtp.recorder.messages)
 
 

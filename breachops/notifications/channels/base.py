@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from breachops.notifications.models import OutgoingMessage
 
-__all__ = ["Channel", "Delivery", "DeliveryError", "DrillIsolationError"]
+__all__ = ["Channel", "Delivery", "DeliveryError", "DrillIsolationError", "handover_point", "on_handover"]
 
 
 @dataclass(frozen=True)
@@ -56,3 +59,29 @@ class Channel(Protocol):
     def send(self, message: OutgoingMessage) -> Delivery:
         """Hand the message to the provider; raise DeliveryError if it was not accepted."""
         ...
+
+
+# ---- the hand-over point -----------------------------------------------------------------------------
+
+_HANDOVER: ContextVar[Callable[[], None] | None] = ContextVar("breachops_handover", default=None)
+
+
+def handover_point() -> None:
+    """Called by a channel just before the step after which the provider may have the message.
+
+    Nothing happens unless a caller is listening (:func:`on_handover`); the dispatcher listens to
+    record the hand-over before the point of no return.
+    """
+    hook = _HANDOVER.get()
+    if hook is not None:
+        hook()
+
+
+@contextmanager
+def on_handover(hook: Callable[[], None]) -> Iterator[None]:
+    """Run ``hook`` when a channel called inside this block reaches its hand-over point."""
+    token = _HANDOVER.set(hook)
+    try:
+        yield
+    finally:
+        _HANDOVER.reset(token)

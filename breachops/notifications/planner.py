@@ -1,0 +1,155 @@
+"""Which reminders of the open incidents are due and not yet in the outbox, cheaply enough to ask often.
+
+The reminder service asks at every tick, and a tick must stay short when thousands of reminders fall due
+at once. Deriving every incident's reminders each time would cost milliseconds per incident, so a
+:class:`ReminderPlanner` reads the steps and obligations of all open incidents in two queries and
+derives again only for an incident whose rows changed since the last look. The database stays the
+source of truth: a recomputed deadline changes a row, so its reminders move at the next look, and a
+met obligation or a done step drops its reminders.
+
+It also remembers which message keys it has seen in the outbox. Messages are never deleted, so a
+remembered key stays valid; a key it does not know is checked against the database when queued
+(``Repository.queue_message`` is idempotent by key), so a stale memory costs work, never a duplicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from breachops.bootstrap import App
+from breachops.config.agreements import Agreement, parse_agreement
+from breachops.deadlines.reminders import Recipient, Reminder, ReminderPolicy, derive_reminders
+from breachops.notifications.keys import message_key
+from breachops.store.models import Incident, Message, ObligationRow, StepRow
+
+__all__ = ["DueReminder", "ReminderPlanner"]
+
+
+@dataclass(frozen=True, slots=True)
+class DueReminder:
+    """One recipient's copy of a reminder whose time has come."""
+
+    incident_id: str
+    reminder: Reminder
+    recipient: Recipient
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    fingerprint: tuple[Any, ...]
+    reminders: tuple[Reminder, ...]
+
+
+class ReminderPlanner:
+    """Remembers each open incident's derived reminders and the outbox keys it has seen (see above).
+
+    ``policy_for`` gives the policy of one incident's agreement (the workspace policy with the
+    agreement's own overrides); by default every incident gets ``policy``.
+    """
+
+    def __init__(self, app: App, policy: ReminderPolicy | None = None) -> None:
+        self.app = app
+        self.policy = policy or ReminderPolicy()
+        self._plans: dict[str, _Plan] = {}
+        self._agreements: dict[str, Agreement] = {}  # a snapshot taken at opening: parsed once
+        self._queued: set[str] = set()
+        self._seen_outbox = False
+
+    def agreement(self, incident_id: str, data: dict[str, Any], path: str | None) -> Agreement:
+        found = self._agreements.get(incident_id)
+        if found is None:
+            found = parse_agreement(dict(data), path or f"incident {incident_id}")
+            self._agreements[incident_id] = found
+        return found
+
+    def policy_for(self, agreement: Agreement) -> ReminderPolicy:
+        return self.policy.with_overrides(agreement.reminders)
+
+    def reminders(self) -> dict[str, tuple[Reminder, ...]]:
+        """Every reminder of every open incident, sent or not, ordered by due time per incident."""
+        with self.app.transaction() as session:
+            incidents = session.execute(
+                select(Incident.id, Incident.opened_at, Incident.agreement, Incident.agreement_path).where(
+                    Incident.status == "open"
+                )
+            ).all()
+            open_ids = select(Incident.id).where(Incident.status == "open")
+            steps = session.execute(
+                select(
+                    StepRow.incident_id, StepRow.step_id, StepRow.title, StepRow.owner_role,
+                    StepRow.owner_party, StepRow.due, StepRow.status,
+                )
+                .where(StepRow.incident_id.in_(open_ids))
+                .order_by(StepRow.incident_id, StepRow.id)
+            ).all()  # fmt: skip
+            obligations = session.execute(
+                select(
+                    ObligationRow.incident_id, ObligationRow.key, ObligationRow.rule_id, ObligationRow.title,
+                    ObligationRow.citation, ObligationRow.audience, ObligationRow.due, ObligationRow.status,
+                )
+                .where(ObligationRow.incident_id.in_(open_ids), ObligationRow.status != "withdrawn")
+                .order_by(ObligationRow.incident_id, ObligationRow.due, ObligationRow.key)
+            ).all()  # fmt: skip
+            if not self._seen_outbox:
+                self._queued.update(
+                    session.scalars(select(Message.idempotency_key).where(Message.incident_id.in_(open_ids)))
+                )
+                self._seen_outbox = True
+        steps_of = _group(steps)
+        obligations_of = _group(obligations)
+        plans: dict[str, _Plan] = {}
+        for incident_id, opened_at, data, path in incidents:
+            items_s, items_o = steps_of.get(incident_id, []), obligations_of.get(incident_id, [])
+            fingerprint = (opened_at, tuple(map(tuple, items_s)), tuple(map(tuple, items_o)))
+            plan = self._plans.get(incident_id)
+            if plan is None or plan.fingerprint != fingerprint:
+                agreement = self.agreement(incident_id, data, path)
+                derived = derive_reminders(
+                    incident_id, items_o, items_s, agreement, self.policy_for(agreement), since=opened_at
+                )
+                plan = _Plan(fingerprint, tuple(derived))
+            plans[incident_id] = plan
+        self._plans = plans
+        return {incident_id: plan.reminders for incident_id, plan in plans.items()}
+
+    def due(self, now: datetime) -> list[DueReminder]:
+        """Copies of reminders due at ``now`` whose keys the planner has not seen in the outbox."""
+        found = []
+        for incident_id, reminders in self.reminders().items():
+            for reminder in reminders:
+                if reminder.due_at > now:
+                    break
+                for recipient in reminder.recipients:
+                    key = message_key(reminder.key, str(recipient))
+                    if key not in self._queued:
+                        found.append(DueReminder(incident_id, reminder, recipient, key))
+        return found
+
+    def next_at(self, now: datetime) -> datetime | None:
+        """The earliest due time of a reminder with a copy not yet queued (``now`` if one is overdue)."""
+        earliest: datetime | None = None
+        for reminders in self.reminders().values():
+            for reminder in reminders:
+                if earliest is not None and reminder.due_at >= earliest:
+                    break
+                if any(message_key(reminder.key, str(r)) not in self._queued for r in reminder.recipients):
+                    earliest = max(reminder.due_at, now)
+                    break
+        return earliest
+
+    def queued(self, keys: Iterable[str]) -> None:
+        """Note keys now known to be in the outbox."""
+        self._queued.update(keys)
+
+
+def _group(rows: Iterable[Any]) -> dict[str, list[Any]]:
+    grouped: dict[str, list[Any]] = {}
+    for row in rows:
+        grouped.setdefault(row.incident_id, []).append(row)
+    return grouped
