@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy import select
 
 from breachops.bootstrap import App
 from breachops.commands.common import TableOrJson, actor, make_app, out, say
@@ -24,6 +25,7 @@ from breachops.reports.incident import (
     render_incident_list,
 )
 from breachops.store import Repository
+from breachops.store.models import Message
 
 __all__ = ["incident_app", "step_app"]
 
@@ -154,11 +156,14 @@ def incident_show(
         repo = Repository(session)
         incident = repo.get_incident(incident_id)
         steps, obligations = repo.steps(incident_id), repo.obligations(incident_id)
+        messages = list(
+            session.scalars(select(Message).where(Message.incident_id == incident_id).order_by(Message.id))
+        )
         agreement_ = service.agreement_of(incident)
         flow_state = _flow_state(app, incident.flow_run_id) if incident.status == "open" else None
         if fmt is TableOrJson.json:
             data = incident_to_dict(
-                incident, steps, obligations, agreement_, flow_state, service.playbook_of(incident)
+                incident, steps, obligations, agreement_, flow_state, service.playbook_of(incident), messages
             )
             print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
             return
@@ -171,6 +176,7 @@ def incident_show(
             app.clock.now(),
             flow_state,
             service.playbook_of(incident),
+            messages,
         )
 
 

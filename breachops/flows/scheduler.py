@@ -35,6 +35,7 @@ from breachops.bootstrap import App
 from breachops.deadlines.reminders import ReminderPolicy
 from breachops.notifications.channels.base import Channel
 from breachops.notifications.models import Mailbox
+from breachops.notifications.notices import next_digest_after, queue_due_digests
 from breachops.notifications.outbox import (
     DispatchReport,
     dispatch,
@@ -42,6 +43,7 @@ from breachops.notifications.outbox import (
     queue_due_reminders,
     recover_stuck,
 )
+from breachops.notifications.planner import ReminderPlanner
 
 __all__ = ["JOB_TABLE", "SAFETY_JOB", "WAKE_JOB", "ReminderService"]
 
@@ -50,6 +52,7 @@ log = logging.getLogger("breachops.reminders")
 JOB_TABLE = "apscheduler_jobs"
 WAKE_JOB = "breachops-reminders-wake"
 SAFETY_JOB = "breachops-reminders-safety"
+DAY = timedelta(days=1)
 _SERVICES: dict[str, ReminderService] = {}
 
 
@@ -76,12 +79,18 @@ class ReminderService:
         max_attempts: int = 5,
         safety_seconds: float = 30.0,
         service_id: str = "default",
+        batch: int = 200,
     ) -> None:
         self.app = app
         self.channel = channel
         self.fallback = fallback
         self.sender = sender
-        self.policy = policy or ReminderPolicy()
+        # The workspace's reminder settings over the defaults; each agreement may override them again.
+        self.policy = policy or ReminderPolicy().with_overrides(app.settings.reminders)
+        self.planner = ReminderPlanner(app, self.policy)
+        self.batch = batch
+        self._digests_checked: datetime | None = None
+        self._stopping = False
         self.max_attempts = max_attempts
         self.safety_seconds = safety_seconds
         self.service_id = service_id
@@ -90,6 +99,7 @@ class ReminderService:
 
     def start(self) -> None:
         """Take over rows a dead predecessor left in ``sending``, then start the jobs and tick once."""
+        self._stopping = False
         recover_stuck(self.app, everything=True)  # one service per application database
         _SERVICES[self.service_id] = self
         store = SQLAlchemyJobStore(engine=self.app.engine, tablename=JOB_TABLE)
@@ -108,6 +118,7 @@ class ReminderService:
 
     def stop(self) -> None:
         """Stop the jobs and wait for a tick under way (it no longer reschedules anything)."""
+        self._stopping = True  # a tick under way ends after its current round
         scheduler, self.scheduler = self.scheduler, None
         if scheduler is not None:
             # Not wait=True: a job thread inside add_job would wait for the scheduler we are stopping.
@@ -116,19 +127,35 @@ class ReminderService:
             _SERVICES.pop(self.service_id, None)
 
     def tick(self, now: datetime | None = None) -> DispatchReport:
-        """Queue what is due, send what is due, and set the next wake-up. Safe to call at any time."""
+        """Queue what is due, send what is due, and set the next wake-up. Safe to call at any time.
+
+        Works in rounds of ``batch`` messages until a round finds less than a full batch, taking the
+        time afresh each round (unless ``now`` is given), so reminders that fall due during a burst go
+        out in the same tick instead of waiting for the next wake-up.
+        """
         with self._lock:
-            now = now or self.app.clock.now()
-            queue_due_reminders(self.app, now, policy=self.policy)
-            report = dispatch(
-                self.app, self.channel, now, fallback=self.fallback, max_attempts=self.max_attempts,
-                sender=self.sender,
-            )  # fmt: skip
-            self._schedule_wake(now)
+            report = DispatchReport()
+            while True:
+                at = now or self.app.clock.now()
+                queue_due_reminders(self.app, at, planner=self.planner)
+                if self._digests_checked is None or self._digests_checked < next_digest_after(at) - DAY:
+                    queue_due_digests(self.app, at)  # at most once per digest hour (and at start)
+                    self._digests_checked = at
+                round_ = dispatch(
+                    self.app, self.channel, at, fallback=self.fallback, max_attempts=self.max_attempts,
+                    sender=self.sender, limit=self.batch,
+                )  # fmt: skip
+                report.add(round_)
+                if round_.claimed < self.batch or self._stopping:
+                    break
+            self._schedule_wake(at)
             return report
 
     def next_wake(self, now: datetime | None = None) -> datetime | None:
-        return next_due(self.app, now or self.app.clock.now(), policy=self.policy)
+        now = now or self.app.clock.now()
+        found = next_due(self.app, now, planner=self.planner)
+        digest = next_digest_after(now)  # the daily digests of the open incidents
+        return digest if found is None else min(found, digest)
 
     def _schedule_wake(self, now: datetime) -> None:
         scheduler = self.scheduler

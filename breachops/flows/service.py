@@ -17,7 +17,9 @@ from breachops.bootstrap import App
 from breachops.config.agreements import Agreement, parse_agreement
 from breachops.deadlines.engine import assess
 from breachops.deadlines.models import Facts, parse_facts
+from breachops.deadlines.reminders import notifiers_of
 from breachops.errors import InputError
+from breachops.notifications.notices import Notices, notify
 from breachops.playbooks import Playbook, Step, parse_playbook
 from breachops.store import Repository
 from breachops.store.models import Incident
@@ -139,7 +141,9 @@ def open_incident(
             drill_id=drill_id,
         )
         _recompute(app, repo, incident, facts, actor)
-        return incident.id
+        incident_id = incident.id
+    notify(app, incident_id, Notices.incident_opened)  # both parties' incident teams
+    return incident_id
 
 
 def missing_owners(playbook: Playbook, agreement: Agreement) -> list[str]:
@@ -304,11 +308,29 @@ def complete_step(
             recorded["note"] = note
         recorded["source"] = source
         repo.set_step_status(incident, step_id, "done", by, now, answer=recorded)
+        _meet_tied_obligations(repo, incident, step, by, now)
         if changes:
             return _change_facts(
                 app, repo, incident, changes, source=f"gate:{step_id}", actor=by, label=f"answer to {step_id}"
             )
         return FactsResult(changed={})
+
+
+def _meet_tied_obligations(repo: Repository, incident: Incident, step: Step, by: str, now: datetime) -> None:
+    """A step whose due time is tied to obligations (``due: {obligation: ...}``) is the doing of them:
+    once it is done, the open obligations it follows are met, which also stops their reminders. A
+    contractual notice counts only for the party that owes it (the step's owner party)."""
+    if step.due is None or step.due.obligation is None:
+        return
+    notifier = notifiers_of(agreement_of(incident))
+    parties = set(step.owner.parties)
+    for row in repo.obligations(incident.id):
+        if row.status in ("met", "waived") or not step.due.obligation.matches(row):
+            continue
+        owed_by = notifier.get(row.rule_id)
+        if owed_by is not None and owed_by not in parties:
+            continue
+        repo.mark_obligation_met(incident, row.key, by, now)
 
 
 def progress(app: App, incident_id: str) -> Progress:
@@ -326,6 +348,9 @@ def progress(app: App, incident_id: str) -> Progress:
 
 
 def mark_waiting(app: App, incident_id: str, step_ids: list[str]) -> None:
+    """Mark steps as waiting for a person and tell their owners (step_assigned). A step that is the
+    doing of notices (its due time is tied to obligations) also gets the drafts of those notices, for
+    its owners' people to approve. Keys are deterministic, so a replayed flow queues nothing twice."""
     with app.transaction() as session:
         repo = Repository(session)
         incident = repo.get_incident(incident_id)
@@ -333,6 +358,22 @@ def mark_waiting(app: App, incident_id: str, step_ids: list[str]) -> None:
         for row in repo.steps(incident_id):
             if row.step_id in step_ids and row.status == "pending":
                 repo.set_step_status(incident, row.step_id, "waiting", "flow", now)
+        playbook = playbook_of(incident)
+    notify(app, incident_id, lambda notices: _assign(notices, playbook, step_ids))
+
+
+def _assign(notices: Notices, playbook: Playbook, step_ids: list[str]) -> list[str]:
+    queued: list[str] = []
+    obligations = notices.repo.obligations(notices.incident.id)
+    for row in notices.repo.steps(notices.incident.id):
+        if row.step_id not in step_ids or row.status != "waiting":
+            continue
+        step = playbook.step(row.step_id)
+        queued += notices.step_assigned(row, (step.description or "").strip(), step.gate.prompt)
+        if step.due is not None and step.due.obligation is not None:
+            tied = step.due.obligation
+            queued += notices.drafts(o for o in obligations if tied.matches(o))
+    return queued
 
 
 def run_automatic_step(app: App, incident_id: str, step_id: str) -> bool:

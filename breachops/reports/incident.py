@@ -13,9 +13,15 @@ from rich.text import Text
 from breachops.config.agreements import Agreement
 from breachops.playbooks import Playbook, Step
 from breachops.reports.deadlines import countdown, iso_utc, local_label
-from breachops.store.models import Incident, ObligationRow, StepRow
+from breachops.store.models import Incident, Message, ObligationRow, StepRow
 
-__all__ = ["incident_summary", "incident_to_dict", "render_incident", "render_incident_list"]
+__all__ = [
+    "incident_summary",
+    "incident_to_dict",
+    "messages_to_dict",
+    "render_incident",
+    "render_incident_list",
+]
 
 _STATUS_STYLE = {
     "done": "green",
@@ -112,6 +118,31 @@ def obligation_row_to_dict(row: ObligationRow) -> dict[str, Any]:
     }
 
 
+def messages_to_dict(messages: list[Message]) -> dict[str, Any]:
+    """The incident's mail: how many in each delivery state, and every message not (yet) sent."""
+    counts = {status: 0 for status in ("queued", "sending", "sent", "failed", "fallback")}
+    for m in messages:
+        counts[m.status] = counts.get(m.status, 0) + 1
+    return {
+        "counts": counts,
+        "total": len(messages),
+        "not_sent": [
+            {
+                "id": m.id,
+                "kind": m.kind,
+                "to": list(m.recipients),
+                "subject": m.subject,
+                "status": m.status,
+                "attempts": m.attempts,
+                "channel": m.channel,
+                "last_error": m.last_error,
+            }
+            for m in messages
+            if m.status != "sent"
+        ],
+    }
+
+
 def incident_summary(incident: Incident) -> dict[str, Any]:
     return {
         "id": incident.id,
@@ -134,6 +165,7 @@ def incident_to_dict(
     agreement: Agreement,
     flow_state: str | None = None,
     playbook: Playbook | None = None,
+    messages: list[Message] | None = None,
 ) -> dict[str, Any]:
     by_id = {s.id: s for s in playbook.steps()} if playbook else {}
     return {
@@ -142,6 +174,7 @@ def incident_to_dict(
         "facts": incident.facts,
         "steps": [step_to_dict(s, agreement, by_id.get(s.step_id)) for s in steps],
         "obligations": [obligation_row_to_dict(o) for o in obligations],
+        "messages": messages_to_dict(messages or []),
     }
 
 
@@ -162,6 +195,7 @@ def render_incident(
     now: datetime,
     flow_state: str | None = None,
     playbook: Playbook | None = None,
+    messages: list[Message] | None = None,
 ) -> None:
     head = Text(f"{incident.id}  ", style="bold")
     head.append(incident.title)
@@ -221,6 +255,7 @@ def render_incident(
             ob_row.status,
         )
     console.print(ob)
+    _render_messages(console, messages or [])
     waiting = [r for r in steps if r.status == "waiting"]
     if playbook is not None and waiting and incident.status == "open":
         console.print("[bold]Waiting for people[/bold] — confirm with:")
@@ -230,6 +265,24 @@ def render_incident(
             console.print(
                 answer_command(incident.id, playbook.step(row.step_id), by), highlight=False, markup=False
             )
+
+
+def _render_messages(console: Console, messages: list[Message]) -> None:
+    summary = messages_to_dict(messages)
+    counts = ", ".join(f"{n} {status}" for status, n in summary["counts"].items() if n)
+    console.print(f"[bold]Messages[/bold]: {counts or 'none'}", highlight=False)
+    if not summary["not_sent"]:
+        return
+    table = Table(show_header=True, box=None)
+    for name in ("id", "status", "kind", "to", "tries", "last error"):
+        table.add_column(name)
+    style = {"failed": "bold red", "fallback": "yellow", "sending": "cyan"}
+    for m in summary["not_sent"]:
+        table.add_row(
+            str(m["id"]), Text(m["status"], style=style.get(m["status"], "")), m["kind"], ", ".join(m["to"]),
+            str(m["attempts"]), m["last_error"] or "",
+        )  # fmt: skip
+    console.print(table)
 
 
 def render_incident_list(console: Console, incidents: list[Incident], now: datetime) -> None:
