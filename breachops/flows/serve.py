@@ -13,7 +13,7 @@ import os
 import signal
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
 from breachops.bootstrap import App
 from breachops.flows.runtime import PrefectRuntime
@@ -73,11 +73,21 @@ def _start_reminders(app: App) -> Any:
     from breachops.notifications import build_channel, load_mail_settings
     from breachops.notifications.outbox import drill_participants
 
-    mail = load_mail_settings()
+    mail = load_mail_settings(secret_block=prefect_secret)
     channel = build_channel(mail, app.workspace, clock=app.clock, drill_participants=drill_participants(app))
     service = ReminderService(app, channel, fallback=None, sender=mail.mail_from)
     service.start()
     return service
+
+
+def prefect_secret(name: str) -> str | None:
+    """The value of the Prefect Secret block ``name``: how a team keeps the SendGrid key out of files and
+    environments. It goes straight into the mail settings' ``Secret``; it is never logged or passed on."""
+    from prefect.blocks.system import Secret as SecretBlock
+
+    block = cast(SecretBlock, SecretBlock.load(name))  # a block, when called outside an event loop
+    value = block.get()
+    return value if isinstance(value, str) else None
 
 
 def _nudge_sleeping_incidents(app: App, api_url: str) -> None:

@@ -10,13 +10,17 @@
 | BREACHOPS_SMTP_USER / _PASSWORD | credentials, both or neither | none |
 | BREACHOPS_SENDGRID_HOST | API base URL; http:// only for this machine | https://api.sendgrid.com |
 | SENDGRID_API_KEY | SendGrid API key (SendGrid's own variable name) | required for sendgrid |
+| BREACHOPS_SENDGRID_SECRET_BLOCK | a Prefect Secret block with the key, if SENDGRID_API_KEY is unset | none |
+
+The key is only ever held in a :class:`Secret`; this package does not know Prefect, so the caller that
+does (``breachops serve``) passes ``secret_block``, a function that reads a Secret block by name.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from email.utils import getaddresses
 from pathlib import Path
@@ -61,7 +65,9 @@ class MailSettings:
         return (self.channel,) if self.fallback is None else (self.channel, self.fallback)
 
 
-def load_mail_settings(environ: Mapping[str, str] | None = None) -> MailSettings:
+def load_mail_settings(
+    environ: Mapping[str, str] | None = None, *, secret_block: Callable[[str], str | None] | None = None
+) -> MailSettings:
     """Read and check the variables above; a bad value raises InputError naming variable and value."""
     env = os.environ if environ is None else environ
 
@@ -112,8 +118,14 @@ def load_mail_settings(environ: Mapping[str, str] | None = None) -> MailSettings
     sg_host = (get("BREACHOPS_SENDGRID_HOST") or "https://api.sendgrid.com").rstrip("/")
     _check_url(sg_host)
     key = env.get("SENDGRID_API_KEY") or None
+    block = get("BREACHOPS_SENDGRID_SECRET_BLOCK")
+    if "sendgrid" in used and key is None and block is not None:
+        key = _from_block(block, secret_block)
     if "sendgrid" in used and key is None:
-        raise InputError(_SOURCE, "SENDGRID_API_KEY", None, "is required when mail goes through sendgrid")
+        raise InputError(
+            _SOURCE, "SENDGRID_API_KEY", None, "is required when mail goes through sendgrid",
+            "Set it, or name a Prefect Secret block holding it in BREACHOPS_SENDGRID_SECRET_BLOCK.",
+        )  # fmt: skip
     return MailSettings(
         channel=cast(ChannelName, channel),
         fallback=cast(ChannelName | None, fallback),
@@ -173,6 +185,28 @@ def _one(name: str, settings: MailSettings, workspace: Path, clock: Clock) -> Ch
             settings.sendgrid_api_key, host=settings.sendgrid_host, timeout=settings.timeout, clock=clock
         )
     raise InputError(_SOURCE, "BREACHOPS_MAIL_CHANNEL", name, f"must be one of {', '.join(CHANNELS)}")
+
+
+def _from_block(name: str, read: Callable[[str], str | None] | None) -> str:
+    if read is None:
+        raise InputError(
+            _SOURCE, "BREACHOPS_SENDGRID_SECRET_BLOCK", name,
+            "names a Prefect Secret block, but this command does not read Prefect blocks",
+            "Set SENDGRID_API_KEY for it, or let `breachops serve` send the mail.",
+        )  # fmt: skip
+    try:
+        value = read(name)
+    except Exception as exc:  # the block store's own error; its text never holds the value
+        raise InputError(
+            _SOURCE, "BREACHOPS_SENDGRID_SECRET_BLOCK", name,
+            f"the Prefect Secret block could not be read ({type(exc).__name__})",
+            "Create it with `prefect block create secret` or check its name.",
+        ) from None  # fmt: skip
+    if not value:
+        raise InputError(
+            _SOURCE, "BREACHOPS_SENDGRID_SECRET_BLOCK", name, "names a Secret block that is empty"
+        )
+    return value
 
 
 def _choice(variable: str, value: str, allowed: tuple[str, ...]) -> str:
