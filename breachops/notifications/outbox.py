@@ -60,7 +60,7 @@ from breachops.errors import InputError
 from breachops.notifications.channels.base import Channel, Delivery, DeliveryError, on_handover
 from breachops.notifications.channels.guard import DrillGuard
 from breachops.notifications.keys import fit_key, message_key
-from breachops.notifications.models import Mailbox, OutgoingMessage
+from breachops.notifications.models import IcsAttachment, Mailbox, OutgoingMessage
 from breachops.notifications.planner import DueReminder, ReminderPlanner
 from breachops.notifications.render import DRILL_PREFIX, local, render, utc
 from breachops.notifications.retry import next_delay
@@ -409,10 +409,22 @@ def _claim(
                 incident_id=row.incident_id or SYSTEM_STREAM,
                 kind=row.kind,
                 drill=row.drill,
+                ics=_ics(row.attachment),
             )
         except InputError as exc:
             problem = f"cannot build the message: {exc}"
     return _Claimed(row.id, row.idempotency_key, row.incident_id, row.attempts, row.kind, message, problem)
+
+
+def _ics(attachment: dict[str, Any] | None) -> IcsAttachment | None:
+    """The calendar part stored with a message (a drill invitation), as the channels send it."""
+    if not attachment:
+        return None
+    return IcsAttachment(
+        content=str(attachment.get("content", "")).encode("utf-8"),
+        method=str(attachment.get("method", "REQUEST")),
+        filename=str(attachment.get("filename", "invite.ics")),
+    )
 
 
 def _mark_handed_over(app: App, claimed: _Claimed, channel: str, provider_id: str) -> None:

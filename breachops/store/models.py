@@ -211,6 +211,8 @@ class Message(Base):
     sent_at: Mapped[datetime | None]
     provider_message_id: Mapped[str | None] = mapped_column(String(256))
     drill: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An iCalendar part sent along (e.g. a drill invitation): {"filename", "method", "content"}.
+    attachment: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class AuditEvent(Base):

@@ -626,6 +626,7 @@ class Repository:
         drill: bool = False,
         not_before: datetime | None = None,
         actor: str = "breachops",
+        attachment: Mapping[str, Any] | None = None,
     ) -> Queued:
         """Put a message in the outbox unless its idempotency key is already there.
 
@@ -660,6 +661,7 @@ class Repository:
             not_before=None if not_before is None else _aware(not_before, "not_before"),
             created_at=_aware(at, "at"),
             drill=drill,
+            attachment=None if attachment is None else dict(attachment),
         )
         try:
             with self.session.begin_nested():

@@ -87,9 +87,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("drill_id", "inject_id", name=op.f("uq_drill_injects_drill_id_inject_id")),
     )
     op.create_index(op.f("ix_drill_injects_drill_id"), "drill_injects", ["drill_id"], unique=False)
+    # A drill invitation carries its calendar part through the outbox.
+    op.add_column("messages", sa.Column("attachment", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("messages") as batch:
+        batch.drop_column("attachment")
     op.drop_index(op.f("ix_drill_injects_drill_id"), table_name="drill_injects")
     op.drop_table("drill_injects")
     op.drop_index(op.f("ix_drills_status"), table_name="drills")
