@@ -11,11 +11,14 @@ and not yet done, so the flow can be killed and rerun at any moment.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from breachops.bootstrap import App
 from breachops.clock import DrillClock
@@ -158,13 +161,17 @@ def start_drill(
     actor: str,
     schedule_id: int | None = None,
     playbook: Playbook | None = None,
+    session: Session | None = None,
 ) -> str:
-    """Record the drill and its incident (T+0 is now) in one transaction; return the drill id."""
+    """Record the drill and its incident (T+0 is now) in one transaction; return the drill id.
+
+    With ``session`` the records join the caller's transaction instead: the scheduler marks the
+    occurrence fired in the same one, so a drill is never started without the mark or the reverse."""
     playbook = playbook or load_playbook(scenario.playbook, app.playbook_search)
     participants = participants_of(scenario, agreement)
     now = app.clock.now()
     facts = parse_facts(scenario.facts_at(now), f"scenario {scenario.id} facts")
-    with app.transaction() as session:
+    with _unit_of_work(app, session) as session:
         drills = DrillRepository(session)
         drill = drills.add_drill(
             scenario=scenario_snapshot(scenario),
@@ -197,6 +204,15 @@ def start_drill(
         drills.plan_injects(drill, [(i.id, i.title, now + i.at) for i in scenario.injects])
         service._recompute(app, repo, incident, facts, actor)
         return drill.id
+
+
+@contextmanager
+def _unit_of_work(app: App, session: Session | None) -> Iterator[Session]:
+    if session is not None:
+        yield session
+        return
+    with app.transaction() as own:
+        yield own
 
 
 def status(app: App, drill_id: str) -> DrillStatus:

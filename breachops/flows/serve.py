@@ -3,6 +3,7 @@
 It registers the deployments, reschedules runs a killed predecessor left half-done, then claims and
 runs scheduled flow runs in threads. Every few seconds it also wakes any incident whose answers are in
 the store while its flow still sleeps (a resume that never reached Prefect), so no answer is lost.
+Every 30 s it sends the invitations of scheduled drills and starts the drills that are due.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from breachops.flows.runtime import PrefectRuntime
 __all__ = ["serve"]
 
 log = logging.getLogger("breachops.serve")
+DRILL_SCHEDULE_SECONDS = 30.0
 
 
 def serve(
@@ -48,9 +50,13 @@ def serve(
     log.info("serving %d deployment(s) from %s", len(deployments), runtime.api_url)
     reminders = _start_reminders(app)
     last_nudge = 0.0
+    last_schedules = -DRILL_SCHEDULE_SECONDS
 
     def tick() -> None:
-        nonlocal last_nudge
+        nonlocal last_nudge, last_schedules
+        if time.monotonic() - last_schedules >= DRILL_SCHEDULE_SECONDS:
+            last_schedules = time.monotonic()
+            _run_drill_schedules(app, reminders)
         if time.monotonic() - last_nudge > 5:
             last_nudge = time.monotonic()
             _nudge_sleeping_incidents(app, runtime.api_url)
@@ -88,6 +94,17 @@ def prefect_secret(name: str) -> str | None:
     block = cast(SecretBlock, SecretBlock.load(name))  # a block, when called outside an event loop
     value = block.get()
     return value if isinstance(value, str) else None
+
+
+def _run_drill_schedules(app: App, reminders: Any) -> None:
+    """Invitations of scheduled drills (sent at once by the reminder service), then due drills."""
+    from breachops.flows.drill_schedules import run_schedules
+    from breachops.flows.launcher import start_drill_flow
+
+    try:
+        run_schedules(app, start_drill_flow, send_queued=reminders.tick)
+    except Exception:  # the database may be busy or briefly away; the next round tries again
+        log.exception("drill schedules failed; retrying in %.0f s", DRILL_SCHEDULE_SECONDS)
 
 
 def _nudge_sleeping_incidents(app: App, api_url: str) -> None:

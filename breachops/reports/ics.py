@@ -1,16 +1,17 @@
-"""Obligations as an iCalendar file: one event per dated obligation, with alarms before it."""
+"""Calendar files: obligations (one event per dated obligation, with alarms before it) and drill
+invitations (one meeting request per scheduled drill occurrence)."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
-from icalendar import Alarm, Calendar, Event
+from icalendar import Alarm, Calendar, Event, vCalAddress, vText
 
 from breachops.deadlines.models import Assessment
 
-__all__ = ["DEFAULT_ALARMS", "assessment_to_ics"]
+__all__ = ["DEFAULT_ALARMS", "assessment_to_ics", "drill_invitation_ics"]
 
 DEFAULT_ALARMS: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=4), timedelta(hours=1))
 
@@ -51,6 +52,53 @@ def assessment_to_ics(
             event.add_component(alarm)
         cal.add_component(event)
     return cal.to_ical()
+
+
+def drill_invitation_ics(
+    *,
+    uid: str,
+    summary: str,
+    description: str,
+    start: datetime,
+    end: datetime,
+    organizer: tuple[str, str],
+    attendees: Sequence[tuple[str, str]],
+    stamp: datetime,
+) -> bytes:
+    """A ``METHOD:REQUEST`` meeting request (RFC 5546): calendars offer accept/decline and answer the
+    organizer. ``uid`` must stay the same for one occurrence, so a resent invitation updates the entry
+    it made instead of adding a second one. ``organizer`` and ``attendees`` are (name, email)."""
+    cal = Calendar()
+    cal.add("prodid", "-//breachops//drills//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "REQUEST")
+    event = Event()
+    event.add("uid", uid)
+    event.add("dtstamp", stamp.astimezone(UTC))
+    event.add("dtstart", start.astimezone(UTC))
+    event.add("dtend", end.astimezone(UTC))
+    event.add("sequence", 0)
+    event.add("status", "CONFIRMED")
+    event.add("transp", "OPAQUE")
+    event.add("summary", summary)
+    event.add("description", description)
+    event["organizer"] = _cal_address(*organizer)
+    for name, email in attendees:
+        attendee = _cal_address(name, email)
+        attendee.params.update(
+            {"ROLE": "REQ-PARTICIPANT", "PARTSTAT": "NEEDS-ACTION", "RSVP": "TRUE", "CUTYPE": "INDIVIDUAL"}
+        )
+        event.add("attendee", attendee, encode=False)
+    cal.add_component(event)
+    return cal.to_ical()
+
+
+def _cal_address(name: str, email: str) -> vCalAddress:
+    address = vCalAddress(f"mailto:{email}")
+    if name:
+        address.params["CN"] = vText(name)
+    return address
 
 
 def _human(delta: timedelta) -> str:

@@ -5,7 +5,8 @@ A drill's events go to the audit stream of its incident (the same id, ``DRL-<yea
 schedule changes go to the system stream.
 
 Audit kinds: drill.started, drill.advanced, drill.inject_delivered, drill.completed, drill.cancelled,
-drill_schedule.created, drill_schedule.fired, drill_schedule.invited, drill_schedule.removed.
+drill_schedule.created, drill_schedule.fired, drill_schedule.skipped, drill_schedule.invited,
+drill_schedule.removed.
 """
 
 from __future__ import annotations
@@ -315,6 +316,31 @@ class DrillRepository:
                 "schedule_id": schedule.id,
                 "occurrence": fired_for,
                 "drill_id": drill_id,
+                "next_run_at": next_run_at,
+            },
+            "scheduler",
+            at,
+        )
+
+    def mark_skipped(
+        self,
+        schedule: DrillSchedule,
+        occurrence: datetime,
+        next_run_at: datetime | None,
+        reason: str,
+        at: datetime,
+    ) -> None:
+        """An occurrence that could not start (its scenario or agreement no longer loads): recorded and
+        passed over, so the schedule neither retries it forever nor stops."""
+        schedule.next_run_at = next_run_at
+        audit.append(
+            self.session,
+            SYSTEM_STREAM,
+            "drill_schedule.skipped",
+            {
+                "schedule_id": schedule.id,
+                "occurrence": occurrence,
+                "reason": reason,
                 "next_run_at": next_run_at,
             },
             "scheduler",
