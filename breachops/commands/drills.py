@@ -15,6 +15,8 @@ from rich.table import Table
 
 from breachops.bootstrap import App
 from breachops.commands.common import TableOrJson, actor, make_app, out, say
+from breachops.commands.drill_schedules import register as register_schedule_commands
+from breachops.commands.drill_schedules import schedules_json, schedules_table
 from breachops.commands.incidents import _agreement_path
 from breachops.config.agreements import load_agreement
 from breachops.errors import InputError
@@ -270,8 +272,6 @@ def drill_report(
 @drill_app.command("list")
 def drill_list(fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table) -> None:
     """Scenarios you can run, schedules, and drills run so far."""
-    from breachops.commands.drill_schedules import schedules_json, schedules_table
-
     app = make_app()
     scenarios = list_scenarios(_scenario_search(app), app.playbook_search)
     with app.transaction() as session:
@@ -304,3 +304,6 @@ def drill_list(fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJs
     for d in drills:
         runs.add_row(d[0], d[1], d[2], d[3], f"{d[4]:%Y-%m-%d %H:%M}", d[5] or "—")
     out.print(runs)
+
+
+register_schedule_commands(drill_app)

@@ -65,7 +65,7 @@ from breachops.notifications.planner import DueReminder, ReminderPlanner
 from breachops.notifications.render import DRILL_PREFIX, local, render, utc
 from breachops.notifications.retry import next_delay
 from breachops.store import Repository
-from breachops.store.models import SYSTEM_STREAM, Incident, Message
+from breachops.store.models import SYSTEM_STREAM, Drill, Incident, Message
 
 __all__ = [
     "ALERT_KIND",
@@ -110,14 +110,18 @@ def _contacts(agreement: Agreement) -> dict[str, tuple[str, Contact]]:
 
 
 def drill_participants(app: App) -> Callable[[str], Collection[str]]:
-    """A DrillGuard lookup: a drill incident's participants are (for now) all its agreement contacts."""
+    """A DrillGuard lookup: the participants a scenario drill recorded when it started; for a drill
+    incident opened without a scenario, everyone its agreement lists."""
 
     def lookup(incident_id: str) -> Collection[str]:
         with app.transaction() as session:
             incident = session.get(Incident, incident_id)
             if incident is None or not incident.drill:
                 return frozenset()
-            return frozenset(_contacts(_agreement(incident)))
+            drill = session.get(Drill, incident.drill_id) if incident.drill_id else None
+            if drill is None:
+                return frozenset(_contacts(_agreement(incident)))
+            return frozenset(str(p["email"]).lower() for p in drill.participants)
 
     return lookup
 
