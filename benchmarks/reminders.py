@@ -16,6 +16,7 @@ messages per second from the first due time to the last arrival. Target: p99 lat
 from __future__ import annotations
 
 import argparse
+import email.policy
 import random
 import signal
 import socket
@@ -26,8 +27,11 @@ import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import delete, func, select
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -44,6 +48,7 @@ from breachops.notifications.models import key_from_message_id  # noqa: E402
 from breachops.notifications.outbox import message_key  # noqa: E402
 from breachops.playbooks import load_playbook  # noqa: E402
 from breachops.store import Repository  # noqa: E402
+from breachops.store.models import Message  # noqa: E402
 
 TARGET_P99 = 2.0
 LEAD = timedelta(hours=1)  # the default policy's last reminder before a due time
@@ -99,9 +104,8 @@ def run_sink(port: int, log: Path) -> None:
         class Handler:
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
                 at = time.time()
-                head = envelope.content.split(b"\r\n\r\n", 1)[0].decode("ascii", "replace")
-                line = next((h for h in head.split("\r\n") if h.lower().startswith("message-id:")), "")
-                out.write(f"{key_from_message_id(line.partition(':')[2]) or '?'}\t{at}\n")
+                headers = BytesHeaderParser(policy=email.policy.default).parsebytes(envelope.content)
+                out.write(f"{key_from_message_id(str(headers['Message-ID'])) or '?'}\t{at}\n")
                 out.flush()
                 return "250 Message accepted for delivery"
 
@@ -140,6 +144,8 @@ def align(app: App, incidents: list[str], wanted: int, start: datetime, window: 
     rng = random.Random(seed)
     policy = ReminderPolicy()
     due: dict[str, datetime] = {}
+    with app.transaction() as session:  # the opening messages went out long ago, as far as we care
+        session.execute(delete(Message))
     for incident_id in incidents:
         with app.transaction() as session:
             repo = Repository(session)
@@ -225,20 +231,12 @@ def main() -> None:
 
 
 def _sent(app: App) -> int:
-    from sqlalchemy import func, select
-
-    from breachops.store.models import Message
-
     with app.transaction() as session:
         return int(session.scalar(select(func.count()).where(Message.status == "sent")) or 0)
 
 
 def _sent_times(app: App) -> dict[str, datetime]:
     """The outbox channel writes each message's file at once; its mtime is the arrival."""
-    from sqlalchemy import select
-
-    from breachops.store.models import Message
-
     with app.transaction() as session:
         rows = session.execute(select(Message.idempotency_key, Message.provider_message_id)).all()
     folder = app.workspace / "outbox"
