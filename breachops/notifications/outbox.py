@@ -59,12 +59,12 @@ from breachops.errors import InputError
 from breachops.notifications.channels.base import Channel, Delivery, DeliveryError, on_handover
 from breachops.notifications.channels.guard import DrillGuard
 from breachops.notifications.keys import fit_key, message_key
-from breachops.notifications.models import Mailbox, OutgoingMessage
+from breachops.notifications.models import IcsAttachment, Mailbox, OutgoingMessage
 from breachops.notifications.planner import DueReminder, ReminderPlanner
 from breachops.notifications.render import DRILL_PREFIX, local, render, utc
 from breachops.notifications.retry import next_delay
 from breachops.store import Repository
-from breachops.store.models import SYSTEM_STREAM, Incident, Message
+from breachops.store.models import SYSTEM_STREAM, Drill, Incident, Message
 
 __all__ = [
     "ALERT_KIND",
@@ -109,14 +109,18 @@ def _contacts(agreement: Agreement) -> dict[str, tuple[str, Contact]]:
 
 
 def drill_participants(app: App) -> Callable[[str], Collection[str]]:
-    """A DrillGuard lookup: a drill incident's participants are (for now) all its agreement contacts."""
+    """A DrillGuard lookup: the participants a scenario drill recorded when it started; for a drill
+    incident opened without a scenario, everyone its agreement lists."""
 
     def lookup(incident_id: str) -> Collection[str]:
         with app.transaction() as session:
             incident = session.get(Incident, incident_id)
             if incident is None or not incident.drill:
                 return frozenset()
-            return frozenset(_contacts(_agreement(incident)))
+            drill = session.get(Drill, incident.drill_id) if incident.drill_id else None
+            if drill is None:
+                return frozenset(_contacts(_agreement(incident)))
+            return frozenset(str(p["email"]).lower() for p in drill.participants)
 
     return lookup
 
@@ -397,10 +401,22 @@ def _claim(
                 incident_id=row.incident_id or SYSTEM_STREAM,
                 kind=row.kind,
                 drill=row.drill,
+                ics=_ics(row.attachment),
             )
         except InputError as exc:
             problem = f"cannot build the message: {exc}"
     return _Claimed(row.id, row.idempotency_key, row.incident_id, row.attempts, row.kind, message, problem)
+
+
+def _ics(attachment: dict[str, Any] | None) -> IcsAttachment | None:
+    """The calendar part stored with a message (a drill invitation), as the channels send it."""
+    if not attachment:
+        return None
+    return IcsAttachment(
+        content=str(attachment.get("content", "")).encode("utf-8"),
+        method=str(attachment.get("method", "REQUEST")),
+        filename=str(attachment.get("filename", "invite.ics")),
+    )
 
 
 def _mark_handed_over(app: App, claimed: _Claimed, channel: str, provider_id: str) -> None:
