@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -36,7 +37,8 @@ def serve(
     poll: Annotated[float, typer.Option("--poll", help="Seconds between looks for runs to start.")] = 0.5,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Flow runs executed at once.")] = 8,
 ) -> None:
-    """Run the playbooks: claim and run incident flow runs (and their resumes) until stopped.
+    """Run the playbooks and drills: claim and run their flow runs, send reminders, fire drill
+    schedules, until stopped.
 
     Against a team's Prefect server when PREFECT_API_URL is set; else the workspace's local server,
     started if needed.
@@ -48,5 +50,9 @@ def serve(
     app = make_app()
     app.workspace.mkdir(parents=True, exist_ok=True)
     runtime = ensure_prefect(app.workspace, progress=say)
-    say(f"serving playbooks from {runtime.api_url} ({runtime.mode} mode); Ctrl-C stops")
+    say(f"serving playbooks and drills from {runtime.api_url} ({runtime.mode} mode); Ctrl-C stops")
     run_serve(app, runtime, poll_seconds=poll, workers=workers)
+    # A drill or a step may still be running in a worker thread; waiting for it would make a stop
+    # take as long as the drill. Every run is idempotent and the next `serve` reschedules it.
+    logging.shutdown()
+    os._exit(0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 import email.utils
+import time
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,12 @@ def test_a_facilitated_drill_waits_for_the_facilitator(served):
     assert Path(report["report_html"]).is_file()
     bad = served.cli("drill", "advance", drill_id, "--by", "soon", check=False)
     assert bad.returncode == 2 and "--by" in bad.stderr
+    # Advanced past its end, the drill finishes on its own: scored, reported, its record closed.
+    served.cli("drill", "advance", drill_id, "--by", "3d")
+    deadline = time.monotonic() + 60
+    while served.json("drill", "show", drill_id)["status"] == "running":
+        assert time.monotonic() < deadline, "the drill did not finish after being advanced past its end"
+        time.sleep(0.5)
+    shown = served.json("drill", "show", drill_id)
+    assert shown["status"] == "completed" and Path(shown["report_md"]).is_file()
+    assert all(i["delivered"] for i in shown["injects"])
