@@ -190,3 +190,24 @@ def test_closing_needs_a_reason_and_a_closed_incident_takes_no_answers(workspace
     )
     assert json.loads(cli("incident", "list", "--format", "json").stdout) == []
     assert len(json.loads(cli("incident", "list", "--all", "--format", "json").stdout)) == 1
+
+
+def test_show_counts_the_incidents_mail_by_state_and_lists_what_is_not_sent(workspace):
+    path, cli = workspace
+    incident = open_one(cli)  # opening queues `incident_opened` to both parties' incident teams
+    with sqlite3.connect(path / "breachops.db") as db:  # one delivered, one failed for good
+        ids = [
+            r[0] for r in db.execute("SELECT id FROM messages WHERE incident_id = ? ORDER BY id", (incident,))
+        ]
+        db.execute("UPDATE messages SET status = 'sent' WHERE id = ?", (ids[0],))
+        db.execute(
+            "UPDATE messages SET status = 'failed', last_error = 'relay refused' WHERE id = ?", (ids[1],)
+        )
+    shown = json.loads(cli("incident", "show", incident, "--format", "json").stdout)["messages"]
+    assert shown["total"] == len(ids) >= 2
+    assert shown["counts"]["sent"] == 1 and shown["counts"]["failed"] == 1
+    assert shown["counts"]["queued"] == len(ids) - 2
+    not_sent = {m["id"]: m for m in shown["not_sent"]}
+    assert ids[0] not in not_sent and not_sent[ids[1]]["last_error"] == "relay refused"
+    table = cli("incident", "show", incident).stdout
+    assert "relay refused" in table
