@@ -19,7 +19,10 @@ def test_migration_creates_every_model_table_and_records_the_revision(engine):
     tables = set(inspect(engine).get_table_names())
     assert set(Base.metadata.tables) <= tables
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == head_revision()
+        assert (
+            connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+            == head_revision()
+        )
 
 
 def test_upgrade_twice_is_harmless(db_url):
