@@ -7,7 +7,9 @@ the final hash, which a person can keep elsewhere (a ticket, an email) as an anc
 
 Appends are serialised per stream: the stream's ``audit_heads`` row is locked (``SELECT ... FOR
 UPDATE`` on PostgreSQL; SQLite's write transaction already serialises), and the unique
-(incident_id, seq) is the last line of defence, with a retry.
+(incident_id, seq) is the last line of defence, with a retry. ``append_many`` writes several events
+of one stream under one head read and one head update (the dispatcher's batches); the chain it makes
+is the one the same events appended one by one would make.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
@@ -36,9 +38,11 @@ from breachops.store.models import SYSTEM_STREAM, AuditEvent, AuditHead
 __all__ = [
     "GENESIS_HASH",
     "SYSTEM_STREAM",
+    "Entry",
     "Problem",
     "VerifyResult",
     "append",
+    "append_many",
     "canonical_json",
     "event_hash",
     "export",
@@ -165,6 +169,16 @@ def _insert_head_if_missing(session: Session, incident_id: str) -> None:
         pass  # another appender created it first
 
 
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One event to append: what :func:`append` takes, for :func:`append_many`."""
+
+    kind: str
+    payload: Mapping[str, Any]
+    actor: str
+    at: datetime
+
+
 def append(
     session: Session, incident_id: str, kind: str, payload: Mapping[str, Any], actor: str, at: datetime
 ) -> AuditEvent:
@@ -173,13 +187,22 @@ def append(
     Refuses payload keys that look like secrets (api_key, password, token, secret, ...), and naive
     datetimes. The event is flushed, not committed: it lands with the change it records, or not at all.
     """
+    return append_many(session, incident_id, [Entry(kind, payload, actor, at)])[0]
+
+
+def append_many(session: Session, incident_id: str, entries: Sequence[Entry]) -> list[AuditEvent]:
+    """Add ``entries`` to ``incident_id``'s stream in this order, as the same number of :func:`append`
+    calls would (same seqs, same hashes), reading and moving the stream's head once for all of them."""
     if not incident_id:
         raise ValueError(f"an audit event needs a stream: an incident id or {SYSTEM_STREAM!r}")
-    refuse_secrets(payload)
-    payload_obj = json.loads(canonical_json(payload))  # what verify will read back
-    text = canonical_json(payload_obj)
-    iso_utc(at)  # refuses a naive instant with a clear message
-    at = at.astimezone(UTC)
+    prepared = []
+    for entry in entries:
+        refuse_secrets(entry.payload)
+        payload_obj = json.loads(canonical_json(entry.payload))  # what verify will read back
+        iso_utc(entry.at)  # refuses a naive instant with a clear message
+        prepared.append((entry, payload_obj, canonical_json(payload_obj), entry.at.astimezone(UTC)))
+    if not prepared:
+        return []
     last_error: IntegrityError | None = None
     for _ in range(_APPEND_ATTEMPTS):
         _insert_head_if_missing(session, incident_id)
@@ -188,28 +211,29 @@ def append(
             .where(AuditHead.incident_id == incident_id)
             .with_for_update()
         ).one()
-        seq = head.last_seq + 1
-        event = AuditEvent(
-            incident_id=incident_id,
-            seq=seq,
-            at=at,
-            actor=actor,
-            kind=kind,
-            payload=text,
-            prev_hash=head.last_hash,
-            hash=event_hash(head.last_hash, incident_id, seq, at, actor, kind, payload_obj),
-        )
+        seq, prev_hash = head.last_seq, head.last_hash
+        events = []
+        for entry, payload_obj, text, at in prepared:
+            seq += 1
+            digest = event_hash(prev_hash, incident_id, seq, at, entry.actor, entry.kind, payload_obj)
+            events.append(
+                AuditEvent(
+                    incident_id=incident_id, seq=seq, at=at, actor=entry.actor, kind=entry.kind,
+                    payload=text, prev_hash=prev_hash, hash=digest,
+                )
+            )  # fmt: skip
+            prev_hash = digest
         try:
             with session.begin_nested():
-                session.add(event)
+                session.add_all(events)
                 session.flush()
                 session.execute(
                     update(AuditHead)
                     .where(AuditHead.incident_id == incident_id)
-                    .values(last_seq=seq, last_hash=event.hash)
+                    .values(last_seq=seq, last_hash=prev_hash)
                 )
         except IntegrityError as exc:
-            # Someone wrote this seq without going through the head: resynchronise the head and retry.
+            # Someone wrote these seqs without going through the head: resynchronise the head and retry.
             last_error = exc
             session.execute(
                 update(AuditHead)
@@ -217,7 +241,7 @@ def append(
                 .values(last_seq=_max_seq(session, incident_id), last_hash=_last_hash(session, incident_id))
             )
             continue
-        return event
+        return events
     raise RuntimeError(
         f"could not append to audit stream {incident_id} after {_APPEND_ATTEMPTS} tries"
     ) from (last_error)

@@ -751,6 +751,30 @@ class Repository:
         )
         return message
 
+    def mark_sent_many(
+        self, sent: Sequence[tuple[Message, str, str | None]], at: datetime, actor: str = "breachops"
+    ) -> None:
+        """:meth:`mark_sent` for each (message, channel, provider message id), in this order, with the
+        audit events of each stream appended in one go (the dispatcher records a batch this way)."""
+        at = _aware(at, "sent_at")
+        streams: dict[str, list[audit.Entry]] = {}
+        for message, channel, provider_message_id in sent:
+            if message.status == "sent":
+                continue
+            message.status, message.sent_at, message.channel = "sent", at, channel
+            message.provider_message_id = provider_message_id
+            message.last_error = None
+            payload = {
+                "message_id": message.id,
+                "idempotency_key": message.idempotency_key,
+                "channel": channel,
+                "provider_message_id": provider_message_id,
+            }
+            entry = audit.Entry("message.sent", payload, actor, at)
+            streams.setdefault(message.incident_id or SYSTEM_STREAM, []).append(entry)
+        for stream, entries in streams.items():
+            audit.append_many(self.session, stream, entries)
+
     def mark_failed(
         self,
         message: Message,

@@ -10,7 +10,15 @@ import pytest
 from sqlalchemy import select, text
 
 from breachops.errors import InputError
-from breachops.store.audit import GENESIS_HASH, append, canonical_json, export, verify
+from breachops.store.audit import (
+    GENESIS_HASH,
+    Entry,
+    append,
+    append_many,
+    canonical_json,
+    export,
+    verify,
+)
 from breachops.store.models import AuditEvent
 
 from .helpers import T0, worker_append
@@ -250,4 +258,25 @@ def test_times_keep_microseconds_through_the_database(factory):
     at = datetime(2026, 3, 27, 9, 0, 0, 654321, tzinfo=UTC)
     with factory.begin() as session:
         append(session, STREAM, "x", {"at": at}, "alice", at)
+    assert _verify(factory).ok
+
+
+def test_appending_many_at_once_makes_the_chain_appending_one_by_one_makes(factory):
+    hashes = _fill(factory, 2)  # a stream that already has events
+    entries = [
+        Entry("fact.changed", {"i": i, "note": f"change {i}"}, "alice", T0 + timedelta(i)) for i in (2, 3, 4)
+    ]
+    with factory() as session:  # one by one, then rolled back
+        one_by_one = [append(session, STREAM, e.kind, e.payload, e.actor, e.at).hash for e in entries]
+        session.rollback()
+    with factory.begin() as session:
+        events = append_many(session, STREAM, entries)
+        assert [e.seq for e in events] == [3, 4, 5]
+        assert events[0].prev_hash == hashes[-1]
+        assert [e.hash for e in events] == one_by_one
+    assert _verify(factory).ok
+    with factory.begin() as session:
+        assert append_many(session, STREAM, []) == []
+        event = append(session, STREAM, "fact.changed", {"i": 5}, "bob", T0)
+        assert (event.seq, event.prev_hash) == (6, one_by_one[-1])
     assert _verify(factory).ok

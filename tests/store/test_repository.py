@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from breachops.errors import InputError
 from breachops.store.audit import verify
@@ -225,6 +227,33 @@ def test_outbox_claims_once_and_records_delivery(factory):
         assert (again.status, again.attempts, again.sent_at) == ("sent", 2, now + timedelta(minutes=1))
         assert _kinds(session, SYSTEM_STREAM) == ["message.queued", "message.failed", "message.sent"]
         assert verify(session, SYSTEM_STREAM).ok
+
+
+def test_marking_many_messages_sent_at_once_audits_each_in_order(factory):
+    with factory.begin() as session:
+        repo = Repository(session)
+        incident = open_incident(repo)
+        queued = [
+            repo.queue_message(
+                idempotency_key=f"key/{n}", kind="test", template="test.j2", recipients=["ops@acme.example"],
+                subject="Test", body_text="Hello", at=T0, incident_id=incident.id if n % 2 else None,
+            ).message
+            for n in range(4)
+        ]  # fmt: skip
+        claimed = [repo.claim_message(m.id, T0) for m in queued]
+        assert all(c is not None for c in claimed)
+        repo.mark_sent(queued[3], T0, "smtp", "<3@acme.example>")  # sent already: left as it is
+        repo.mark_sent_many([(m, "smtp", f"<{n}@acme.example>") for n, m in enumerate(queued)], T0)
+        assert [(m.status, m.provider_message_id) for m in queued] == [
+            ("sent", f"<{n}@acme.example>") for n in range(4)
+        ]
+        sent = session.scalars(
+            select(AuditEvent).where(AuditEvent.kind == "message.sent").order_by(AuditEvent.id)
+        ).all()
+        assert [(e.incident_id, json.loads(e.payload)["idempotency_key"]) for e in sent] == [
+            (incident.id, "key/3"), (SYSTEM_STREAM, "key/0"), (SYSTEM_STREAM, "key/2"), (incident.id, "key/1"),
+        ]  # fmt: skip
+        assert verify(session, SYSTEM_STREAM).ok and verify(session, incident.id).ok
 
 
 def test_closing_an_incident_is_audited_and_happens_once(factory):
