@@ -1,16 +1,18 @@
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
+import time
 import traceback
 
 import pytest
 
 from breachops.clock import ManualClock
-from breachops.notifications.channels.base import DeliveryError
+from breachops.notifications.channels.base import DeliveryError, connection_batch, on_handover
 from breachops.notifications.channels.smtp import SmtpChannel
-from breachops.notifications.models import key_from_message_id
+from breachops.notifications.models import OutgoingMessage, key_from_message_id
 from breachops.notifications.render import render
 from breachops.notifications.samples import sample_context
 
@@ -117,3 +119,57 @@ def test_starttls_unsupported_is_a_configuration_error(smtp_server: SmtpServer, 
         channel.send(make_message())
     assert caught.value.retryable is False
     assert "STARTTLS" in caught.value.reason.upper()
+
+
+def _record_connections(server: SmtpServer) -> list[object]:
+    """The client address of each accepted message, in order (one per connection it came over)."""
+    peers: list[object] = []
+    accept = server.recorder.handle_DATA
+
+    async def handle_DATA(srv: object, session: object, envelope: object) -> str:
+        peers.append(getattr(session, "peer", None))
+        return await accept(srv, session, envelope)
+
+    server.recorder.handle_DATA = handle_DATA  # type: ignore[method-assign,assignment]
+    return peers
+
+
+def _numbered(n: int) -> OutgoingMessage:
+    return make_message(idempotency_key=f"INC-2026-0007:test:aiko:{n}")
+
+
+def test_a_connection_batch_sends_every_message_over_one_connection_with_a_handover_each(
+    smtp_server: SmtpServer, clock: ManualClock
+) -> None:
+    peers = _record_connections(smtp_server)
+    channel = _channel(smtp_server, clock)
+    handovers: list[int] = []
+    with connection_batch(), on_handover(lambda: handovers.append(len(smtp_server.recorder.envelopes))):
+        for n in range(3):
+            channel.send(_numbered(n))
+    # Each hand-over happens before its own message is accepted: the terminator was still to go.
+    assert handovers == [0, 1, 2]
+    assert len(peers) == 3 and len(set(peers)) == 1
+    channel.send(_numbered(3))
+    assert len(set(peers)) == 2  # outside a batch: a connection of its own
+
+
+def test_a_kept_connection_the_server_dropped_is_replaced_before_the_next_message(
+    smtp_server: SmtpServer, clock: ManualClock
+) -> None:
+    peers = _record_connections(smtp_server)
+    accept = smtp_server.recorder.handle_DATA
+
+    async def accept_then_hang_up(srv: object, session: object, envelope: object) -> str:
+        reply = await accept(srv, session, envelope)
+        asyncio.get_running_loop().call_later(0.05, srv.transport.close)  # type: ignore[attr-defined]
+        return reply
+
+    smtp_server.recorder.handle_DATA = accept_then_hang_up  # type: ignore[method-assign,assignment]
+    channel = _channel(smtp_server, clock)
+    with connection_batch():
+        for n in range(3):
+            channel.send(_numbered(n))
+            time.sleep(0.2)
+    assert len(smtp_server.recorder.envelopes) == 3
+    assert len(set(peers)) == 3

@@ -1,9 +1,15 @@
-"""The channel port: one ``send`` that either returns a :class:`Delivery` or raises :class:`DeliveryError`."""
+"""The channel port: one ``send`` that either returns a :class:`Delivery` or raises :class:`DeliveryError`.
+
+Two signals travel beside ``send`` without widening the port, so wrappers (the drill guard, a
+fallback) pass them through untouched: :func:`handover_point`, the moment after which the provider
+may have the message, and :func:`connection_batch`, a block inside which a channel may keep its
+connection open from one message to the next (the dispatcher sends a claimed batch inside one).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,7 +17,16 @@ from typing import Protocol, runtime_checkable
 
 from breachops.notifications.models import OutgoingMessage
 
-__all__ = ["Channel", "Delivery", "DeliveryError", "DrillIsolationError", "handover_point", "on_handover"]
+__all__ = [
+    "Channel",
+    "Delivery",
+    "DeliveryError",
+    "DrillIsolationError",
+    "connection_batch",
+    "current_batch",
+    "handover_point",
+    "on_handover",
+]
 
 
 @dataclass(frozen=True)
@@ -85,3 +100,25 @@ def on_handover(hook: Callable[[], None]) -> Iterator[None]:
         yield
     finally:
         _HANDOVER.reset(token)
+
+
+# ---- connection batches ------------------------------------------------------------------------------
+
+_BATCH: ContextVar[ExitStack | None] = ContextVar("breachops_connection_batch", default=None)
+
+
+@contextmanager
+def connection_batch() -> Iterator[None]:
+    """Let channels called inside this block keep a connection open between messages; every
+    connection kept is closed when the block ends. Outside a batch a channel connects per message."""
+    with ExitStack() as stack:
+        token = _BATCH.set(stack)
+        try:
+            yield
+        finally:
+            _BATCH.reset(token)
+
+
+def current_batch() -> ExitStack | None:
+    """The open batch, if any: a channel that keeps a connection registers its closing here."""
+    return _BATCH.get()

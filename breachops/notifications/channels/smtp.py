@@ -7,6 +7,13 @@ The channel reports its point of no return through :func:`~.base.handover_point`
 message body has gone out and before the final ``<CRLF>.<CRLF>``. A server that never received the
 terminator discards the message (RFC 5321 §4.1.1.4; aiosmtpd does), so until then a resend is safe;
 the dispatcher records the hand-over there (see ``notifications/outbox.py``).
+
+Inside a :func:`~.base.connection_batch` the channel keeps one connection for every message of the
+batch (a new connection costs a TCP handshake and EHLO, more than sending a short message), and
+quits it when the batch ends. A kept connection the server has dropped meanwhile is replaced once,
+transparently, as long as the message had not reached its hand-over point: before that the server
+holds no complete copy, so sending it again on a new connection is exactly as safe as a first try.
+After any failure the connection is closed rather than reused.
 """
 
 from __future__ import annotations
@@ -15,11 +22,16 @@ import re
 import smtplib
 import socket
 import ssl
-from collections.abc import Callable
+from email.message import EmailMessage
 from typing import Literal
 
 from breachops.clock import Clock, SystemClock
-from breachops.notifications.channels.base import Delivery, DeliveryError, handover_point
+from breachops.notifications.channels.base import (
+    Delivery,
+    DeliveryError,
+    current_batch,
+    handover_point,
+)
 from breachops.notifications.mime import build_mime
 from breachops.notifications.models import OutgoingMessage
 from breachops.notifications.secret import Secret, reveal
@@ -56,6 +68,8 @@ class SmtpChannel:
         self.timeout = timeout
         self._ssl_context = ssl_context  # built on first use: loading the CA store takes tens of ms
         self._clock = clock or SystemClock()
+        # id of each open connection batch → the connection kept for it (None: none open right now)
+        self._kept: dict[int, _Connection | None] = {}
 
     def __repr__(self) -> str:
         return (
@@ -66,13 +80,7 @@ class SmtpChannel:
         now = self._clock.now()
         mime = build_mime(message, now=now)
         try:
-            smtp = self._connect()
-            try:
-                refused = smtp.send_message(
-                    mime, from_addr=message.sender[1], to_addrs=list(message.addresses)
-                )
-            finally:
-                _quit(smtp)  # once DATA is accepted, a failing QUIT must not turn success into a retry
+            refused = self._transmit(mime, message)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = {addr: code for addr, (code, _) in exc.recipients.items()}
             listed = ", ".join(f"{addr} ({code})" for addr, code in codes.items())
@@ -109,12 +117,54 @@ class SmtpChannel:
             channel=self.name, provider_id=message.message_id, accepted_at=now, refused=tuple(refused)
         )
 
+    def _transmit(self, mime: EmailMessage, message: OutgoingMessage) -> dict[str, tuple[int, bytes]]:
+        """Send on a connection of its own, or on the batch's kept one (see the module notes)."""
+        batch = current_batch()
+        if batch is None:
+            connection = self._connect()
+            try:
+                return connection.send(mime, message)
+            finally:
+                _quit(connection.smtp)  # once DATA is accepted, a failing QUIT must not make a retry
+        if id(batch) not in self._kept:
+            self._kept[id(batch)] = None
+            batch.callback(self._release, id(batch))
+        kept = self._kept[id(batch)]
+        if kept is not None:
+            try:
+                return kept.send(mime, message)
+            except (smtplib.SMTPServerDisconnected, ConnectionError):
+                self._drop(id(batch))
+                if kept.handed_over:
+                    raise  # the server may have it: the dispatcher decides (in doubt), never a resend
+            except BaseException:
+                self._drop(id(batch))
+                raise
+        connection = self._connect()
+        try:
+            refused = connection.send(mime, message)
+        except BaseException:
+            _quit(connection.smtp)
+            raise
+        self._kept[id(batch)] = connection
+        return refused
+
+    def _drop(self, batch_id: int) -> None:
+        connection = self._kept.get(batch_id)
+        self._kept[batch_id] = None
+        if connection is not None:
+            _quit(connection.smtp)
+
+    def _release(self, batch_id: int) -> None:
+        self._drop(batch_id)
+        del self._kept[batch_id]
+
     def _context(self) -> ssl.SSLContext:
         if self._ssl_context is None:
             self._ssl_context = ssl.create_default_context()
         return self._ssl_context
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self) -> _Connection:
         smtp: smtplib.SMTP
         if self.tls == "tls":
             smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self._context())
@@ -134,14 +184,24 @@ class SmtpChannel:
             # The terminator goes out as a small write of its own (see data below): without NODELAY,
             # Nagle's algorithm holds it until the server's delayed ACK, some 40 ms per message.
             smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        smtp.data = _data_with_handover(smtp)  # type: ignore[method-assign,assignment]
-        return smtp
+        return _Connection(smtp)
 
 
-def _data_with_handover(smtp: smtplib.SMTP) -> Callable[[bytes | str], tuple[int, bytes]]:
-    """``smtp.data`` that calls :func:`handover_point` between the body and the terminating dot."""
+class _Connection:
+    """An open SMTP connection whose ``data`` calls :func:`handover_point` between the body and the
+    terminating dot; ``handed_over`` says whether the last message sent on it got that far."""
 
-    def data(msg: bytes | str) -> tuple[int, bytes]:
+    def __init__(self, smtp: smtplib.SMTP) -> None:
+        self.smtp = smtp
+        self.handed_over = False
+        smtp.data = self._data  # type: ignore[method-assign,assignment]
+
+    def send(self, mime: EmailMessage, message: OutgoingMessage) -> dict[str, tuple[int, bytes]]:
+        self.handed_over = False
+        return self.smtp.send_message(mime, from_addr=message.sender[1], to_addrs=list(message.addresses))
+
+    def _data(self, msg: bytes | str) -> tuple[int, bytes]:
+        smtp = self.smtp
         smtp.putcmd("data")
         code, reply = smtp.getreply()
         if code != 354:
@@ -152,11 +212,10 @@ def _data_with_handover(smtp: smtplib.SMTP) -> Callable[[bytes | str], tuple[int
         if not body.endswith(b"\r\n"):
             body += b"\r\n"
         smtp.send(body)
+        self.handed_over = True
         handover_point()  # the server has everything but the terminator: a resend is still safe
         smtp.send(b".\r\n")
         return smtp.getreply()
-
-    return data
 
 
 def _quit(smtp: smtplib.SMTP) -> None:
