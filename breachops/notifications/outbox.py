@@ -17,7 +17,9 @@ Exactly once, and where it stops being exact
    and *before* the final ``<CRLF>.<CRLF>``: an SMTP server that never received the terminator discards
    the message (RFC 5321 §4.1.1.4, and aiosmtpd does), so until then a resend is safe. The dispatcher
    commits ``provider_message_id = <Message-ID>`` (and an audit event) at that point.
-4. *mark_sent* after the channel returns.
+4. *mark_sent* after the channel returns. A message past its hand-over mark is recorded with others of
+   its batch, ``SENT_MARKS_PER_COMMIT`` per transaction; a message without one, at once. The batch's
+   messages share one SMTP connection (``connection_batch``), each still with its own hand-over mark.
 
 A process killed between 2 and 4 leaves the row in ``sending``. ``recover_stuck`` then decides:
 no hand-over mark → the server cannot have the complete message → back to ``failed``, due now (resend).
@@ -56,7 +58,13 @@ from breachops.bootstrap import App
 from breachops.config.agreements import Agreement, Contact, parse_agreement
 from breachops.deadlines.reminders import Reminder, ReminderPolicy
 from breachops.errors import InputError
-from breachops.notifications.channels.base import Channel, Delivery, DeliveryError, on_handover
+from breachops.notifications.channels.base import (
+    Channel,
+    Delivery,
+    DeliveryError,
+    connection_batch,
+    on_handover,
+)
 from breachops.notifications.channels.guard import DrillGuard
 from breachops.notifications.keys import fit_key, message_key
 from breachops.notifications.models import IcsAttachment, Mailbox, OutgoingMessage
@@ -87,6 +95,10 @@ DEFAULT_SENDER: Mailbox = ("breachops", "breachops@outbox.invalid")
 ALERT_KIND = "delivery_alert"
 IN_DOUBT_PREFIX = "in-doubt:"
 LATE_MARK = "[LATE]"
+SENT_MARKS_PER_COMMIT = 20
+"""Deliveries past their hand-over mark recorded ``sent`` per transaction. A crash before that commit
+leaves them for ``recover_stuck`` to record as sent in doubt, so this also bounds how many rows one
+crash can leave in doubt for a person to check."""
 PARKED = datetime(9999, 1, 1, tzinfo=UTC)
 """``not_before`` of a message that failed for good: ``failed`` is a sendable status in the repository,
 so a permanent failure is parked far in the future until a person retries it (see the module notes)."""
@@ -348,9 +360,36 @@ def dispatch(
     guarded_fallback = DrillGuard(fallback, lookup) if fallback is not None else None
     claimed = _claim_due(app, now, limit, keys, lease, sender or DEFAULT_SENDER)
     report.claimed += len(claimed)
-    for one in claimed:
-        _attempt(app, one, guarded, guarded_fallback, now, max_attempts, rng, report)
+    handed_over: list[tuple[_Claimed, Delivery]] = []
+    try:
+        with connection_batch():  # one SMTP connection for the batch
+            for one in claimed:
+                _attempt(app, one, guarded, guarded_fallback, now, max_attempts, rng, report, handed_over)
+                if len(handed_over) >= SENT_MARKS_PER_COMMIT:
+                    _mark_sent(app, handed_over, now, report)
+    finally:
+        _mark_sent(app, handed_over, now, report)
     return report
+
+
+def _mark_sent(
+    app: App, handed_over: list[tuple[_Claimed, Delivery]], now: datetime, report: DispatchReport
+) -> None:
+    """Record the deliveries whose hand-over mark is committed as sent, in one transaction; empties
+    ``handed_over``. Until then a crash leaves them to ``recover_stuck``, which records them as sent
+    (in doubt) and never sends them again."""
+    if not handed_over:
+        return
+    with app.transaction() as session:
+        rows = {
+            row.id: row
+            for row in session.scalars(select(Message).where(Message.id.in_([c.id for c, _ in handed_over])))
+        }
+        Repository(session).mark_sent_many(
+            [(rows[c.id], d.channel, d.provider_id) for c, d in handed_over], now
+        )
+    report.sent.extend(c.key for c, _ in handed_over)
+    handed_over.clear()
 
 
 def _claim_due(
@@ -440,6 +479,7 @@ def _attempt(
     max_attempts: int,
     rng: Callable[[], float],
     report: DispatchReport,
+    handed_over: list[tuple[_Claimed, Delivery]],
 ) -> None:
     if claimed.message is None:
         _fail_for_good(app, claimed, claimed.problem or "cannot be sent", channel.name, now, report)
@@ -460,6 +500,9 @@ def _attempt(
     except Exception as exc:  # the hand-over commit failed, or a bug: before the point of no return
         log.exception("sending %s failed unexpectedly", claimed.key)
         error = DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True)
+    if delivery is not None and handed:
+        handed_over.append((claimed, delivery))  # marked sent with others of the batch; see dispatch
+        return
     if delivery is not None:
         with app.transaction() as session:
             row = session.get(Message, claimed.id)
