@@ -73,6 +73,7 @@ from breachops.notifications.render import DRILL_PREFIX, local, render, utc
 from breachops.notifications.retry import next_delay
 from breachops.store import Repository
 from breachops.store.models import SYSTEM_STREAM, Drill, Incident, Message
+from breachops.store.repository import MessageDraft
 
 __all__ = [
     "ALERT_KIND",
@@ -183,29 +184,37 @@ def queue_due_reminders(
             incident = repo.get_incident(incident_id)
             agreement = planner.agreement(incident.id, incident.agreement, incident.agreement_path)
             policy_ = planner.policy_for(agreement)
+            stored = set(
+                session.scalars(
+                    select(Message.idempotency_key).where(
+                        Message.idempotency_key.in_([item.key for item in items])
+                    )
+                )
+            )
+            drafts = []
             for item in items:
                 reminder, recipient, key = item.reminder, item.recipient, item.key
-                if repo.get_message_by_key(key) is not None:
+                if key in stored:
                     continue
                 contact = agreement.parties[recipient.party].contacts[recipient.role]  # type: ignore[index]
                 subject, text, html = _render_reminder(
                     app, incident, agreement, reminder, contact, now, policy_
                 )
-                made = repo.queue_message(
-                    idempotency_key=key,
-                    kind=reminder.kind,
-                    template=reminder.kind,
-                    recipients=[contact.email],
-                    subject=subject,
-                    body_text=text,
-                    body_html=html,
-                    at=now,
-                    incident_id=incident.id,
-                    drill=incident.drill,
-                    actor="reminders",
+                drafts.append(
+                    MessageDraft(
+                        idempotency_key=key,
+                        kind=reminder.kind,
+                        template=reminder.kind,
+                        recipients=[contact.email],
+                        subject=subject,
+                        body_text=text,
+                        body_html=html,
+                        incident_id=incident.id,
+                        drill=incident.drill,
+                    )
                 )
-                if made.created:
-                    queued.append(key)
+            made = repo.queue_messages(drafts, now, actor="reminders")
+            queued += [m.message.idempotency_key for m in made if m.created]
         planner.queued(item.key for item in items)  # committed: in the outbox now
     return queued
 

@@ -56,6 +56,7 @@ __all__ = [
     "STEP_STATUSES",
     "DueChange",
     "FactChange",
+    "MessageDraft",
     "ObligationDiff",
     "Queued",
     "Repository",
@@ -184,6 +185,23 @@ class StepsDiff:
 
     def __bool__(self) -> bool:
         return bool(self.added or self.due_changed)
+
+
+@dataclass(frozen=True)
+class MessageDraft:
+    """A message to queue: what :meth:`Repository.queue_message` takes, for ``queue_messages``."""
+
+    idempotency_key: str
+    kind: str
+    template: str
+    recipients: Sequence[str]
+    subject: str
+    body_text: str
+    body_html: str | None = None
+    incident_id: str | None = None
+    drill: bool = False
+    not_before: datetime | None = None
+    attachment: Mapping[str, Any] | None = None
 
 
 class Queued(NamedTuple):
@@ -634,62 +652,97 @@ class Repository:
         back with ``created=False``; nothing is written twice. A message of a drill incident is a
         drill message whatever ``drill`` says.
         """
-        if not idempotency_key:
-            raise ValueError("a message needs an idempotency key")
-        if (
-            isinstance(recipients, str)
-            or not recipients
-            or not all(isinstance(r, str) and r for r in recipients)
-        ):
-            raise InputError(None, "recipients", list(recipients), "expected a non-empty list of addresses")
-        existing = self.get_message_by_key(idempotency_key)
-        if existing is not None:
-            return Queued(existing, False)
-        if incident_id is not None:
-            drill = drill or self.get_incident(incident_id).drill
-        message = Message(
-            idempotency_key=idempotency_key,
-            incident_id=incident_id,
-            kind=kind,
-            template=template,
-            recipients=list(recipients),
-            subject=subject,
-            body_text=body_text,
-            body_html=body_html,
-            status="queued",
-            attempts=0,
-            not_before=None if not_before is None else _aware(not_before, "not_before"),
-            created_at=_aware(at, "at"),
-            drill=drill,
-            attachment=None if attachment is None else dict(attachment),
-        )
+        draft = MessageDraft(
+            idempotency_key=idempotency_key, kind=kind, template=template, recipients=recipients,
+            subject=subject, body_text=body_text, body_html=body_html, incident_id=incident_id,
+            drill=drill, not_before=not_before, attachment=attachment,
+        )  # fmt: skip
+        return self.queue_messages([draft], at, actor)[0]
+
+    def queue_messages(
+        self, drafts: Sequence[MessageDraft], at: datetime, actor: str = "breachops"
+    ) -> list[Queued]:
+        """:meth:`queue_message` for each draft, in order, with one lookup of the keys, one insert and
+        one audit append per stream for all of them (the reminders of an incident are queued so)."""
+        for draft in drafts:
+            if not draft.idempotency_key:
+                raise ValueError("a message needs an idempotency key")
+            recipients = draft.recipients
+            if (
+                isinstance(recipients, str)
+                or not recipients
+                or not all(isinstance(r, str) and r for r in recipients)
+            ):
+                raise InputError(
+                    None, "recipients", list(recipients), "expected a non-empty list of addresses"
+                )
+        keys = list(dict.fromkeys(d.idempotency_key for d in drafts))
+        stored = {
+            m.idempotency_key: m
+            for m in self.session.scalars(select(Message).where(Message.idempotency_key.in_(keys)))
+        }
+        drills: dict[str, bool] = {}
+        results: list[Queued] = []
+        fresh: list[Message] = []
+        for draft in drafts:
+            if draft.idempotency_key in stored:
+                results.append(Queued(stored[draft.idempotency_key], False))
+                continue
+            drill = draft.drill
+            if draft.incident_id is not None:
+                if draft.incident_id not in drills:
+                    drills[draft.incident_id] = self.get_incident(draft.incident_id).drill
+                drill = drill or drills[draft.incident_id]
+            message = Message(
+                idempotency_key=draft.idempotency_key,
+                incident_id=draft.incident_id,
+                kind=draft.kind,
+                template=draft.template,
+                recipients=list(draft.recipients),
+                subject=draft.subject,
+                body_text=draft.body_text,
+                body_html=draft.body_html,
+                status="queued",
+                attempts=0,
+                not_before=None if draft.not_before is None else _aware(draft.not_before, "not_before"),
+                created_at=_aware(at, "at"),
+                drill=drill,
+                attachment=None if draft.attachment is None else dict(draft.attachment),
+            )
+            stored[draft.idempotency_key] = message
+            fresh.append(message)
+            results.append(Queued(message, True))
+        if not fresh:
+            return results
         try:
             with self.session.begin_nested():
-                self.session.add(message)
+                self.session.add_all(fresh)
                 self.session.flush()
         except IntegrityError:
-            existing = self.get_message_by_key(idempotency_key)
+            # Another writer queued one of these keys meanwhile: one at a time, as a single call does.
+            if len(drafts) > 1:
+                return [self.queue_messages([draft], at, actor)[0] for draft in drafts]
+            existing = self.get_message_by_key(drafts[0].idempotency_key)
             if existing is None:
                 raise
-            return Queued(existing, False)
-        audit.append(
-            self.session,
-            incident_id or SYSTEM_STREAM,
-            "message.queued",
-            {
+            return [Queued(existing, False)]
+        streams: dict[str, list[audit.Entry]] = {}
+        for message in fresh:
+            payload = {
                 "message_id": message.id,
-                "idempotency_key": idempotency_key,
-                "kind": kind,
-                "template": template,
-                "recipients": list(recipients),
-                "subject": subject,
-                "drill": drill,
+                "idempotency_key": message.idempotency_key,
+                "kind": message.kind,
+                "template": message.template,
+                "recipients": list(message.recipients),
+                "subject": message.subject,
+                "drill": message.drill,
                 "not_before": message.not_before,
-            },
-            actor,
-            at,
-        )
-        return Queued(message, True)
+            }
+            entry = audit.Entry("message.queued", payload, actor, at)
+            streams.setdefault(message.incident_id or SYSTEM_STREAM, []).append(entry)
+        for stream, entries in streams.items():
+            audit.append_many(self.session, stream, entries)
+        return results
 
     def get_message_by_key(self, idempotency_key: str) -> Message | None:
         return self.session.execute(

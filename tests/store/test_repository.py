@@ -9,7 +9,7 @@ from sqlalchemy import select
 from breachops.errors import InputError
 from breachops.store.audit import verify
 from breachops.store.models import SYSTEM_STREAM, AuditEvent
-from breachops.store.repository import Repository, StepPlan, UnknownIncident
+from breachops.store.repository import MessageDraft, Repository, StepPlan, UnknownIncident
 
 from .helpers import T0, obligation, open_incident
 
@@ -227,6 +227,32 @@ def test_outbox_claims_once_and_records_delivery(factory):
         assert (again.status, again.attempts, again.sent_at) == ("sent", 2, now + timedelta(minutes=1))
         assert _kinds(session, SYSTEM_STREAM) == ["message.queued", "message.failed", "message.sent"]
         assert verify(session, SYSTEM_STREAM).ok
+
+
+def test_queueing_many_messages_at_once_stores_each_key_once_and_audits_each(factory):
+    with factory.begin() as session:
+        repo = Repository(session)
+        incident = open_incident(repo, drill=True)
+        repo.queue_message(
+            idempotency_key="key/0", kind="test", template="test.j2", recipients=["ops@acme.example"],
+            subject="Test", body_text="Hello", at=T0,
+        )  # fmt: skip
+
+        def draft(n: int, incident_id: str | None = None) -> MessageDraft:
+            return MessageDraft(
+                idempotency_key=f"key/{n}", kind="test", template="test.j2", recipients=["ops@acme.example"],
+                subject=f"Test {n}", body_text="Hello", incident_id=incident_id,
+            )  # fmt: skip
+
+        made = repo.queue_messages([draft(0), draft(1, incident.id), draft(2), draft(1, incident.id)], T0)
+        assert [(q.message.idempotency_key, q.created) for q in made] == [
+            ("key/0", False), ("key/1", True), ("key/2", True), ("key/1", False),
+        ]  # fmt: skip
+        assert made[1].message is made[3].message and made[1].message.drill  # the incident is a drill
+        assert _kinds(session, SYSTEM_STREAM) == ["message.queued", "message.queued"]
+        assert _kinds(session, incident.id).count("message.queued") == 1
+        assert repo.queue_messages([], T0) == []
+        assert verify(session, SYSTEM_STREAM).ok and verify(session, incident.id).ok
 
 
 def test_marking_many_messages_sent_at_once_audits_each_in_order(factory):
