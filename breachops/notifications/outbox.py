@@ -404,16 +404,14 @@ def _mark_sent(
 def _claim_due(
     app: App, now: datetime, limit: int, keys: Collection[str] | None, lease: timedelta, sender: Mailbox
 ) -> list[_Claimed]:
-    """Claim up to ``limit`` due messages in one transaction: one commit for the whole batch, each row
-    still moved by its own compare-and-set, so a row another dispatcher holds is simply skipped."""
+    """Claim up to ``limit`` due messages in one transaction and one UPDATE, each row still moved by its
+    own compare-and-set, so a row another dispatcher holds (or sent meanwhile) is simply skipped."""
     with app.transaction() as session:
         repo = Repository(session)
         rows = [m for m in repo.due_messages(now, limit) if keys is None or m.idempotency_key in keys]
         contacts: dict[str, dict[str, tuple[str, Contact]]] = {}
         claimed = []
-        for row in rows:
-            if repo.claim_message(row.id, now) is None:
-                continue  # someone else has it, or it was sent meanwhile
+        for row in repo.claim_messages([row.id for row in rows], now):  # skips rows someone else has
             if row.incident_id is not None and row.incident_id not in contacts:
                 contacts[row.incident_id] = _contacts(_agreement(repo.get_incident(row.incident_id)))
             claimed.append(_claim(row, now, lease, sender, contacts.get(row.incident_id or "")))

@@ -765,22 +765,36 @@ class Repository:
     def claim_message(self, message_id: int, now: datetime) -> Message | None:
         """Mark a sendable message ``sending`` and count the attempt; None if someone else has it or it is
         not due. One atomic UPDATE, so two dispatchers never both claim it."""
+        claimed = self.claim_messages([message_id], now)
+        return claimed[0] if claimed else None
+
+    def claim_messages(self, message_ids: Sequence[int], now: datetime) -> list[Message]:
+        """:meth:`claim_message` for each id in one UPDATE (each row still moved by its own
+        compare-and-set); returns the messages this call claimed, in the order of ``message_ids``."""
         now = _aware(now, "now")
+        if not message_ids:
+            return []
         result = self.session.execute(
             update(Message)
             .where(
-                Message.id == message_id,
+                Message.id.in_(message_ids),
                 Message.status.in_(_SENDABLE),
                 or_(Message.not_before.is_(None), Message.not_before <= now),
             )
             .values(status="sending", attempts=Message.attempts + 1)
+            .returning(Message.id)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            return None
-        return self.session.execute(
-            select(Message).where(Message.id == message_id).execution_options(populate_existing=True)
-        ).scalar_one()
+        won = set(result.scalars())
+        if not won:
+            return []
+        rows = {
+            row.id: row
+            for row in self.session.scalars(
+                select(Message).where(Message.id.in_(won)).execution_options(populate_existing=True)
+            )
+        }
+        return [rows[i] for i in dict.fromkeys(message_ids) if i in rows]
 
     def mark_sent(
         self,

@@ -255,6 +255,25 @@ def test_queueing_many_messages_at_once_stores_each_key_once_and_audits_each(fac
         assert verify(session, SYSTEM_STREAM).ok and verify(session, incident.id).ok
 
 
+def test_claiming_many_messages_at_once_skips_those_someone_else_holds(factory):
+    with factory.begin() as session:
+        repo = Repository(session)
+        ids = [
+            repo.queue_message(
+                idempotency_key=f"key/{n}", kind="test", template="test.j2", recipients=["ops@acme.example"],
+                subject="Test", body_text="Hello", at=T0, not_before=T0 + timedelta(hours=n == 3),
+            ).message.id
+            for n in range(4)
+        ]  # fmt: skip
+        assert repo.claim_message(ids[1], T0) is not None  # another dispatcher has it
+        claimed = repo.claim_messages([ids[2], ids[1], ids[0], ids[3]], T0)  # key/3 is not due yet
+        assert [(m.id, m.status, m.attempts) for m in claimed] == [
+            (ids[2], "sending", 1),
+            (ids[0], "sending", 1),
+        ]
+        assert repo.claim_messages(ids, T0) == [] and repo.claim_messages([], T0) == []
+
+
 def test_marking_many_messages_sent_at_once_audits_each_in_order(factory):
     with factory.begin() as session:
         repo = Repository(session)
