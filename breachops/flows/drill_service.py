@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from breachops.bootstrap import App
 from breachops.clock import DrillClock
-from breachops.config.agreements import Agreement, parse_agreement
+from breachops.config.agreements import Agreement
 from breachops.deadlines.models import parse_facts
 from breachops.errors import InputError
 from breachops.flows import service
@@ -312,7 +312,8 @@ def _deliver(
     app: App, drill_id: str, scenario: Scenario, inject: Any, number: int, now_s: datetime
 ) -> list[str]:
     """Reveal the inject's facts and queue its email to its participants, once; return the keys."""
-    t0 = drill_clock_t0(app, drill_id)
+    with app.transaction() as session:
+        t0 = DrillRepository(session).get_drill(drill_id).t0
     reveals = inject.reveals_at(t0)
     if reveals:
         with app.transaction() as session:
@@ -363,11 +364,6 @@ def _deliver(
             )
         drills.mark_delivered(drill, inject.id, now_s, app.clock.now())
         return keys
-
-
-def drill_clock_t0(app: App, drill_id: str) -> datetime:
-    with app.transaction() as session:
-        return DrillRepository(session).get_drill(drill_id).t0
 
 
 def _recipients(drill: Drill, inject: Any) -> list[dict[str, Any]]:
@@ -536,7 +532,3 @@ def finish_drill(app: App, drill_id: str) -> Drill:
         session.flush()
         session.expunge(drill)
         return drill
-
-
-def agreement_for(drill: Drill) -> Agreement:
-    return parse_agreement(dict(drill.agreement), drill.agreement_path or f"drill {drill.id} agreement")
