@@ -5,7 +5,6 @@ replays that deliver nothing twice, and a drill message to an outsider refused a
 from __future__ import annotations
 
 import email.utils
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,16 +28,6 @@ from tests.reminders.conftest import Smtp
 ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
 SCENARIO = "subcontractor-source-leak"
-
-
-@pytest.fixture
-def smtp() -> Iterator[Smtp]:
-    server = Smtp()
-    server.controller.start()
-    try:
-        yield server
-    finally:
-        server.controller.stop()
 
 
 @pytest.fixture

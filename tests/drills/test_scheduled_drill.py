@@ -5,12 +5,9 @@ report is written with its scores, and a message to someone outside the drill is
 from __future__ import annotations
 
 import email.utils
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from breachops.bootstrap import App
 from breachops.clock import ManualClock
@@ -24,23 +21,12 @@ from breachops.playbooks.scenarios import load_scenario
 from breachops.store import Repository
 from breachops.store.drills import DrillRepository
 from breachops.store.models import AuditEvent
-from tests.reminders.conftest import Smtp
 
 ROOT = Path(__file__).resolve().parents[2]
 AGREEMENT = ROOT / "examples" / "agreement.yaml"
 SCENARIO = "subcontractor-source-leak"
 # A Monday morning in Berlin; the schedule says Tuesdays at 10:00 Berlin time.
 START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def smtp() -> Iterator[Smtp]:
-    server = Smtp()
-    server.controller.start()
-    try:
-        yield server
-    finally:
-        server.controller.stop()
 
 
 def test_a_scheduled_drill_fires_runs_scores_and_keeps_its_mail_inside(tmp_path, smtp):
