@@ -154,7 +154,9 @@ def smtp_auth_server() -> Iterator[SmtpServer]:
 
 def _sendgrid_validator() -> Any:
     if not SPEC.exists():
-        pytest.skip(f"SendGrid reference spec not found at {SPEC} (the read-only ../shared sibling of the checkout)")
+        pytest.skip(
+            f"SendGrid reference spec not found at {SPEC} (the read-only ../shared sibling of the checkout)"
+        )
     from jsonschema import Draft202012Validator
     from referencing import Registry, Resource
     from referencing.jsonschema import DRAFT202012
