@@ -6,8 +6,7 @@ and the field and value, so a team can fix its playbook before an incident rathe
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from importlib import resources
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,16 +14,14 @@ from pydantic import ValidationError
 
 from breachops.config.rules import read_yaml
 from breachops.errors import InputError, from_validation_error
+from breachops.playbooks.files import find_named, looks_like_path, shipped_files, yaml_files_in
 from breachops.playbooks.models import PHASES, Playbook, Step, graph_problems, phase_order_problem
 
 __all__ = ["find_playbook", "list_playbooks", "load_playbook", "parse_playbook", "shipped_playbook_files"]
 
-_SUFFIXES = (".yaml", ".yml")
-
 
 def shipped_playbook_files() -> list[Path]:
-    folder = resources.files("breachops.playbooks") / "library"
-    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(_SUFFIXES))
+    return shipped_files("library")
 
 
 def parse_playbook(data: Any, source: str | Path) -> Playbook:
@@ -77,7 +74,7 @@ def load_playbook(path_or_name: str | Path, search: Sequence[str | Path] = ()) -
     order), then in the shipped library. A playbook found by name must carry that name."""
     path = find_playbook(path_or_name, search)
     playbook = parse_playbook(read_yaml(path), path)
-    if not _looks_like_path(path_or_name) and playbook.name != str(path_or_name):
+    if not looks_like_path(path_or_name) and playbook.name != str(path_or_name):
         raise InputError(
             path, "name", playbook.name, f"does not match the file name {path.stem!r}", "Rename one of them."
         )
@@ -86,42 +83,14 @@ def load_playbook(path_or_name: str | Path, search: Sequence[str | Path] = ()) -
 
 def find_playbook(path_or_name: str | Path, search: Sequence[str | Path] = ()) -> Path:
     """The file a path or a playbook name refers to; InputError listing the known names if none."""
-    if _looks_like_path(path_or_name):
-        return Path(path_or_name)
-    name = str(path_or_name)
-    for folder in [*map(Path, search), None]:
-        for candidate in _files_in(folder):
-            if candidate.stem == name:
-                return candidate
-    known = sorted({p.stem for folder in [*map(Path, search), None] for p in _files_in(folder)})
-    where = ", ".join(str(Path(s)) for s in search)
-    raise InputError(
-        None,
-        "playbook",
-        name,
-        f"no playbook named {name!r} in {where + ' or ' if where else ''}the shipped library",
-        f"Known playbooks: {', '.join(known)}." if known else None,
-    )
+    return find_named(path_or_name, search, shipped_playbook_files(), "playbook", "the shipped library")
 
 
 def list_playbooks(search: Sequence[str | Path] = ()) -> list[Playbook]:
     """Every playbook available, by name; a workspace file shadows a shipped one of the same name."""
     by_name: dict[str, Playbook] = {}
     for folder in [None, *reversed([Path(s) for s in search])]:
-        for path in _files_in(folder):
+        for path in shipped_playbook_files() if folder is None else yaml_files_in(folder):
             playbook = parse_playbook(read_yaml(path), path)
             by_name[playbook.name] = playbook
     return [by_name[name] for name in sorted(by_name)]
-
-
-def _files_in(folder: Path | None) -> Iterable[Path]:
-    if folder is None:
-        return shipped_playbook_files()
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith(_SUFFIXES))
-
-
-def _looks_like_path(value: str | Path) -> bool:
-    text = str(value)
-    return isinstance(value, Path) or "/" in text or "\\" in text or text.endswith(_SUFFIXES)

@@ -87,20 +87,24 @@ def _slug(value: str, what: str) -> str:
     return value
 
 
+def check_party_key(value: str) -> str:
+    """A party as playbooks and scenarios name it: ``disclosing``, ``receiving``, ``both``, or another
+    key of the agreement's parties (e.g. ``subcontractor``)."""
+    if not _KEY.match(value):
+        raise ValueError(
+            f"{value!r} is not a party key: disclosing, receiving, both, or another lower_snake key "
+            "of the agreement (e.g. subcontractor)"
+        )
+    return value
+
+
 class Owner(_Strict):
     """Who does a step: a role at a party. ``both`` means the disclosing and the receiving party."""
 
     role: Role
     party: str
 
-    @field_validator("party")
-    @classmethod
-    def _party(cls, value: str) -> str:
-        if not _KEY.match(value):
-            raise ValueError(
-                f"{value!r} is not a party key: disclosing, receiving, both, or another lower_snake key"
-            )
-        return value
+    _party = field_validator("party")(check_party_key)
 
     @property
     def parties(self) -> tuple[str, ...]:

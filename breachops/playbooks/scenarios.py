@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,8 +34,9 @@ from breachops.config.agreements import Role
 from breachops.config.rules import read_yaml
 from breachops.deadlines.models import Facts, parse_facts
 from breachops.errors import InputError, from_validation_error
+from breachops.playbooks.files import find_named, looks_like_path, shipped_files, yaml_files_in
 from breachops.playbooks.loader import load_playbook
-from breachops.playbooks.models import FieldSpec, Playbook, Step
+from breachops.playbooks.models import FieldSpec, Playbook, Step, check_party_key
 
 __all__ = [
     "INSTANT_FACTS",
@@ -59,9 +59,7 @@ __all__ = [
 INSTANT_FACTS: tuple[str, ...] = tuple(
     name for name in Facts.model_fields if name.endswith("_at")
 )  # aware_at, discovered_at, ...
-_SUFFIXES = (".yaml", ".yml")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
-_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+-]*$")
 _SPAN = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _OFFSET = re.compile(r"^T\s*([+-])\s*(\S+)$")
@@ -167,15 +165,7 @@ class Participant(_Strict):
     party: str
     role: Role
 
-    @field_validator("party")
-    @classmethod
-    def _party(cls, value: str) -> str:
-        if not _KEY.match(value):
-            raise ValueError(
-                f"{value!r} is not a party key: disclosing, receiving, both, or another lower_snake key "
-                "of the agreement (e.g. subcontractor)"
-            )
-        return value
+    _party = field_validator("party")(check_party_key)
 
     @property
     def label(self) -> str:
@@ -575,8 +565,7 @@ def _fact_answer(spec: FieldSpec, facts: Facts) -> Any:
 
 
 def shipped_scenario_files() -> list[Path]:
-    folder = resources.files("breachops.playbooks") / "scenarios"
-    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(_SUFFIXES))
+    return shipped_files("scenarios")
 
 
 def parse_scenario(data: Any, source: str | Path, playbook: Playbook | None = None) -> Scenario:
@@ -613,7 +602,7 @@ def load_scenario(
         except InputError as exc:
             raise InputError(path, "playbook", playbook_name, exc.problem, exc.hint) from None
     scenario = parse_scenario(data, path, playbook)
-    if not _looks_like_path(name_or_path) and scenario.id != str(name_or_path):
+    if not looks_like_path(name_or_path) and scenario.id != str(name_or_path):
         raise InputError(
             path, "id", scenario.id, f"does not match the file name {path.stem!r}", "Rename one of them."
         )
@@ -622,23 +611,7 @@ def load_scenario(
 
 def find_scenario(name_or_path: str | Path, search: Sequence[str | Path] = ()) -> Path:
     """The file a path or a scenario id refers to; InputError listing the known ids if none."""
-    if _looks_like_path(name_or_path):
-        return Path(name_or_path)
-    name = str(name_or_path)
-    folders: list[Path | None] = [*map(Path, search), None]
-    for folder in folders:
-        for candidate in _files_in(folder):
-            if candidate.stem == name:
-                return candidate
-    known = sorted({p.stem for folder in folders for p in _files_in(folder)})
-    where = ", ".join(str(Path(s)) for s in search)
-    raise InputError(
-        None,
-        "scenario",
-        name,
-        f"no scenario named {name!r} in {where + ' or ' if where else ''}the shipped scenarios",
-        f"Known scenarios: {', '.join(known)}." if known else None,
-    )
+    return find_named(name_or_path, search, shipped_scenario_files(), "scenario", "the shipped scenarios")
 
 
 def list_scenarios(
@@ -647,7 +620,7 @@ def list_scenarios(
     """Every scenario available, by id; a workspace file shadows a shipped one of the same name."""
     by_name: dict[str, Path] = {}
     for folder in [None, *reversed([Path(s) for s in search])]:
-        for path in _files_in(folder):
+        for path in shipped_scenario_files() if folder is None else yaml_files_in(folder):
             by_name[path.stem] = path
     scenarios = []
     for name in sorted(by_name):
@@ -662,16 +635,3 @@ def list_scenarios(
             )
         scenarios.append(scenario)
     return scenarios
-
-
-def _files_in(folder: Path | None) -> Iterable[Path]:
-    if folder is None:
-        return shipped_scenario_files()
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith(_SUFFIXES))
-
-
-def _looks_like_path(value: str | Path) -> bool:
-    text = str(value)
-    return isinstance(value, Path) or "/" in text or "\\" in text or text.endswith(_SUFFIXES)
