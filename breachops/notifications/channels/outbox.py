@@ -16,7 +16,7 @@ from pathlib import Path
 
 from breachops.clock import Clock, SystemClock
 from breachops.notifications.channels.base import Delivery, DeliveryError
-from breachops.notifications.mime import build_mime
+from breachops.notifications.mime import mime_bytes
 from breachops.notifications.models import OutgoingMessage, key_to_name
 
 __all__ = ["OutboxChannel"]
@@ -39,7 +39,7 @@ class OutboxChannel:
         if target.exists():
             return self._delivered(target)
         now = self._clock.now()
-        data = build_mime(message, now=now).as_bytes(policy=email.policy.SMTP)
+        data = mime_bytes(message, now=now)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".eml", dir=self.folder)

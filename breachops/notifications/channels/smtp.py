@@ -22,7 +22,6 @@ import re
 import smtplib
 import socket
 import ssl
-from email.message import EmailMessage
 from typing import Literal
 
 from breachops.clock import Clock, SystemClock
@@ -32,7 +31,7 @@ from breachops.notifications.channels.base import (
     current_batch,
     handover_point,
 )
-from breachops.notifications.mime import build_mime
+from breachops.notifications.mime import mime_bytes
 from breachops.notifications.models import OutgoingMessage
 from breachops.notifications.secret import Secret, reveal
 
@@ -78,9 +77,9 @@ class SmtpChannel:
 
     def send(self, message: OutgoingMessage) -> Delivery:
         now = self._clock.now()
-        mime = build_mime(message, now=now)
+        data = mime_bytes(message, now=now)
         try:
-            refused = self._transmit(mime, message)
+            refused = self._transmit(data, message)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = {addr: code for addr, (code, _) in exc.recipients.items()}
             listed = ", ".join(f"{addr} ({code})" for addr, code in codes.items())
@@ -117,13 +116,13 @@ class SmtpChannel:
             channel=self.name, provider_id=message.message_id, accepted_at=now, refused=tuple(refused)
         )
 
-    def _transmit(self, mime: EmailMessage, message: OutgoingMessage) -> dict[str, tuple[int, bytes]]:
+    def _transmit(self, data: bytes, message: OutgoingMessage) -> dict[str, tuple[int, bytes]]:
         """Send on a connection of its own, or on the batch's kept one (see the module notes)."""
         batch = current_batch()
         if batch is None:
             connection = self._connect()
             try:
-                return connection.send(mime, message)
+                return connection.send(data, message)
             finally:
                 _quit(connection.smtp)  # once DATA is accepted, a failing QUIT must not make a retry
         if id(batch) not in self._kept:
@@ -132,7 +131,7 @@ class SmtpChannel:
         kept = self._kept[id(batch)]
         if kept is not None:
             try:
-                return kept.send(mime, message)
+                return kept.send(data, message)
             except (smtplib.SMTPServerDisconnected, ConnectionError):
                 self._drop(id(batch))
                 if kept.handed_over:
@@ -142,7 +141,7 @@ class SmtpChannel:
                 raise
         connection = self._connect()
         try:
-            refused = connection.send(mime, message)
+            refused = connection.send(data, message)
         except BaseException:
             _quit(connection.smtp)
             raise
@@ -196,9 +195,9 @@ class _Connection:
         self.handed_over = False
         smtp.data = self._data  # type: ignore[method-assign,assignment]
 
-    def send(self, mime: EmailMessage, message: OutgoingMessage) -> dict[str, tuple[int, bytes]]:
+    def send(self, data: bytes, message: OutgoingMessage) -> dict[str, tuple[int, bytes]]:
         self.handed_over = False
-        return self.smtp.send_message(mime, from_addr=message.sender[1], to_addrs=list(message.addresses))
+        return self.smtp.sendmail(message.sender[1], list(message.addresses), data)
 
     def _data(self, msg: bytes | str) -> tuple[int, bytes]:
         smtp = self.smtp
