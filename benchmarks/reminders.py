@@ -46,6 +46,7 @@ from breachops.flows.scheduler import ReminderService  # noqa: E402
 from breachops.notifications.channels.base import Channel  # noqa: E402
 from breachops.notifications.models import key_from_message_id  # noqa: E402
 from breachops.notifications.outbox import message_key  # noqa: E402
+from breachops.notifications.senders import DEFAULT_SENDERS  # noqa: E402
 from breachops.playbooks import load_playbook  # noqa: E402
 from breachops.store import Repository  # noqa: E402
 from breachops.store.models import Message  # noqa: E402
@@ -176,6 +177,8 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=60.0, help="seconds the due times spread over")
     parser.add_argument("--channel", choices=("smtp", "outbox"), default="smtp")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--senders", type=int, default=DEFAULT_SENDERS, help="sender threads (connections)")
+    parser.add_argument("--trace", type=Path, help="write due time, arrival and lateness per message (TSV)")
     parser.add_argument("--sink", nargs=2, metavar=("PORT", "LOG"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sink:
@@ -201,7 +204,7 @@ def main() -> None:
     start = datetime.now(UTC) + timedelta(seconds=5)
     due = align(app, incidents, args.reminders, start, args.window, args.seed)
     print(f"{len(due):,} reminders due from {start:%H:%M:%S} UTC over {args.window:.0f} s", flush=True)
-    reminders = ReminderService(app, channel)
+    reminders = ReminderService(app, channel, senders=args.senders)
     reminders.start()
     try:
         deadline = time.monotonic() + args.window + 600
@@ -218,6 +221,14 @@ def main() -> None:
 
     arrived, repeats = sink.arrivals() if args.channel == "smtp" else (_sent_times(app), 0)
     late = sorted((arrived[k] - at).total_seconds() for k, at in due.items() if k in arrived)
+    if args.trace:
+        rows = sorted((at, arrived[k], k) for k, at in due.items() if k in arrived)
+        args.trace.write_text(
+            "due\tarrived\tlateness_s\tkey\n"
+            + "".join(
+                f"{d.isoformat()}\t{a.isoformat()}\t{(a - d).total_seconds():.3f}\t{k}\n" for d, a, k in rows
+            )
+        )
     missing = len(due) - len(late)
     last = max(arrived[k] for k in due if k in arrived)
     rate = len(late) / max((last - min(due.values())).total_seconds(), 1e-9)

@@ -44,6 +44,7 @@ from breachops.notifications.outbox import (
     recover_stuck,
 )
 from breachops.notifications.planner import ReminderPlanner
+from breachops.notifications.senders import SenderPool
 
 __all__ = ["JOB_TABLE", "SAFETY_JOB", "WAKE_JOB", "ReminderService"]
 
@@ -80,6 +81,7 @@ class ReminderService:
         safety_seconds: float = 30.0,
         service_id: str = "default",
         batch: int = 200,
+        senders: int = 1,
     ) -> None:
         self.app = app
         self.channel = channel
@@ -89,6 +91,8 @@ class ReminderService:
         self.policy = policy or ReminderPolicy().with_overrides(app.settings.reminders)
         self.planner = ReminderPlanner(app, self.policy)
         self.batch = batch
+        # More than one: that many sender threads, each with its own connection (notifications/senders.py).
+        self.senders = SenderPool(senders, name="breachops-sender") if senders > 1 else None
         self._digests_checked: datetime | None = None
         self._stopping = False
         self.max_attempts = max_attempts
@@ -125,6 +129,9 @@ class ReminderService:
             scheduler.shutdown(wait=False)
         with self._lock:
             _SERVICES.pop(self.service_id, None)
+            if self.senders is not None:
+                self.senders.close()
+                self.senders = SenderPool(self.senders.size, name="breachops-sender")  # for a restart
 
     def tick(self, now: datetime | None = None) -> DispatchReport:
         """Queue what is due, send what is due, and set the next wake-up. Safe to call at any time.
@@ -143,7 +150,7 @@ class ReminderService:
                     self._digests_checked = at
                 round_ = dispatch(
                     self.app, self.channel, at, fallback=self.fallback, max_attempts=self.max_attempts,
-                    sender=self.sender, limit=self.batch,
+                    sender=self.sender, limit=self.batch, senders=self.senders,
                 )  # fmt: skip
                 report.add(round_)
                 if round_.claimed < self.batch or self._stopping:

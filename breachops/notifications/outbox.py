@@ -19,7 +19,9 @@ Exactly once, and where it stops being exact
    commits ``provider_message_id = <Message-ID>`` (and an audit event) at that point.
 4. *mark_sent* after the channel returns. A message past its hand-over mark is recorded with others of
    its batch, ``SENT_MARKS_PER_COMMIT`` per transaction; a message without one, at once. The batch's
-   messages share one SMTP connection (``connection_batch``), each still with its own hand-over mark.
+   messages share one SMTP connection (``connection_batch``), each still with its own hand-over mark,
+   or, given a ``SenderPool``, a few connections, one per sender thread: a crash then can leave one
+   message per thread in the in-doubt window, and nothing else changes.
 
 A process killed between 2 and 4 leaves the row in ``sending``. ``recover_stuck`` then decides:
 no hand-over mark → the server cannot have the complete message → back to ``failed``, due now (resend).
@@ -49,6 +51,7 @@ import smtplib
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from markupsafe import escape
@@ -71,6 +74,7 @@ from breachops.notifications.models import IcsAttachment, Mailbox, OutgoingMessa
 from breachops.notifications.planner import DueReminder, ReminderPlanner
 from breachops.notifications.render import DRILL_PREFIX, local, render, utc
 from breachops.notifications.retry import next_delay
+from breachops.notifications.senders import SenderPool
 from breachops.store import Repository
 from breachops.store.models import SYSTEM_STREAM, Drill, Incident, Message
 from breachops.store.repository import MessageDraft
@@ -357,11 +361,16 @@ def dispatch(
     keys: Collection[str] | None = None,
     lease: timedelta = timedelta(minutes=10),
     rng: Callable[[], float] = random.random,
+    senders: SenderPool | None = None,
 ) -> DispatchReport:
     """Send up to ``limit`` due messages once each (``keys``: only those). Retryable failures come back
     after ``next_delay``; after ``max_attempts`` the message goes through ``fallback`` and the incident
     lead is alerted; a permanent failure is parked and alerted at once. ``report.claimed`` counts the
-    messages attempted: fewer than ``limit`` means nothing else was due."""
+    messages attempted: fewer than ``limit`` means nothing else was due.
+
+    With ``senders``, the batch is shared among its threads, each on its own connection (see
+    ``notifications/senders.py``); messages of one batch may then arrive in any order among themselves.
+    Without, they go one after another over one connection, in the order they fell due."""
     now = now or app.clock.now()
     report = recover_stuck(app, now)
     lookup = drill_participants(app)
@@ -369,13 +378,38 @@ def dispatch(
     guarded_fallback = DrillGuard(fallback, lookup) if fallback is not None else None
     claimed = _claim_due(app, now, limit, keys, lease, sender or DEFAULT_SENDER)
     report.claimed += len(claimed)
+
+    def send(part: list[_Claimed]) -> DispatchReport:
+        return _send_all(app, part, guarded, guarded_fallback, now, max_attempts, rng)
+
+    if senders is None or len(claimed) < 2:
+        with connection_batch():  # one SMTP connection for the batch
+            report.add(send(claimed))
+        return report
+    # Messages claimed together fall due together: dealt round-robin, in claim order, to the threads.
+    ways = min(senders.size, len(claimed))
+    for part in senders.run([partial(send, claimed[i::ways]) for i in range(ways)]):
+        report.add(part)
+    return report
+
+
+def _send_all(
+    app: App,
+    claimed: list[_Claimed],
+    channel: Channel,
+    fallback: Channel | None,
+    now: datetime,
+    max_attempts: int,
+    rng: Callable[[], float],
+) -> DispatchReport:
+    """Attempt each message in turn on the current thread's connection."""
+    report = DispatchReport()
     handed_over: list[tuple[_Claimed, Delivery]] = []
     try:
-        with connection_batch():  # one SMTP connection for the batch
-            for one in claimed:
-                _attempt(app, one, guarded, guarded_fallback, now, max_attempts, rng, report, handed_over)
-                if len(handed_over) >= SENT_MARKS_PER_COMMIT:
-                    _mark_sent(app, handed_over, now, report)
+        for one in claimed:
+            _attempt(app, one, channel, fallback, now, max_attempts, rng, report, handed_over)
+            if len(handed_over) >= SENT_MARKS_PER_COMMIT:
+                _mark_sent(app, handed_over, now, report)
     finally:
         _mark_sent(app, handed_over, now, report)
     return report

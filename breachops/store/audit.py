@@ -8,8 +8,9 @@ the final hash, which a person can keep elsewhere (a ticket, an email) as an anc
 Appends are serialised per stream: the stream's ``audit_heads`` row is locked (``SELECT ... FOR
 UPDATE`` on PostgreSQL; SQLite's write transaction already serialises), and the unique
 (incident_id, seq) is the last line of defence, with a retry. ``append_many`` writes several events
-of one stream under one head read and one head update (the dispatcher's batches); the chain it makes
-is the one the same events appended one by one would make.
+of one stream under one head read and one head update, and ``append_streams`` several streams' under
+one read and one update of all their heads (the dispatcher's batches); the chains they make are the
+ones the same events appended one by one would make.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ __all__ = [
     "VerifyResult",
     "append",
     "append_many",
+    "append_streams",
     "canonical_json",
     "event_hash",
     "export",
@@ -140,33 +142,36 @@ def refuse_secrets(payload: Any, path: str = "payload") -> None:
             refuse_secrets(value, f"{path}[{index}]")
 
 
-def _insert_head_if_missing(session: Session, incident_id: str) -> None:
-    """Create the stream's head row unless it exists; a head lost by hand is rebuilt from the events."""
-    if session.execute(select(AuditHead.incident_id).where(AuditHead.incident_id == incident_id)).first():
-        return
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash)
-        .where(AuditEvent.incident_id == incident_id)
-        .order_by(AuditEvent.seq.desc())
-        .limit(1)
-    ).first()
-    values = {
-        "incident_id": incident_id,
-        "last_seq": last.seq if last else 0,
-        "last_hash": last.hash if last else GENESIS_HASH,
-    }
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(pg_insert(AuditHead).values(**values).on_conflict_do_nothing())
-        return
-    if dialect == "sqlite":
-        session.execute(sqlite_insert(AuditHead).values(**values).on_conflict_do_nothing())
-        return
-    try:
-        with session.begin_nested():
-            session.execute(insert(AuditHead).values(**values))
-    except IntegrityError:
-        pass  # another appender created it first
+def _insert_missing_heads(session: Session, incident_ids: Sequence[str]) -> None:
+    """Create the head row of each stream that has none; a head lost by hand is rebuilt from the events."""
+    present = set(
+        session.scalars(select(AuditHead.incident_id).where(AuditHead.incident_id.in_(incident_ids)))
+    )
+    for incident_id in incident_ids:
+        if incident_id in present:
+            continue
+        last = session.execute(
+            select(AuditEvent.seq, AuditEvent.hash)
+            .where(AuditEvent.incident_id == incident_id)
+            .order_by(AuditEvent.seq.desc())
+            .limit(1)
+        ).first()
+        values = {
+            "incident_id": incident_id,
+            "last_seq": last.seq if last else 0,
+            "last_hash": last.hash if last else GENESIS_HASH,
+        }
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            session.execute(pg_insert(AuditHead).values(**values).on_conflict_do_nothing())
+        elif dialect == "sqlite":
+            session.execute(sqlite_insert(AuditHead).values(**values).on_conflict_do_nothing())
+        else:
+            try:
+                with session.begin_nested():
+                    session.execute(insert(AuditHead).values(**values))
+            except IntegrityError:
+                pass  # another appender created it first
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,57 +198,75 @@ def append(
 def append_many(session: Session, incident_id: str, entries: Sequence[Entry]) -> list[AuditEvent]:
     """Add ``entries`` to ``incident_id``'s stream in this order, as the same number of :func:`append`
     calls would (same seqs, same hashes), reading and moving the stream's head once for all of them."""
-    if not incident_id:
-        raise ValueError(f"an audit event needs a stream: an incident id or {SYSTEM_STREAM!r}")
-    prepared = []
-    for entry in entries:
-        refuse_secrets(entry.payload)
-        payload_obj = json.loads(canonical_json(entry.payload))  # what verify will read back
-        iso_utc(entry.at)  # refuses a naive instant with a clear message
-        prepared.append((entry, payload_obj, canonical_json(payload_obj), entry.at.astimezone(UTC)))
-    if not prepared:
-        return []
+    return append_streams(session, {incident_id: entries})[incident_id]
+
+
+def append_streams(session: Session, streams: Mapping[str, Sequence[Entry]]) -> dict[str, list[AuditEvent]]:
+    """:func:`append_many` for several streams at once (a dispatcher's batch touches many incidents):
+    the heads are read in one query and moved in one statement, and the events go in together. Each
+    stream's chain is the one its events appended one by one would make."""
+    prepared: dict[str, list[tuple[Entry, Any, str, datetime]]] = {}
+    for incident_id, entries in streams.items():
+        if not incident_id:
+            raise ValueError(f"an audit event needs a stream: an incident id or {SYSTEM_STREAM!r}")
+        items = prepared.setdefault(incident_id, [])
+        for entry in entries:
+            refuse_secrets(entry.payload)
+            payload_obj = json.loads(canonical_json(entry.payload))  # what verify will read back
+            iso_utc(entry.at)  # refuses a naive instant with a clear message
+            items.append((entry, payload_obj, canonical_json(payload_obj), entry.at.astimezone(UTC)))
+    written: dict[str, list[AuditEvent]] = {incident_id: [] for incident_id in prepared}
+    ids = [i for i, items in prepared.items() if items]  # events go in in the order given
+    if not ids:
+        return written
     last_error: IntegrityError | None = None
     for _ in range(_APPEND_ATTEMPTS):
-        _insert_head_if_missing(session, incident_id)
-        head = session.execute(
-            select(AuditHead.last_seq, AuditHead.last_hash)
-            .where(AuditHead.incident_id == incident_id)
-            .with_for_update()
-        ).one()
-        seq, prev_hash = head.last_seq, head.last_hash
-        events = []
-        for entry, payload_obj, text, at in prepared:
-            seq += 1
-            digest = event_hash(prev_hash, incident_id, seq, at, entry.actor, entry.kind, payload_obj)
-            events.append(
-                AuditEvent(
-                    incident_id=incident_id, seq=seq, at=at, actor=entry.actor, kind=entry.kind,
-                    payload=text, prev_hash=prev_hash, hash=digest,
-                )
-            )  # fmt: skip
-            prev_hash = digest
         try:
             with session.begin_nested():
-                session.add_all(events)
+                _insert_missing_heads(session, sorted(ids))
+                heads = {
+                    row.incident_id: (row.last_seq, row.last_hash)
+                    for row in session.execute(
+                        select(AuditHead.incident_id, AuditHead.last_seq, AuditHead.last_hash)
+                        .where(AuditHead.incident_id.in_(ids))
+                        .order_by(AuditHead.incident_id)  # one lock order for every appender
+                        .with_for_update()
+                    )
+                }
+                moves = []
+                for incident_id in ids:
+                    seq, prev_hash = heads[incident_id]
+                    for entry, payload_obj, text, at in prepared[incident_id]:
+                        seq += 1
+                        digest = event_hash(
+                            prev_hash, incident_id, seq, at, entry.actor, entry.kind, payload_obj
+                        )
+                        written[incident_id].append(
+                            AuditEvent(
+                                incident_id=incident_id, seq=seq, at=at, actor=entry.actor, kind=entry.kind,
+                                payload=text, prev_hash=prev_hash, hash=digest,
+                            )
+                        )  # fmt: skip
+                        prev_hash = digest
+                    moves.append({"incident_id": incident_id, "last_seq": seq, "last_hash": prev_hash})
+                session.add_all([event for incident_id in ids for event in written[incident_id]])
                 session.flush()
+                session.execute(update(AuditHead), moves)  # by primary key, one statement for all
+            return written
+        except IntegrityError as exc:
+            # Someone wrote these seqs without going through a head: resynchronise the heads and retry.
+            last_error = exc
+            written = {incident_id: [] for incident_id in prepared}
+            for incident_id in ids:
                 session.execute(
                     update(AuditHead)
                     .where(AuditHead.incident_id == incident_id)
-                    .values(last_seq=seq, last_hash=prev_hash)
+                    .values(
+                        last_seq=_max_seq(session, incident_id), last_hash=_last_hash(session, incident_id)
+                    )
                 )
-        except IntegrityError as exc:
-            # Someone wrote these seqs without going through the head: resynchronise the head and retry.
-            last_error = exc
-            session.execute(
-                update(AuditHead)
-                .where(AuditHead.incident_id == incident_id)
-                .values(last_seq=_max_seq(session, incident_id), last_hash=_last_hash(session, incident_id))
-            )
-            continue
-        return events
     raise RuntimeError(
-        f"could not append to audit stream {incident_id} after {_APPEND_ATTEMPTS} tries"
+        f"could not append to audit streams {', '.join(ids)} after {_APPEND_ATTEMPTS} tries"
     ) from (last_error)
 
 

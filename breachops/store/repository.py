@@ -740,8 +740,7 @@ class Repository:
             }
             entry = audit.Entry("message.queued", payload, actor, at)
             streams.setdefault(message.incident_id or SYSTEM_STREAM, []).append(entry)
-        for stream, entries in streams.items():
-            audit.append_many(self.session, stream, entries)
+        audit.append_streams(self.session, streams)
         return results
 
     def get_message_by_key(self, idempotency_key: str) -> Message | None:
@@ -839,8 +838,7 @@ class Repository:
             }
             entry = audit.Entry("message.sent", payload, actor, at)
             streams.setdefault(message.incident_id or SYSTEM_STREAM, []).append(entry)
-        for stream, entries in streams.items():
-            audit.append_many(self.session, stream, entries)
+        audit.append_streams(self.session, streams)
 
     def mark_failed(
         self,

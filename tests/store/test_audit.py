@@ -15,6 +15,7 @@ from breachops.store.audit import (
     Entry,
     append,
     append_many,
+    append_streams,
     canonical_json,
     export,
     verify,
@@ -280,3 +281,50 @@ def test_appending_many_at_once_makes_the_chain_appending_one_by_one_makes(facto
         event = append(session, STREAM, "fact.changed", {"i": 5}, "bob", T0)
         assert (event.seq, event.prev_hash) == (6, one_by_one[-1])
     assert _verify(factory).ok
+
+
+def test_appending_to_several_streams_at_once_makes_each_chain_appending_one_by_one_makes(factory):
+    _fill(factory, 2, "INC-2026-0001")  # has events and a head
+    _fill(factory, 3, "INC-2026-0003")
+    _sql(factory, "DELETE FROM audit_heads WHERE incident_id = 'INC-2026-0003'")  # head lost by hand
+    streams = {
+        stream: [
+            Entry("message.sent", {"n": n, "stream": stream}, "dispatcher", T0 + timedelta(n))
+            for n in range(3)
+        ]
+        for stream in ("INC-2026-0003", "INC-2026-0001", "INC-2026-0002")  # 0002 is new
+    }
+    with factory() as session:  # one by one, then rolled back
+        expected = {
+            stream: [append(session, stream, e.kind, e.payload, e.actor, e.at).hash for e in entries]
+            for stream, entries in streams.items()
+        }
+        session.rollback()
+    with factory.begin() as session:
+        written = append_streams(session, {**streams, "INC-2026-0004": []})
+    assert {stream: [e.hash for e in events] for stream, events in written.items()} == {
+        **expected,
+        "INC-2026-0004": [],
+    }
+    assert [e.seq for e in written["INC-2026-0003"]] == [4, 5, 6]
+    assert [e.seq for e in written["INC-2026-0002"]] == [1, 2, 3]
+    for stream in streams:
+        assert _verify(factory, stream).ok, stream
+
+
+def test_appending_to_several_streams_recovers_from_an_event_written_past_a_head(factory):
+    _fill(factory, 1, "INC-2026-0001")
+    _fill(factory, 1, "INC-2026-0002")
+    with factory.begin() as session:  # seq 2 of 0002 written without moving its head
+        event = append(session, "INC-2026-0002", "fact.changed", {"i": 1}, "alice", T0)
+        session.flush()
+        session.execute(
+            text("UPDATE audit_heads SET last_seq = 1, last_hash = :h WHERE incident_id = 'INC-2026-0002'"),
+            {"h": event.prev_hash},
+        )
+    entries = [Entry("message.sent", {"n": 1}, "dispatcher", T0)]
+    with factory.begin() as session:
+        written = append_streams(session, {"INC-2026-0001": entries, "INC-2026-0002": entries})
+    assert [e.seq for e in written["INC-2026-0001"]] == [2]
+    assert [e.seq for e in written["INC-2026-0002"]] == [3]
+    assert _verify(factory, "INC-2026-0001").ok and _verify(factory, "INC-2026-0002").ok
