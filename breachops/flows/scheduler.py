@@ -155,20 +155,20 @@ class ReminderService:
                 report.add(round_)
                 if round_.claimed < self.batch or self._stopping:
                     break
-            self._schedule_wake(at)
+            self._schedule_wake(at, reread=False)  # the rounds above have just read the rows
             return report
 
-    def next_wake(self, now: datetime | None = None) -> datetime | None:
+    def next_wake(self, now: datetime | None = None, *, reread: bool = True) -> datetime | None:
         now = now or self.app.clock.now()
-        found = next_due(self.app, now, planner=self.planner)
+        found = next_due(self.app, now, planner=self.planner, reread=reread)
         digest = next_digest_after(now)  # the daily digests of the open incidents
         return digest if found is None else min(found, digest)
 
-    def _schedule_wake(self, now: datetime) -> None:
+    def _schedule_wake(self, now: datetime, *, reread: bool = True) -> None:
         scheduler = self.scheduler
         if scheduler is None:
             return
-        when = self.next_wake(now)
+        when = self.next_wake(now, reread=reread)
         if when is None:
             if scheduler.get_job(WAKE_JOB) is not None:
                 scheduler.remove_job(WAKE_JOB)

@@ -71,7 +71,7 @@ from breachops.notifications.channels.base import (
 from breachops.notifications.channels.guard import DrillGuard
 from breachops.notifications.keys import fit_key, message_key
 from breachops.notifications.models import IcsAttachment, Mailbox, OutgoingMessage
-from breachops.notifications.planner import DueReminder, ReminderPlanner
+from breachops.notifications.planner import ReminderPlanner
 from breachops.notifications.render import DRILL_PREFIX, local, render, utc
 from breachops.notifications.retry import next_delay
 from breachops.notifications.senders import SenderPool
@@ -170,57 +170,48 @@ def queue_due_reminders(
     planner: ReminderPlanner | None = None,
 ) -> list[str]:
     """Queue one message per recipient for every reminder of an open incident whose time has come and
-    that is not in the outbox yet; return the new keys. One transaction per incident with work.
+    that is not in the outbox yet; return the new keys.
 
     A reminder more than ``policy.late_after`` past its time (the service was down) is queued once,
     with ``[LATE]`` in the subject and a note in the body saying when it was due. A long-running caller
-    passes its ``planner``, so that unchanged incidents are not derived again.
+    passes its ``planner``, so that unchanged incidents are not derived again. The messages are
+    rendered between a short read and one write, so a burst holds no transaction open while rendering.
     """
     now = now or app.clock.now()
     planner = planner or ReminderPlanner(app, policy)
-    by_incident: dict[str, list[DueReminder]] = {}
-    for due in planner.due(now):
-        by_incident.setdefault(due.incident_id, []).append(due)
-    queued: list[str] = []
-    for incident_id, items in by_incident.items():
-        with app.transaction() as session:
-            repo = Repository(session)
-            incident = repo.get_incident(incident_id)
-            agreement = planner.agreement(incident.id, incident.agreement, incident.agreement_path)
-            policy_ = planner.policy_for(agreement)
-            stored = set(
-                session.scalars(
-                    select(Message.idempotency_key).where(
-                        Message.idempotency_key.in_([item.key for item in items])
-                    )
-                )
+    due = planner.due(now)
+    if not due:
+        return []
+    with app.transaction() as session:
+        incidents = {
+            incident.id: incident
+            for incident in session.scalars(
+                select(Incident).where(Incident.id.in_({item.incident_id for item in due}))
             )
-            drafts = []
-            for item in items:
-                reminder, recipient, key = item.reminder, item.recipient, item.key
-                if key in stored:
-                    continue
-                contact = agreement.parties[recipient.party].contacts[recipient.role]  # type: ignore[index]
-                subject, text, html = _render_reminder(
-                    app, incident, agreement, reminder, contact, now, policy_
-                )
-                drafts.append(
-                    MessageDraft(
-                        idempotency_key=key,
-                        kind=reminder.kind,
-                        template=reminder.kind,
-                        recipients=[contact.email],
-                        subject=subject,
-                        body_text=text,
-                        body_html=html,
-                        incident_id=incident.id,
-                        drill=incident.drill,
-                    )
-                )
-            made = repo.queue_messages(drafts, now, actor="reminders")
-            queued += [m.message.idempotency_key for m in made if m.created]
-        planner.queued(item.key for item in items)  # committed: in the outbox now
-    return queued
+        }
+        stored = Repository(session).stored_message_keys([item.key for item in due])
+    drafts = []
+    for item in due:
+        incident = incidents.get(item.incident_id)
+        if item.key in stored or incident is None:
+            continue
+        agreement = planner.agreement(incident.id, incident.agreement, incident.agreement_path)
+        reminder, recipient = item.reminder, item.recipient
+        contact = agreement.parties[recipient.party].contacts[recipient.role]  # type: ignore[index]
+        subject, text, html = _render_reminder(
+            app, incident, agreement, reminder, contact, now, planner.policy_for(agreement)
+        )
+        drafts.append(
+            MessageDraft(
+                idempotency_key=item.key, kind=reminder.kind, template=reminder.kind,
+                recipients=[contact.email], subject=subject, body_text=text, body_html=html,
+                incident_id=incident.id, drill=incident.drill,
+            )
+        )  # fmt: skip
+    with app.transaction() as session:
+        made = Repository(session).queue_messages(drafts, now, actor="reminders")
+    planner.queued(item.key for item in due)  # committed: in the outbox now
+    return [m.message.idempotency_key for m in made if m.created]
 
 
 def _owner_text(agreement: Agreement, reminder: Reminder) -> str:
@@ -442,14 +433,23 @@ def _claim_due(
     own compare-and-set, so a row another dispatcher holds (or sent meanwhile) is simply skipped."""
     with app.transaction() as session:
         repo = Repository(session)
-        rows = [m for m in repo.due_messages(now, limit) if keys is None or m.idempotency_key in keys]
-        contacts: dict[str, dict[str, tuple[str, Contact]]] = {}
-        claimed = []
-        for row in repo.claim_messages([row.id for row in rows], now):  # skips rows someone else has
-            if row.incident_id is not None and row.incident_id not in contacts:
-                contacts[row.incident_id] = _contacts(_agreement(repo.get_incident(row.incident_id)))
-            claimed.append(_claim(row, now, lease, sender, contacts.get(row.incident_id or "")))
-        return claimed
+        won = repo.claim_messages(repo.due_message_ids(now, limit, keys), now)  # skips rows others have
+        incident_ids = {row.incident_id for row in won if row.incident_id is not None}
+        contacts = {
+            incident.id: _contacts(_agreement(incident))
+            for incident in session.scalars(select(Incident).where(Incident.id.in_(incident_ids)))
+        }
+        # A message of an incident whose record is missing gets no contacts, so nobody passes the check.
+        return [
+            _claim(
+                row,
+                now,
+                lease,
+                sender,
+                None if row.incident_id is None else contacts.get(row.incident_id, {}),
+            )
+            for row in won
+        ]
 
 
 def _claim(
@@ -644,23 +644,26 @@ def next_due(
     *,
     policy: ReminderPolicy | None = None,
     planner: ReminderPlanner | None = None,
+    reread: bool = True,
 ) -> datetime | None:
     """The next instant at which :func:`queue_due_reminders` or :func:`dispatch` has work: the earliest
-    reminder not yet queued, retry or lease expiry after ``now`` (``now`` itself if something is due)."""
+    reminder not yet queued, retry or lease expiry after ``now`` (``now`` itself if something is due).
+    ``reread=False``: the planner answers from the rows it read last (its caller has just read them)."""
     now = now or app.clock.now()
     candidates: list[datetime] = []
     with app.transaction() as session:
         repo = Repository(session)
-        if repo.due_messages(now, limit=1):
+        if repo.due_message_ids(now, limit=1):
             return now
-        waiting = session.scalars(
+        waiting = session.scalar(
             select(Message.not_before).where(
                 Message.status.in_(("queued", "failed", "sending")), Message.not_before > now,
                 Message.not_before < PARKED,
-            )
+            ).order_by(Message.not_before).limit(1)
         )  # fmt: skip
-        candidates += [w for w in waiting if w is not None]
-    reminder_at = (planner or ReminderPlanner(app, policy)).next_at(now)
+        if waiting is not None:
+            candidates.append(waiting)
+    reminder_at = (planner or ReminderPlanner(app, policy)).next_at(now, reread=reread)
     if reminder_at is not None:
         candidates.append(reminder_at)
     return min(candidates) if candidates else None

@@ -44,6 +44,7 @@ class DueReminder:
 class _Plan:
     fingerprint: tuple[Any, ...]
     reminders: tuple[Reminder, ...]
+    copies: tuple[DueReminder, ...]  # one per reminder and recipient, by due time, keys worked out once
 
 
 class ReminderPlanner:
@@ -73,11 +74,13 @@ class ReminderPlanner:
 
     def reminders(self) -> dict[str, tuple[Reminder, ...]]:
         """Every reminder of every open incident, sent or not, ordered by due time per incident."""
+        return {incident_id: plan.reminders for incident_id, plan in self._refresh().items()}
+
+    def _refresh(self) -> dict[str, _Plan]:
+        """Read the open incidents' rows and derive again where they changed (see the module notes)."""
         with self.app.transaction() as session:
             incidents = session.execute(
-                select(Incident.id, Incident.opened_at, Incident.agreement, Incident.agreement_path).where(
-                    Incident.status == "open"
-                )
+                select(Incident.id, Incident.opened_at).where(Incident.status == "open")
             ).all()
             open_ids = select(Incident.id).where(Incident.status == "open")
             steps = session.execute(
@@ -101,45 +104,58 @@ class ReminderPlanner:
                     session.scalars(select(Message.idempotency_key).where(Message.incident_id.in_(open_ids)))
                 )
                 self._seen_outbox = True
+            unparsed = [incident_id for incident_id, _ in incidents if incident_id not in self._agreements]
+            for incident_id, data, path in session.execute(
+                select(Incident.id, Incident.agreement, Incident.agreement_path).where(
+                    Incident.id.in_(unparsed)
+                )
+            ):
+                self.agreement(incident_id, data, path)
         steps_of = _group(steps)
         obligations_of = _group(obligations)
         plans: dict[str, _Plan] = {}
-        for incident_id, opened_at, data, path in incidents:
+        for incident_id, opened_at in incidents:
             items_s, items_o = steps_of.get(incident_id, []), obligations_of.get(incident_id, [])
             fingerprint = (opened_at, tuple(map(tuple, items_s)), tuple(map(tuple, items_o)))
             plan = self._plans.get(incident_id)
             if plan is None or plan.fingerprint != fingerprint:
-                agreement = self.agreement(incident_id, data, path)
-                derived = derive_reminders(
-                    incident_id, items_o, items_s, agreement, self.policy_for(agreement), since=opened_at
+                agreement = self._agreements[incident_id]
+                derived = tuple(
+                    derive_reminders(
+                        incident_id, items_o, items_s, agreement, self.policy_for(agreement), since=opened_at
+                    )
                 )
-                plan = _Plan(fingerprint, tuple(derived))
+                copies = tuple(
+                    DueReminder(incident_id, reminder, recipient, message_key(reminder.key, str(recipient)))
+                    for reminder in derived
+                    for recipient in reminder.recipients
+                )
+                plan = _Plan(fingerprint, derived, copies)
             plans[incident_id] = plan
         self._plans = plans
-        return {incident_id: plan.reminders for incident_id, plan in plans.items()}
+        return plans
 
     def due(self, now: datetime) -> list[DueReminder]:
         """Copies of reminders due at ``now`` whose keys the planner has not seen in the outbox."""
         found = []
-        for incident_id, reminders in self.reminders().items():
-            for reminder in reminders:
-                if reminder.due_at > now:
+        for plan in self._refresh().values():
+            for copy in plan.copies:
+                if copy.reminder.due_at > now:
                     break
-                for recipient in reminder.recipients:
-                    key = message_key(reminder.key, str(recipient))
-                    if key not in self._queued:
-                        found.append(DueReminder(incident_id, reminder, recipient, key))
+                if copy.key not in self._queued:
+                    found.append(copy)
         return found
 
-    def next_at(self, now: datetime) -> datetime | None:
-        """The earliest due time of a reminder with a copy not yet queued (``now`` if one is overdue)."""
+    def next_at(self, now: datetime, *, reread: bool = True) -> datetime | None:
+        """The earliest due time of a reminder with a copy not yet queued (``now`` if one is overdue).
+        ``reread=False`` answers from the rows read by the last call (a caller that has just read)."""
         earliest: datetime | None = None
-        for reminders in self.reminders().values():
-            for reminder in reminders:
-                if earliest is not None and reminder.due_at >= earliest:
+        for plan in (self._refresh() if reread or not self._plans else self._plans).values():
+            for copy in plan.copies:
+                if earliest is not None and copy.reminder.due_at >= earliest:
                     break
-                if any(message_key(reminder.key, str(r)) not in self._queued for r in reminder.recipients):
-                    earliest = max(reminder.due_at, now)
+                if copy.key not in self._queued:
+                    earliest = max(copy.reminder.due_at, now)
                     break
         return earliest
 

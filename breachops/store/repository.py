@@ -26,7 +26,7 @@ Decisions others rely on:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, NamedTuple
@@ -81,6 +81,11 @@ _STEP_KIND = {
 }
 _FACT_SOURCE = re.compile(r"^(cli|open|gate:[\w.-]+|inject:[\w.-]+)$")
 _SENDABLE = ("queued", "failed")
+_KEYS_PER_QUERY = 500  # databases cap a statement's parameters; a burst can be thousands of keys
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    return (items[i : i + _KEYS_PER_QUERY] for i in range(0, len(items), _KEYS_PER_QUERY))
 
 
 class UnknownIncident(InputError):
@@ -679,9 +684,16 @@ class Repository:
         keys = list(dict.fromkeys(d.idempotency_key for d in drafts))
         stored = {
             m.idempotency_key: m
-            for m in self.session.scalars(select(Message).where(Message.idempotency_key.in_(keys)))
+            for chunk in _chunks(keys)
+            for m in self.session.scalars(select(Message).where(Message.idempotency_key.in_(chunk)))
         }
-        drills: dict[str, bool] = {}
+        incident_ids = {d.incident_id for d in drafts if d.incident_id is not None}
+        drills = {
+            incident_id: drill
+            for incident_id, drill in self.session.execute(
+                select(Incident.id, Incident.drill).where(Incident.id.in_(incident_ids))
+            )
+        }
         results: list[Queued] = []
         fresh: list[Message] = []
         for draft in drafts:
@@ -691,7 +703,7 @@ class Repository:
             drill = draft.drill
             if draft.incident_id is not None:
                 if draft.incident_id not in drills:
-                    drills[draft.incident_id] = self.get_incident(draft.incident_id).drill
+                    self.get_incident(draft.incident_id)  # raises: no such incident
                 drill = drill or drills[draft.incident_id]
             message = Message(
                 idempotency_key=draft.idempotency_key,
@@ -743,6 +755,16 @@ class Repository:
         audit.append_streams(self.session, streams)
         return results
 
+    def stored_message_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of ``keys`` are in the outbox."""
+        return {
+            key
+            for chunk in _chunks(keys)
+            for key in self.session.scalars(
+                select(Message.idempotency_key).where(Message.idempotency_key.in_(chunk))
+            )
+        }
+
     def get_message_by_key(self, idempotency_key: str) -> Message | None:
         return self.session.execute(
             select(Message).where(Message.idempotency_key == idempotency_key)
@@ -760,6 +782,19 @@ class Repository:
             .limit(limit)
         )
         return list(self.session.scalars(query))
+
+    def due_message_ids(
+        self, now: datetime, limit: int = 100, keys: Collection[str] | None = None
+    ) -> list[int]:
+        """The ids of :meth:`due_messages` (only those with one of ``keys``, if given), without loading
+        the messages: a dispatcher claims the ids and loads only what it won."""
+        now = _aware(now, "now")
+        query = select(Message.id).where(
+            Message.status.in_(_SENDABLE), or_(Message.not_before.is_(None), Message.not_before <= now)
+        )
+        if keys is not None:
+            query = query.where(Message.idempotency_key.in_(list(keys)))
+        return list(self.session.scalars(query.order_by(Message.created_at, Message.id).limit(limit)))
 
     def claim_message(self, message_id: int, now: datetime) -> Message | None:
         """Mark a sendable message ``sending`` and count the attempt; None if someone else has it or it is
