@@ -1,6 +1,7 @@
 """How late reminders go out when 10,000 of them fall due within one minute.
 
     .venv/bin/python benchmarks/reminders.py [--reminders 10000] [--window 60] [--channel smtp|outbox]
+                                             [--senders 4] [--reply-delay MS] [--trace FILE]
 
 Opens enough copies of the example incident (examples/) in a throwaway SQLite workspace, then moves
 every step's and obligation's due time (as a recomputation would) so that the "1 h before" reminder of
@@ -8,6 +9,8 @@ each falls at a random instant of the next ``--window`` seconds; the "24 h" and 
 the incident opened and are dropped, as they would be. Then it starts the ``ReminderService`` that
 ``breachops serve`` hosts (APScheduler, the real clock) with an SMTP channel pointed at a local sink
 (aiosmtpd on 127.0.0.1, recording when each message arrived), or with the outbox folder channel.
+``--reply-delay`` makes the sink take that long to accept each message, as a relay across a network
+that scans what it gets does; that is where ``--senders`` (connections at once) shows.
 
 Prints the lateness (arrival at the sink minus the reminder's due time) median and p99, and the
 messages per second from the first due time to the last arrival. Target: p99 lateness <= 2 s.
@@ -59,8 +62,9 @@ class Sink:
     """An SMTP server on loopback, in a process of its own as a real relay would be, that writes the
     key and arrival time (wall clock) of every message it accepts to a file, duplicates included."""
 
-    def __init__(self, log: Path) -> None:
+    def __init__(self, log: Path, delay: float = 0.0) -> None:
         self.log = log
+        self.delay = delay
         with socket.socket() as probe:  # a free port on loopback
             probe.bind(("127.0.0.1", 0))
             self.port = int(probe.getsockname()[1])
@@ -68,7 +72,7 @@ class Sink:
 
     def start(self) -> int:
         self.process = subprocess.Popen(
-            [sys.executable, __file__, "--sink", str(self.port), str(self.log)],
+            [sys.executable, __file__, "--sink", str(self.port), str(self.log), str(self.delay)],
             stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
         assert self.process.stdout is not None
@@ -97,13 +101,17 @@ class Sink:
         return len(self.log.read_text().splitlines()) if self.log.exists() else 0
 
 
-def run_sink(port: int, log: Path) -> None:
+def run_sink(port: int, log: Path, delay: float) -> None:
+    import asyncio
+
     from aiosmtpd.controller import Controller
 
     with log.open("a") as out:
 
         class Handler:
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                if delay:  # a relay that checks each message before it answers
+                    await asyncio.sleep(delay)
                 at = time.time()
                 headers = BytesHeaderParser(policy=email.policy.default).parsebytes(envelope.content)
                 out.write(f"{key_from_message_id(str(headers['Message-ID'])) or '?'}\t{at}\n")
@@ -179,10 +187,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--senders", type=int, default=DEFAULT_SENDERS, help="sender threads (connections)")
     parser.add_argument("--trace", type=Path, help="write due time, arrival and lateness per message (TSV)")
-    parser.add_argument("--sink", nargs=2, metavar=("PORT", "LOG"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--reply-delay", type=float, default=0.0, metavar="MS",
+        help="milliseconds the SMTP sink takes to accept each message, as a distant relay would",
+    )  # fmt: skip
+    parser.add_argument("--sink", nargs=3, metavar=("PORT", "LOG", "DELAY"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sink:
-        run_sink(int(args.sink[0]), Path(args.sink[1]))
+        run_sink(int(args.sink[0]), Path(args.sink[1]), float(args.sink[2]))
         return
 
     workspace = Path(tempfile.mkdtemp(prefix="breachops-bench-")) / "ws"
@@ -190,7 +202,7 @@ def main() -> None:
     per_incident = 41  # the example incident's "1 h before" messages; a spare incident or two is harmless
     incidents = open_incidents(app, args.reminders // per_incident + 2)
 
-    sink = Sink(workspace.parent / "arrivals.tsv")
+    sink = Sink(workspace.parent / "arrivals.tsv", args.reply_delay / 1000)
     channel: Channel
     if args.channel == "smtp":
         from breachops.notifications.channels.smtp import SmtpChannel
@@ -233,7 +245,10 @@ def main() -> None:
     last = max(arrived[k] for k in due if k in arrived)
     rate = len(late) / max((last - min(due.values())).total_seconds(), 1e-9)
     p99 = late[max(0, int(len(late) * 0.99) - 1)]
-    print(f"channel: {args.channel}; incidents: {len(incidents)}; messages delivered: {len(late):,}")
+    print(
+        f"channel: {args.channel}; senders: {args.senders}; sink reply delay: {args.reply_delay:g} ms; "
+        f"incidents: {len(incidents)}; messages delivered: {len(late):,}"
+    )
     print(f"lateness: median {statistics.median(late):.3f} s, p99 {p99:.3f} s, max {late[-1]:.3f} s")
     print(f"rate: {rate:,.0f} messages/s (first due time to last arrival)")
     if missing or repeats:

@@ -81,7 +81,7 @@ def _start_reminders(app: App) -> Any:
 
     mail = load_mail_settings(secret_block=prefect_secret)
     channel = build_channel(mail, app.workspace, clock=app.clock, drill_participants=drill_participants(app))
-    service = ReminderService(app, channel, fallback=None, sender=mail.mail_from)
+    service = ReminderService(app, channel, fallback=None, sender=mail.mail_from, senders=mail.senders)
     service.start()
     return service
 

@@ -11,6 +11,7 @@
 | BREACHOPS_SENDGRID_HOST | API base URL; http:// only for this machine | https://api.sendgrid.com |
 | SENDGRID_API_KEY | SendGrid API key (SendGrid's own variable name) | required for sendgrid |
 | BREACHOPS_SENDGRID_SECRET_BLOCK | a Prefect Secret block with the key, if SENDGRID_API_KEY is unset | none |
+| BREACHOPS_MAIL_SENDERS | connections (SMTP) or requests (SendGrid) at once; 1 to 32 | 4 |
 
 The key is only ever held in a :class:`Secret`; this package does not know Prefect, so the caller that
 does (``breachops serve``) passes ``secret_block``, a function that reads a Secret block by name.
@@ -35,6 +36,7 @@ from breachops.notifications.channels.outbox import OutboxChannel
 from breachops.notifications.headers import check_address, check_display_name
 from breachops.notifications.models import Mailbox
 from breachops.notifications.secret import Secret
+from breachops.notifications.senders import DEFAULT_SENDERS
 
 __all__ = ["CHANNELS", "ChannelName", "MailSettings", "build_channel", "load_mail_settings"]
 
@@ -44,6 +46,7 @@ _TLS = ("starttls", "tls", "none")
 _DEFAULT_PORT = {"starttls": 587, "tls": 465, "none": 25}
 _DEFAULT_FROM: Mailbox = ("breachops", "breachops@outbox.invalid")
 _SOURCE = "environment"
+MAX_SENDERS = 32
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class MailSettings:
     sendgrid_host: str = "https://api.sendgrid.com"
     sendgrid_api_key: Secret | None = field(default=None, repr=False)
     timeout: float = 30.0
+    senders: int = DEFAULT_SENDERS
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -126,7 +130,9 @@ def load_mail_settings(
             _SOURCE, "SENDGRID_API_KEY", None, "is required when mail goes through sendgrid",
             "Set it, or name a Prefect Secret block holding it in BREACHOPS_SENDGRID_SECRET_BLOCK.",
         )  # fmt: skip
+    senders_raw = get("BREACHOPS_MAIL_SENDERS")
     return MailSettings(
+        senders=DEFAULT_SENDERS if senders_raw is None else _senders(senders_raw),
         channel=cast(ChannelName, channel),
         fallback=cast(ChannelName | None, fallback),
         mail_from=mail_from,
@@ -223,6 +229,19 @@ def _port(value: str) -> int:
     if not 1 <= port <= 65535:
         raise InputError(_SOURCE, "BREACHOPS_SMTP_PORT", value, "must be a port number from 1 to 65535")
     return port
+
+
+def _senders(value: str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= MAX_SENDERS:
+        raise InputError(
+            _SOURCE, "BREACHOPS_MAIL_SENDERS", value, f"must be a whole number from 1 to {MAX_SENDERS}",
+            "Ask your mail provider how many connections it accepts from one client; 4 suits most.",
+        )  # fmt: skip
+    return count
 
 
 def _mailbox(value: str) -> Mailbox:

@@ -46,6 +46,8 @@ def test_sendgrid_with_smtp_fallback_is_wired_and_secrets_stay_hidden(tmp_path: 
     }
     settings = load_mail_settings(env)
     assert settings.smtp_port == 25
+    assert settings.senders == 4  # the default
+    assert load_mail_settings({**env, "BREACHOPS_MAIL_SENDERS": "8"}).senders == 8
     assert settings.mail_from == ("Breachops", "breachops@discloser.example")
     channel = build_channel(settings, tmp_path)
     assert isinstance(channel, DrillGuard) and isinstance(channel.inner, FallbackChannel)
@@ -63,6 +65,8 @@ def test_sendgrid_with_smtp_fallback_is_wired_and_secrets_stay_hidden(tmp_path: 
         ({"BREACHOPS_SMTP_TLS": "ssl3"}, "BREACHOPS_SMTP_TLS", "ssl3"),
         ({"BREACHOPS_SMTP_PORT": "smtp"}, "BREACHOPS_SMTP_PORT", "smtp"),
         ({"BREACHOPS_SMTP_PORT": "70000"}, "BREACHOPS_SMTP_PORT", "70000"),
+        ({"BREACHOPS_MAIL_SENDERS": "0"}, "BREACHOPS_MAIL_SENDERS", "0"),
+        ({"BREACHOPS_MAIL_SENDERS": "many"}, "BREACHOPS_MAIL_SENDERS", "many"),
         ({"BREACHOPS_MAIL_FROM": "Ops <ops@x.example>\r\nBcc: y@z.example"}, "BREACHOPS_MAIL_FROM", None),
         ({"BREACHOPS_SENDGRID_HOST": "http://api.example.org"}, "BREACHOPS_SENDGRID_HOST", None),
         ({"BREACHOPS_SENDGRID_HOST": "ftp://127.0.0.1"}, "BREACHOPS_SENDGRID_HOST", None),

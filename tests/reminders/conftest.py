@@ -42,6 +42,7 @@ class Recorder:
 
     def __init__(self) -> None:
         self.messages: list[email.message.EmailMessage] = []
+        self.peers: list[tuple[str, int]] = []  # the client end of the connection each came over
         self.data_reply: str | None = None
         self.lock = threading.Lock()
 
@@ -51,6 +52,7 @@ class Recorder:
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
             self.messages.append(parsed)  # type: ignore[arg-type]
+            self.peers.append(tuple(session.peer))
         return "250 Message accepted for delivery"
 
     def keys(self) -> Counter[str]:

@@ -9,6 +9,7 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from breachops.clock import ManualClock, SystemClock
@@ -18,8 +19,10 @@ from breachops.notifications.channels.sendgrid import SendGridChannel
 from breachops.notifications.channels.smtp import SmtpChannel
 from breachops.notifications.models import OutgoingMessage
 from breachops.notifications.outbox import ALERT_KIND, PARKED, dispatch
+from breachops.notifications.senders import SenderPool
 from breachops.store import Repository
-from breachops.store.models import AuditEvent, Message
+from breachops.store.audit import verify
+from breachops.store.models import SYSTEM_STREAM, AuditEvent, Message
 
 from .conftest import START, Smtp, open_example
 
@@ -38,9 +41,10 @@ def rows(app: Any) -> list[Message]:
         return list(session.scalars(select(Message).order_by(Message.id)))
 
 
-def test_reminders_fall_due_as_time_passes_and_each_is_delivered_exactly_once(app, clock, smtp):
+@pytest.mark.parametrize("senders", [1, 4])
+def test_reminders_fall_due_as_time_passes_and_each_is_delivered_exactly_once(app, clock, smtp, senders):
     incident = open_example(app)
-    service = ReminderService(app, smtp_channel(smtp, clock))
+    service = ReminderService(app, smtp_channel(smtp, clock), senders=senders)
     service.tick()  # at opening: the -4h reminder of preserve-evidence (due at +4h)
     first = reminder_keys(smtp.recorder.keys())
     assert set(first) == {
@@ -64,6 +68,39 @@ def test_reminders_fall_due_as_time_passes_and_each_is_delivered_exactly_once(ap
     assert f"{incident}|step:freeze-access|overdue|+4h#1|receiving.incident_lead" in counts
     escalation = smtp.recorder.to("rafael.costa@horizonte.example")
     assert any(str(m["Subject"]).startswith(f"OVERDUE {incident}: Freeze") for m in escalation)
+    service.stop()
+    assert service.senders is None or service.senders.threads == 0  # its connections are closed
+
+
+def test_sender_threads_share_a_batch_and_keep_their_connections_from_one_batch_to_the_next(app, clock, smtp):
+    def queue(first: int) -> None:
+        with app.transaction() as session:
+            for n in range(first, first + 24):
+                Repository(session).queue_message(
+                    idempotency_key=f"batch|{n:02d}", kind="test", template="test",
+                    recipients=[f"person{n}@example.org"], subject=f"Message {n}", body_text=f"Body {n}", at=START,
+                )  # fmt: skip
+
+    pool, channel = SenderPool(4), smtp_channel(smtp, clock)
+    try:
+        queue(0)
+        first = dispatch(app, channel, senders=pool, limit=24)
+        peers_first = set(smtp.recorder.peers)
+        queue(24)
+        second = dispatch(app, channel, senders=pool, limit=24)
+    finally:
+        pool.close()
+    assert len(first.sent) == len(second.sent) == 24 and first.claimed == second.claimed == 24
+    counts = smtp.recorder.keys()
+    assert sorted(counts) == [f"batch|{n:02d}" for n in range(48)] and set(counts.values()) == {1}
+    assert 2 <= len(peers_first) <= 4  # several connections at once, never more than the pool's threads
+    assert set(smtp.recorder.peers) == peers_first  # the second batch went over the same connections
+    with app.transaction() as session:
+        stored = list(session.scalars(select(Message)))
+        assert all(m.status == "sent" and m.provider_message_id for m in stored)
+        sent_events = session.scalars(select(AuditEvent).where(AuditEvent.kind == "message.sent")).all()
+        assert len(sent_events) == 48
+        assert verify(session, SYSTEM_STREAM).ok
 
 
 def test_a_met_step_cancels_its_reminders_and_a_moved_due_time_moves_them(app, clock, smtp):
