@@ -91,8 +91,10 @@ class ReminderService:
         self.policy = policy or ReminderPolicy().with_overrides(app.settings.reminders)
         self.planner = ReminderPlanner(app, self.policy)
         self.batch = batch
-        # More than one: that many sender threads, each with its own connection (notifications/senders.py).
-        self.senders = SenderPool(senders, name="breachops-sender") if senders > 1 else None
+        # More than one: that many sender threads, each with its own connection (notifications/senders.py),
+        # started by the first tick that sends and ended by stop().
+        self.sender_threads = senders
+        self.senders: SenderPool | None = None
         self._digests_checked: datetime | None = None
         self._stopping = False
         self.max_attempts = max_attempts
@@ -131,7 +133,7 @@ class ReminderService:
             _SERVICES.pop(self.service_id, None)
             if self.senders is not None:
                 self.senders.close()
-                self.senders = SenderPool(self.senders.size, name="breachops-sender")  # for a restart
+                self.senders = None
 
     def tick(self, now: datetime | None = None) -> DispatchReport:
         """Queue what is due, send what is due, and set the next wake-up. Safe to call at any time.
@@ -141,6 +143,8 @@ class ReminderService:
         out in the same tick instead of waiting for the next wake-up.
         """
         with self._lock:
+            if self.senders is None and self.sender_threads > 1:
+                self.senders = SenderPool(self.sender_threads, name="breachops-sender")
             report = DispatchReport()
             while True:
                 at = now or self.app.clock.now()

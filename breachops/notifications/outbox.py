@@ -373,11 +373,14 @@ def dispatch(
     def send(part: list[_Claimed]) -> DispatchReport:
         return _send_all(app, part, guarded, guarded_fallback, now, max_attempts, rng)
 
-    if senders is None or len(claimed) < 2:
+    if senders is None:
         with connection_batch():  # one SMTP connection for the batch
             report.add(send(claimed))
         return report
-    # Messages claimed together fall due together: dealt round-robin, in claim order, to the threads.
+    if not claimed:
+        return report
+    # Messages claimed together fall due together: dealt round-robin, in claim order, to the threads,
+    # whose connections stay open between batches (a lone message too goes over a kept connection).
     ways = min(senders.size, len(claimed))
     for part in senders.run([partial(send, claimed[i::ways]) for i in range(ways)]):
         report.add(part)

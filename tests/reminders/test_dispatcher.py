@@ -68,8 +68,10 @@ def test_reminders_fall_due_as_time_passes_and_each_is_delivered_exactly_once(ap
     assert f"{incident}|step:freeze-access|overdue|+4h#1|receiving.incident_lead" in counts
     escalation = smtp.recorder.to("rafael.costa@horizonte.example")
     assert any(str(m["Subject"]).startswith(f"OVERDUE {incident}: Freeze") for m in escalation)
+    pool = service.senders
+    assert (pool is None) == (senders == 1)
     service.stop()
-    assert service.senders is None or service.senders.threads == 0  # its connections are closed
+    assert pool is None or pool.threads == 0  # its threads ended, closing their connections
 
 
 def test_sender_threads_share_a_batch_and_keep_their_connections_from_one_batch_to_the_next(app, clock, smtp):
