@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,6 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from breachops.clock import Clock, SystemClock
 from breachops.config.rules import Catalogue, load_catalogue
 from breachops.config.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from breachops.store.agreement_snapshots import AgreementSnapshots
 
 __all__ = ["App", "bootstrap"]
 
@@ -54,6 +58,13 @@ class App:
         """One unit of work: everything in it, audit events included, is stored or nothing is."""
         with self.sessions.begin() as session:
             yield session
+
+    @cached_property
+    def agreements(self) -> AgreementSnapshots:
+        """The incidents' agreement snapshots, each parsed once (see ``store/agreement_snapshots.py``)."""
+        from breachops.store.agreement_snapshots import AgreementSnapshots
+
+        return AgreementSnapshots()
 
     @property
     def playbook_search(self) -> list[Path]:

@@ -12,6 +12,7 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 
 from breachops.notifications.headers import (
@@ -42,6 +43,7 @@ _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")  # visible ASCII, no spaces: safe in 
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _ICS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}\.ics$")
 _SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 _PREFIX = "breachops."
 
 
@@ -125,8 +127,8 @@ class OutgoingMessage:
         """The sender's domain, used on the right of the Message-ID."""
         return self.sender[1].rpartition("@")[2]
 
-    @property
-    def message_id(self) -> str:
+    @cached_property
+    def message_id(self) -> str:  # worked out once: every channel and the hand-over mark ask for it
         return message_id(self.idempotency_key, self.domain)
 
     @property
@@ -144,7 +146,7 @@ def _mailbox(where: str, value: object) -> Mailbox:
 def _encode(key: str) -> str:
     """Letters, digits, ``-`` and ``_`` stay; every other byte becomes ``=XX``. Reversible, and the result
     is a valid dot-atom (Message-ID left part) and a portable file name."""
-    return "".join(ch if ch in _SAFE else "".join(f"={b:02X}" for b in ch.encode()) for ch in key)
+    return _UNSAFE.sub(lambda run: "".join(f"={b:02X}" for b in run.group().encode()), key)
 
 
 def message_id(key: str, domain: str) -> str:

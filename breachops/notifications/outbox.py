@@ -52,10 +52,10 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from markupsafe import escape
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from breachops.bootstrap import App
 from breachops.config.agreements import Agreement, Contact, parse_agreement
@@ -183,19 +183,21 @@ def queue_due_reminders(
     if not due:
         return []
     with app.transaction() as session:
+        ids = {item.incident_id for item in due}
         incidents = {
-            incident.id: incident
-            for incident in session.scalars(
-                select(Incident).where(Incident.id.in_({item.incident_id for item in due}))
+            row.id: _IncidentHead(row.id, row.title, row.drill)
+            for row in session.execute(
+                select(Incident.id, Incident.title, Incident.drill).where(Incident.id.in_(ids))
             )
         }
+        agreements = app.agreements.of(session, ids)
         stored = Repository(session).stored_message_keys([item.key for item in due])
     drafts = []
     for item in due:
         incident = incidents.get(item.incident_id)
         if item.key in stored or incident is None:
             continue
-        agreement = planner.agreement(incident.id, incident.agreement, incident.agreement_path)
+        agreement = agreements[incident.id]
         reminder, recipient = item.reminder, item.recipient
         contact = agreement.parties[recipient.party].contacts[recipient.role]  # type: ignore[index]
         subject, text, html = _render_reminder(
@@ -224,9 +226,17 @@ def _owner_text(agreement: Agreement, reminder: Reminder) -> str:
     return "; ".join(names) or "the incident lead"
 
 
+class _IncidentHead(NamedTuple):
+    """What a reminder's text shows of its incident (the rest of the row is not read)."""
+
+    id: str
+    title: str
+    drill: bool
+
+
 def _render_reminder(
     app: App,
-    incident: Incident,
+    incident: _IncidentHead,
     agreement: Agreement,
     reminder: Reminder,
     contact: Contact,
@@ -418,13 +428,7 @@ def _mark_sent(
     if not handed_over:
         return
     with app.transaction() as session:
-        rows = {
-            row.id: row
-            for row in session.scalars(select(Message).where(Message.id.in_([c.id for c, _ in handed_over])))
-        }
-        Repository(session).mark_sent_many(
-            [(rows[c.id], d.channel, d.provider_id) for c, d in handed_over], now
-        )
+        Repository(session).mark_sent_many([(c.id, d.channel, d.provider_id) for c, d in handed_over], now)
     report.sent.extend(c.key for c, _ in handed_over)
     handed_over.clear()
 
@@ -438,10 +442,8 @@ def _claim_due(
         repo = Repository(session)
         won = repo.claim_messages(repo.due_message_ids(now, limit, keys), now)  # skips rows others have
         incident_ids = {row.incident_id for row in won if row.incident_id is not None}
-        contacts = {
-            incident.id: _contacts(_agreement(incident))
-            for incident in session.scalars(select(Incident).where(Incident.id.in_(incident_ids)))
-        }
+        agreements = app.agreements.of(session, incident_ids)
+        contacts = {incident_id: _contacts(agreement) for incident_id, agreement in agreements.items()}
         # A message of an incident whose record is missing gets no contacts, so nobody passes the check.
         return [
             _claim(
@@ -507,11 +509,15 @@ def _mark_handed_over(app: App, claimed: _Claimed, channel: str, provider_id: st
     audit event of its own: the ``message.sent`` event that follows (or recovery's in-doubt one) records
     the outcome with this provider id, and the mark is on the hot path of every SMTP message."""
     with app.engine.begin() as connection:
-        connection.execute(
-            update(Message)
-            .where(Message.id == claimed.id, Message.status == "sending")
-            .values(provider_message_id=provider_id, channel=channel)
-        )
+        connection.execute(_HANDED_OVER, {"row": claimed.id, "provider_id": provider_id, "channel": channel})
+
+
+# Built once: building and compiling the statement per message cost more than the commit itself.
+_HANDED_OVER = (
+    update(Message)
+    .where(Message.id == bindparam("row"), Message.status == "sending")
+    .values(provider_message_id=bindparam("provider_id"), channel=bindparam("channel"))
+)
 
 
 def _attempt(

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select
 
 from breachops.bootstrap import App
-from breachops.config.agreements import Agreement, parse_agreement
+from breachops.config.agreements import Agreement
 from breachops.deadlines.reminders import Recipient, Reminder, ReminderPolicy, derive_reminders
 from breachops.notifications.keys import message_key
 from breachops.store.models import Incident, Message, ObligationRow, StepRow
@@ -58,16 +58,8 @@ class ReminderPlanner:
         self.app = app
         self.policy = policy or ReminderPolicy()
         self._plans: dict[str, _Plan] = {}
-        self._agreements: dict[str, Agreement] = {}  # a snapshot taken at opening: parsed once
         self._queued: set[str] = set()
         self._seen_outbox = False
-
-    def agreement(self, incident_id: str, data: dict[str, Any], path: str | None) -> Agreement:
-        found = self._agreements.get(incident_id)
-        if found is None:
-            found = parse_agreement(dict(data), path or f"incident {incident_id}")
-            self._agreements[incident_id] = found
-        return found
 
     def policy_for(self, agreement: Agreement) -> ReminderPolicy:
         return self.policy.with_overrides(agreement.reminders)
@@ -104,13 +96,7 @@ class ReminderPlanner:
                     session.scalars(select(Message.idempotency_key).where(Message.incident_id.in_(open_ids)))
                 )
                 self._seen_outbox = True
-            unparsed = [incident_id for incident_id, _ in incidents if incident_id not in self._agreements]
-            for incident_id, data, path in session.execute(
-                select(Incident.id, Incident.agreement, Incident.agreement_path).where(
-                    Incident.id.in_(unparsed)
-                )
-            ):
-                self.agreement(incident_id, data, path)
+            agreements = self.app.agreements.of(session, [incident_id for incident_id, _ in incidents])
         steps_of = _group(steps)
         obligations_of = _group(obligations)
         plans: dict[str, _Plan] = {}
@@ -119,7 +105,7 @@ class ReminderPlanner:
             fingerprint = (opened_at, tuple(map(tuple, items_s)), tuple(map(tuple, items_o)))
             plan = self._plans.get(incident_id)
             if plan is None or plan.fingerprint != fingerprint:
-                agreement = self._agreements[incident_id]
+                agreement = agreements[incident_id]
                 derived = tuple(
                     derive_reminders(
                         incident_id, items_o, items_s, agreement, self.policy_for(agreement), since=opened_at

@@ -29,13 +29,14 @@ import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, TypeVar
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from breachops.deadlines.models import Obligation
 from breachops.errors import InputError
@@ -65,6 +66,7 @@ __all__ = [
     "StepsDiff",
     "UnknownIncident",
     "allocate_incident_id",
+    "chunks",
 ]
 
 OBLIGATION_STATUSES: Final = ("pending", "overdue", "awaiting", "met", "missed", "waived", "withdrawn")
@@ -81,10 +83,26 @@ _STEP_KIND = {
 }
 _FACT_SOURCE = re.compile(r"^(cli|open|gate:[\w.-]+|inject:[\w.-]+)$")
 _SENDABLE = ("queued", "failed")
+_T = TypeVar("_T")
 _KEYS_PER_QUERY = 500  # databases cap a statement's parameters; a burst can be thousands of keys
 
 
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+# Built once for every batch the dispatcher records (see mark_sent_many).
+_MARK_SENT = (
+    update(Message)
+    .where(Message.id == bindparam("row"))
+    .values(
+        status="sent",
+        sent_at=bindparam("at"),
+        channel=bindparam("channel"),
+        provider_message_id=bindparam("provider"),
+        last_error=None,
+    )
+)
+
+
+def chunks(items: Sequence[_T]) -> Iterable[Sequence[_T]]:
+    """``items`` in slices small enough for one IN list."""
     return (items[i : i + _KEYS_PER_QUERY] for i in range(0, len(items), _KEYS_PER_QUERY))
 
 
@@ -684,7 +702,7 @@ class Repository:
         keys = list(dict.fromkeys(d.idempotency_key for d in drafts))
         stored = {
             m.idempotency_key: m
-            for chunk in _chunks(keys)
+            for chunk in chunks(keys)
             for m in self.session.scalars(select(Message).where(Message.idempotency_key.in_(chunk)))
         }
         incident_ids = {d.incident_id for d in drafts if d.incident_id is not None}
@@ -759,7 +777,7 @@ class Repository:
         """Which of ``keys`` are in the outbox."""
         return {
             key
-            for chunk in _chunks(keys)
+            for chunk in chunks(keys)
             for key in self.session.scalars(
                 select(Message.idempotency_key).where(Message.idempotency_key.in_(chunk))
             )
@@ -853,27 +871,48 @@ class Repository:
         return message
 
     def mark_sent_many(
-        self, sent: Sequence[tuple[Message, str, str | None]], at: datetime, actor: str = "breachops"
-    ) -> None:
-        """:meth:`mark_sent` for each (message, channel, provider message id), in this order, with the
-        audit events of each stream appended in one go (the dispatcher records a batch this way)."""
+        self, sent: Sequence[tuple[int, str, str | None]], at: datetime, actor: str = "breachops"
+    ) -> list[int]:
+        """:meth:`mark_sent` for each (message id, channel, provider message id), in this order, with one
+        read, one UPDATE and one audit append per stream for all of them (the dispatcher records a
+        batch this way); returns the ids it marked. A message already sent, or missing, is left alone.
+
+        Only the few columns it needs are read (locked on PostgreSQL, as SQLite's write lock does), not
+        the bodies; loaded copies of the rows in this session are expired so they read the new state.
+        """
         at = _aware(at, "sent_at")
+        found = {
+            row.id: row
+            for chunk in chunks([message_id for message_id, _, _ in sent])
+            for row in self.session.execute(
+                select(Message.id, Message.incident_id, Message.idempotency_key, Message.status)
+                .where(Message.id.in_(chunk))
+                .with_for_update()
+            )
+        }
+        changes: list[dict[str, Any]] = []
         streams: dict[str, list[audit.Entry]] = {}
-        for message, channel, provider_message_id in sent:
-            if message.status == "sent":
+        for message_id, channel, provider_message_id in sent:
+            row = found.pop(message_id, None)  # popped: a repeated id is marked once
+            if row is None or row.status == "sent":
                 continue
-            message.status, message.sent_at, message.channel = "sent", at, channel
-            message.provider_message_id = provider_message_id
-            message.last_error = None
+            changes.append({"row": message_id, "at": at, "channel": channel, "provider": provider_message_id})
             payload = {
-                "message_id": message.id,
-                "idempotency_key": message.idempotency_key,
+                "message_id": message_id,
+                "idempotency_key": row.idempotency_key,
                 "channel": channel,
                 "provider_message_id": provider_message_id,
             }
             entry = audit.Entry("message.sent", payload, actor, at)
-            streams.setdefault(message.incident_id or SYSTEM_STREAM, []).append(entry)
+            streams.setdefault(row.incident_id or SYSTEM_STREAM, []).append(entry)
+        if changes:
+            self.session.connection().execute(_MARK_SENT, changes)
+            for change in changes:
+                loaded = self.session.identity_map.get(identity_key(Message, change["row"]))
+                if loaded is not None:
+                    self.session.expire(loaded)
         audit.append_streams(self.session, streams)
+        return [change["row"] for change in changes]
 
     def mark_failed(
         self,

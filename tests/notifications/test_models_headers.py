@@ -89,6 +89,15 @@ def test_message_id_is_deterministic_and_carries_the_key() -> None:
     assert " " not in first and ":" not in first
     assert key_from_message_id(first) == key
     assert key_from_message_id("<something@else.example>") is None
+    # Every byte outside letters, digits, - and _ as =XX: the spelling stored ids were made with.
+    assert message_id("INC-1|a.b=c_d", "x.example") == "<breachops.INC-1=7Ca=2Eb=3Dc_d@x.example>"
+
+
+def test_message_id_follows_a_replaced_key() -> None:
+    message = make_message(idempotency_key="first")
+    assert key_from_message_id(message.message_id) == "first"
+    again = dataclasses.replace(message, idempotency_key="second")
+    assert key_from_message_id(again.message_id) == "second"
 
 
 def test_file_names_of_keys_differing_in_case_differ() -> None:

@@ -17,6 +17,7 @@ from breachops.store.audit import (
     append_many,
     append_streams,
     canonical_json,
+    event_hash,
     export,
     verify,
 )
@@ -79,6 +80,33 @@ def test_first_event_links_to_zeros_and_hash_is_sha256_of_prev_plus_canonical_bo
         assert event.hash == hashlib.sha256((GENESIS_HASH + body).encode()).hexdigest()
         second = append(session, STREAM, "fact.changed", {}, "bob", T0)
         assert (second.seq, second.prev_hash) == (2, event.hash)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"title": 'quote " backslash \\ and é 漢 \u2028 line'},
+        {"ratio": 0.1, "big": 1e300, "neg": -0.0, "n": 2**70, "flag": False, "none": None},
+        {"nested": {"z": [1, {"b": "x", "a": []}], "a": {}}, "at": T0},
+        {},
+    ],
+)
+def test_appended_hash_is_the_reference_hash_of_what_is_read_back(factory, payload):
+    with factory.begin() as session:
+        event = append(session, STREAM, "fact.changed", payload, 'actor "é"', T0)
+    with factory() as session:
+        stored = session.scalars(select(AuditEvent).where(AuditEvent.id == event.id)).one()
+        again = event_hash(
+            stored.prev_hash,
+            STREAM,
+            stored.seq,
+            stored.at,
+            stored.actor,
+            stored.kind,
+            json.loads(stored.payload),
+        )
+        assert stored.hash == again
+    assert _verify(factory).ok
 
 
 def test_intact_chain_verifies(factory):

@@ -288,7 +288,10 @@ def test_marking_many_messages_sent_at_once_audits_each_in_order(factory):
         claimed = [repo.claim_message(m.id, T0) for m in queued]
         assert all(c is not None for c in claimed)
         repo.mark_sent(queued[3], T0, "smtp", "<3@acme.example>")  # sent already: left as it is
-        repo.mark_sent_many([(m, "smtp", f"<{n}@acme.example>") for n, m in enumerate(queued)], T0)
+        marked = repo.mark_sent_many(
+            [(m.id, "smtp", f"<{n}@acme.example>") for n, m in enumerate(queued)], T0
+        )
+        assert marked == [m.id for m in queued[:3]]
         assert [(m.status, m.provider_message_id) for m in queued] == [
             ("sent", f"<{n}@acme.example>") for n in range(4)
         ]

@@ -22,6 +22,7 @@ import re
 import smtplib
 import socket
 import ssl
+from collections.abc import Sequence
 from typing import Literal
 
 from breachops.clock import Clock, SystemClock
@@ -194,10 +195,25 @@ class _Connection:
         self.smtp = smtp
         self.handed_over = False
         smtp.data = self._data  # type: ignore[method-assign,assignment]
+        smtp.mail = self._mail  # type: ignore[method-assign]
+        smtp.rcpt = self._rcpt  # type: ignore[method-assign]
 
     def send(self, data: bytes, message: OutgoingMessage) -> dict[str, tuple[int, bytes]]:
         self.handed_over = False
         return self.smtp.sendmail(message.sender[1], list(message.addresses), data)
+
+    # Envelope addresses were checked as plain ASCII dot-atoms when the message was built
+    # (headers.check_address), so <address> is what smtplib's quoteaddr would make of them, without
+    # the full address parser it runs on each, which cost a tenth of a message's sending time.
+    def _mail(self, sender: str, options: Sequence[str] = ()) -> tuple[int, bytes]:
+        extra = " " + " ".join(options) if options and self.smtp.does_esmtp else ""
+        self.smtp.putcmd("mail", f"from:<{sender}>{extra}")
+        return self.smtp.getreply()
+
+    def _rcpt(self, recip: str, options: Sequence[str] = ()) -> tuple[int, bytes]:
+        extra = " " + " ".join(options) if options and self.smtp.does_esmtp else ""
+        self.smtp.putcmd("rcpt", f"to:<{recip}>{extra}")
+        return self.smtp.getreply()
 
     def _data(self, msg: bytes | str) -> tuple[int, bytes]:
         smtp = self.smtp
