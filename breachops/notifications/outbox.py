@@ -422,9 +422,10 @@ def _send_all(
 def _mark_sent(
     app: App, handed_over: list[tuple[_Claimed, Delivery]], now: datetime, report: DispatchReport
 ) -> None:
-    """Record the deliveries whose hand-over mark is committed as sent, in one transaction; empties
-    ``handed_over``. Until then a crash leaves them to ``recover_stuck``, which records them as sent
-    (in doubt) and never sends them again."""
+    """Record the deliveries whose hand-over mark is committed (or that are safe to repeat) as sent, in
+    one transaction; empties ``handed_over``. Until then a crash leaves them to ``recover_stuck``,
+    which records a marked one as sent (in doubt) and never sends it again, and sends an unmarked
+    repeat-safe one again, which the channel recognises (the outbox finds its file)."""
     if not handed_over:
         return
     with app.transaction() as session:
@@ -550,14 +551,12 @@ def _attempt(
     except Exception as exc:  # the hand-over commit failed, or a bug: before the point of no return
         log.exception("sending %s failed unexpectedly", claimed.key)
         error = DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True)
-    if delivery is not None and handed:
-        handed_over.append((claimed, delivery))  # marked sent with others of the batch; see dispatch
+    if delivery is not None and (handed or delivery.repeat_safe):
+        handed_over.append((claimed, delivery))  # marked sent with others of the batch; see _mark_sent
         return
-    if delivery is not None:
+    if delivery is not None:  # a channel without a hand-over point: recorded at once, on its own
         with app.transaction() as session:
-            row = session.get(Message, claimed.id)
-            assert row is not None
-            Repository(session).mark_sent(row, now, delivery.channel, delivery.provider_id)
+            Repository(session).mark_sent_many([(claimed.id, delivery.channel, delivery.provider_id)], now)
         report.sent.append(claimed.key)
         return
     if handed and not isinstance(error.__cause__, smtplib.SMTPResponseException):

@@ -14,11 +14,12 @@ from sqlalchemy import select
 
 from breachops.clock import ManualClock, SystemClock
 from breachops.flows.scheduler import JOB_TABLE, SAFETY_JOB, WAKE_JOB, ReminderService
-from breachops.notifications import DeliveryError, MemoryChannel
+from breachops.notifications import DeliveryError, MemoryChannel, outbox
+from breachops.notifications.channels.outbox import OutboxChannel
 from breachops.notifications.channels.sendgrid import SendGridChannel
 from breachops.notifications.channels.smtp import SmtpChannel
 from breachops.notifications.models import OutgoingMessage
-from breachops.notifications.outbox import ALERT_KIND, PARKED, dispatch
+from breachops.notifications.outbox import ALERT_KIND, PARKED, dispatch, queue_due_reminders
 from breachops.notifications.senders import SenderPool
 from breachops.store import Repository
 from breachops.store.audit import verify
@@ -170,6 +171,33 @@ def test_a_permanent_failure_is_parked_and_alerted_at_once(app, clock, smtp):
     assert failed and all(r.status == "failed" and r.not_before == PARKED for r in failed)
     assert all("554" in (r.last_error or "") for r in failed)
     assert any(r.kind == ALERT_KIND and r.incident_id == incident for r in rows(app))
+
+
+def test_outbox_files_written_before_a_crash_are_recorded_on_recovery_not_written_twice(
+    app, clock, monkeypatch
+):
+    open_example(app)
+    queue_due_reminders(app, clock.now())
+    channel = OutboxChannel(app.workspace, clock=clock)
+
+    def killed(*args: Any) -> None:
+        raise SystemExit("killed before the batch's sent marks were committed")
+
+    monkeypatch.setattr(outbox, "_mark_sent", killed)  # the outbox's deliveries are marked in batches
+    with pytest.raises(SystemExit):
+        dispatch(app, channel, clock.now())
+    written = sorted(channel.folder.glob("*.eml"))
+    assert written and {r.status for r in rows(app)} == {"sending"}
+    monkeypatch.undo()
+
+    clock.advance(timedelta(minutes=11))  # past the lease: the next dispatch takes the rows over
+    report = dispatch(app, channel, clock.now())
+    assert len(report.recovered) == len(written) == len(report.sent)
+    assert sorted(channel.folder.glob("*.eml")) == written  # found, not written again
+    assert {r.status for r in rows(app)} == {"sent"}
+    assert {r.provider_message_id for r in rows(app)} == {f.name for f in written}
+    with app.transaction() as session:
+        assert all(verify(session, stream).ok for stream in {r.incident_id for r in rows(app)})
 
 
 def test_after_downtime_missed_reminders_go_out_once_marked_late(app, clock, smtp):

@@ -33,12 +33,14 @@ __all__ = [
 class Delivery:
     """The provider accepted the message. ``refused`` lists recipients a server turned down while
     accepting the others (SMTP only); retrying would send the rest a second copy, so callers record
-    them instead."""
+    them instead. ``repeat_safe``: sending the same message again would deliver nothing new (the outbox
+    finds its file), so the dispatcher may record it sent together with others of its batch."""
 
     channel: str
     provider_id: str
     accepted_at: datetime
     refused: tuple[str, ...] = ()
+    repeat_safe: bool = False
 
 
 class DeliveryError(Exception):

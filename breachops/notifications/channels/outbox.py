@@ -61,7 +61,7 @@ class OutboxChannel:
             raise DeliveryError(
                 f"cannot write to the outbox {self.folder}: {exc.strerror or exc}", retryable=True
             ) from exc
-        return Delivery(channel=self.name, provider_id=target.name, accepted_at=now)
+        return Delivery(channel=self.name, provider_id=target.name, accepted_at=now, repeat_safe=True)
 
     def _delivered(self, target: Path) -> Delivery:
         """The Delivery of a message written earlier: its Date header is when it was accepted."""
@@ -71,4 +71,4 @@ class OutboxChannel:
             accepted = parsedate_to_datetime(str(headers["Date"])).astimezone(UTC)
         except (TypeError, ValueError):
             accepted = datetime.fromtimestamp(target.stat().st_mtime, UTC)
-        return Delivery(channel=self.name, provider_id=target.name, accepted_at=accepted)
+        return Delivery(channel=self.name, provider_id=target.name, accepted_at=accepted, repeat_safe=True)
