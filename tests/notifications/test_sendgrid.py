@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 import traceback
 from datetime import timedelta
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +16,7 @@ from breachops.notifications.channels.base import DeliveryError
 from breachops.notifications.channels.sendgrid import SendGridChannel, sendgrid_body
 from breachops.notifications.models import IcsAttachment, key_from_message_id
 
-from .conftest import Scripted, SendGridServer, make_message
+from .conftest import SPEC, SPEC_SHA256, Scripted, SendGridServer, make_message
 
 API_KEY = "SG.unit-test-key.Zx81kQ"
 
@@ -66,6 +68,13 @@ def test_drill_and_invitation_bodies_match_the_spec(
     [attachment] = body["attachments"]
     assert base64.b64decode(attachment["content"]) == ics
     assert attachment["type"] == "text/calendar; method=REQUEST"
+
+
+def test_the_spec_is_the_official_description_unchanged() -> None:
+    assert hashlib.sha256(SPEC.read_bytes()).hexdigest() == SPEC_SHA256
+    shared = Path(__file__).resolve().parents[3] / "shared" / "reference" / "sendgrid" / SPEC.name
+    if shared.exists():  # the copy the project was given, where the checkout lies beside it
+        assert shared.read_bytes() == SPEC.read_bytes()
 
 
 def test_the_spec_check_catches_a_bad_body(sendgrid_validator: Any) -> None:
