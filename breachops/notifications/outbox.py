@@ -136,7 +136,8 @@ def drill_participants(app: App) -> Callable[[str], Collection[str]]:
                 return frozenset()
             drill = session.get(Drill, incident.drill_id) if incident.drill_id else None
             if drill is None:
-                return frozenset(_contacts(_agreement(incident)))
+                agreement = app.agreements.remember(incident.id, incident.agreement, incident.agreement_path)
+                return frozenset(_contacts(agreement))
             return frozenset(str(p["email"]).lower() for p in drill.participants)
 
     return lookup
