@@ -115,17 +115,16 @@ def canonical_json(obj: Any) -> str:
 def event_hash(
     prev_hash: str, incident_id: str, seq: int, at: datetime, actor: str, kind: str, payload: Any
 ) -> str:
-    body = canonical_json(
-        {"incident_id": incident_id, "seq": seq, "at": at, "actor": actor, "kind": kind, "payload": payload}
-    )
-    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+    """SHA-256 of the previous hash followed by the canonical JSON of the event (its incident id, seq,
+    time, actor, kind and payload)."""
+    return _text_hash(prev_hash, incident_id, seq, at, actor, kind, canonical_json(payload))
 
 
-def _appended_hash(
+def _text_hash(
     prev_hash: str, incident_id: str, seq: int, at: datetime, actor: str, kind: str, payload_text: str
 ) -> str:
-    """:func:`event_hash` for a payload already in canonical JSON: the same body, spelled out in key
-    order around that text instead of walking the payload again (appending a burst hashes thousands)."""
+    """:func:`event_hash` of a payload already in canonical JSON. The event's canonical JSON is spelled
+    out in key order around that text, so an append does not walk the payload a second time."""
     body = (
         f'{{"actor":{_json_string(actor)},"at":"{iso_utc(at)}","incident_id":{_json_string(incident_id)},'
         f'"kind":{_json_string(kind)},"payload":{payload_text},"seq":{seq}}}'
@@ -258,9 +257,7 @@ def append_streams(session: Session, streams: Mapping[str, Sequence[Entry]]) -> 
                     seq, prev_hash = heads[incident_id]
                     for entry, text, at in prepared[incident_id]:
                         seq += 1
-                        digest = _appended_hash(
-                            prev_hash, incident_id, seq, at, entry.actor, entry.kind, text
-                        )
+                        digest = _text_hash(prev_hash, incident_id, seq, at, entry.actor, entry.kind, text)
                         written[incident_id].append(
                             AuditEvent(
                                 incident_id=incident_id, seq=seq, at=at, actor=entry.actor, kind=entry.kind,

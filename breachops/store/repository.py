@@ -856,18 +856,8 @@ class Repository:
         provider_message_id: str | None = None,
         actor: str = "breachops",
     ) -> Message:
-        if message.status == "sent":
-            return message
-        message.status, message.sent_at, message.channel = "sent", _aware(at, "sent_at"), channel
-        message.provider_message_id = provider_message_id
-        message.last_error = None
-        self._audit_message(
-            message,
-            "message.sent",
-            {"channel": channel, "provider_message_id": provider_message_id},
-            actor,
-            at,
-        )
+        """Record one message as sent (see :meth:`mark_sent_many`); one already sent is left alone."""
+        self.mark_sent_many([(message.id, channel, provider_message_id)], at, actor)
         return message
 
     def mark_sent_many(
