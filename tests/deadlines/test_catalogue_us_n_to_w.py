@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from breachops.config.jurisdictions import normalise_code
 from breachops.config.rules import load_catalogue, load_rule_file
 from breachops.deadlines.engine import assess
 from breachops.deadlines.models import Assessment, Obligation, parse_facts
@@ -84,6 +85,7 @@ def test_a_thousand_residents_with_personal_data_give_each_jurisdiction_an_oblig
 
 @pytest.mark.parametrize(("spelling", "code"), [("PR", "US-PR"), ("GU", "US-GU"), ("VI", "US-VI")])
 def test_a_territory_written_as_a_country_code_meets_its_own_and_the_federal_rules(spelling, code):
+    assert normalise_code(spelling) == normalise_code(code) == code
     a = run(
         aware_at="2026-06-01T12:00:00Z",
         jurisdictions=[{"code": spelling, "affected": 1000}],
