@@ -16,7 +16,9 @@ BLOCS: dict[str, frozenset[str]] = {
     "EEA": EU_MEMBERS | {"IS", "LI", "NO"},
 }
 # Common spellings that are not ISO codes but that people write; mapped rather than refused.
-ALIASES = {"UK": "GB", "EL": "GR"}
+# Puerto Rico, Guam and the US Virgin Islands have country codes of their own and are US subdivisions
+# too; their own and the United States' rules reach people there, so both spellings mean the subdivision.
+ALIASES = {"UK": "GB", "EL": "GR", "PR": "US-PR", "GU": "US-GU", "VI": "US-VI"}
 
 
 @lru_cache(maxsize=4096)
