@@ -75,6 +75,7 @@ Sector = Literal[
     "critical_infrastructure",
     "telecom",
     "government",
+    "insurance",
 ]
 
 AUDIENCES: tuple[str, ...] = Audience.__args__  # type: ignore[attr-defined]
