@@ -175,7 +175,12 @@ def load_authority_file(path: Path) -> list[Authority]:
         try:
             entry = Authority.model_validate(item)
         except ValidationError as exc:
-            tag = f"{item.get('country')}/{item.get('regime')}" if isinstance(item, Mapping) else None
+            tag = None
+            if isinstance(item, Mapping):
+                # An unquoted NO arrives as False; name the entry by what can be shown of it.
+                country = item.get("country")
+                shown = country if isinstance(country, str) else "?"
+                tag = f"{shown}/{item.get('regime')}"
             prefix: list[int | str] = [f"authorities[{index}]" + (f" ({tag})" if tag else "")]
             raise from_validation_error(exc, path, prefix) from None
         key = (entry.country, entry.regime)
