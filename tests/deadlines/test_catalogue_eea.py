@@ -124,6 +124,31 @@ def test_italian_final_report_month_is_clamped_to_the_end_of_february():
     assert "CSIRT Italia" in it["pre_notification"].recipient
 
 
+def test_portuguese_alert_and_update_count_from_detection_from_3_april_2026():
+    # Decreto-Lei n.º 125/2025 (in force 3 April 2026, 120 days after publication on 4 December 2025):
+    # alert within 24 h of detecting the incident, update within 72 h. Detected Friday 10 April 2026
+    # 09:30 in Lisbon (WEST, +01:00; 08:30Z): alert 11 April 08:30Z, update 13 April 08:30Z.
+    f = facts(
+        aware_at="2026-04-10T11:00:00+01:00",
+        discovered_at="2026-04-10T09:30:00+01:00",
+        jurisdictions=["PT"],
+        sectors=["essential_entity"],
+    )
+    pt = obligations(f, "pt-nis2-dl-125-2025-incident")
+    assert pt["alert"].due == utc(2026, 4, 11, 8, 30)
+    assert pt["update"].due == utc(2026, 4, 13, 8, 30)
+
+    # In force from the Lisbon calendar day: 00:30 local on 3 April is still 2 April in UTC.
+    def applies(aware_at):
+        f = facts(aware_at=aware_at, jurisdictions=["PT"], sectors=["essential_entity"])
+        return "pt-nis2-dl-125-2025-incident" in {
+            o.rule_id for o in assess(f, CATALOGUE, now=NOW).obligations
+        }
+
+    assert applies("2026-04-03T00:30:00+01:00")
+    assert not applies("2026-04-02T23:30:00+01:00")
+
+
 # --- ePrivacy (Regulation (EU) No 611/2013) -------------------------------------------------------
 
 
