@@ -149,6 +149,20 @@ def test_portuguese_alert_and_update_count_from_detection_from_3_april_2026():
     assert not applies("2026-04-02T23:30:00+01:00")
 
 
+def test_lithuanian_final_report_counts_a_month_from_the_early_warning():
+    # Kibernetinio saugumo įstatymas Art. 18(4): early warning within 24 h and notification within
+    # 72 h of awareness; final report within one month from the day the point-1 notice (the early
+    # warning) was submitted. Aware Monday 30 March 2026 10:00 in Vilnius (EEST, +03:00; 07:00Z):
+    # early warning 31 March 07:00Z (10:00 local); notification 2 April 07:00Z; one month after
+    # 31 March is 30 April (no 31st), 10:00 EEST = 07:00Z, days before the directive's reading.
+    f = facts(aware_at="2026-03-30T10:00:00+03:00", jurisdictions=["LT"], sectors=["important_entity"])
+    lt = obligations(f, "lt-nis2-ksi-art18-4")
+    assert lt["early_warning"].due == utc(2026, 3, 31, 7)
+    assert lt["notification"].due == utc(2026, 4, 2, 7)
+    assert lt["final_report"].due == utc(2026, 4, 30, 7)
+    assert lt["final_report"].due < obligations(f, "eu-nis2-art23")["final_report"].due
+
+
 # --- ePrivacy (Regulation (EU) No 611/2013) -------------------------------------------------------
 
 
