@@ -6,6 +6,10 @@ Each worked example's due instant is derived by hand from the text cited beside 
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import urlparse
@@ -27,6 +31,7 @@ from breachops.deadlines.engine import assess
 from breachops.deadlines.models import parse_facts
 from breachops.errors import InputError
 
+ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = load_catalogue()
 DIRECTORY = shipped_directory()
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -306,6 +311,42 @@ def test_recipient_for_uses_a_directory_it_is_given():
     rule = CATALOGUE.get("eu-gdpr-art33-authority")
     assert rule is not None
     assert recipient_for(rule, ["IT"], Directory(())) == rule.recipient
+
+
+def test_the_deadlines_command_names_the_garante_for_facts_in_italy(tmp_path):
+    # The caller's view: `breachops deadlines --format json` carries the named recipient.
+    facts_file = tmp_path / "facts.yaml"
+    facts_file.write_text(
+        "aware_at: 2026-05-04T09:00:00+02:00\n"
+        "jurisdictions: [{code: IT, affected: 800}]\n"
+        "data_categories: [personal]\n"
+        "risk: likely\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "breachops",
+            "deadlines",
+            str(facts_file),
+            "--format",
+            "json",
+            "--now",
+            "2026-05-04T10:00:00Z",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    (row,) = [r for r in json.loads(result.stdout) if r["rule"] == "eu-gdpr-art33-authority"]
+    assert row["recipient"].startswith(GARANTE)
+    # 72 h from awareness at 07:00Z on 4 May (GDPR Art. 33(1)).
+    assert row["due"] == "2026-05-07T07:00:00Z"
 
 
 @pytest.mark.xfail(
