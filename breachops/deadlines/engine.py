@@ -12,6 +12,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from breachops.config.agreements import Agreement
+from breachops.config.authorities import recipient_for
 from breachops.config.jurisdictions import BLOCS, country_of
 from breachops.config.rules import PERSONAL_CATEGORIES, RISK_LEVELS, Catalogue, Rule, Stage, Window
 from breachops.deadlines.calendars import add_business_days, add_months, local_deadline
@@ -238,6 +239,7 @@ def _apply(
 
     out: list[Obligation] = []
     due_by_stage: dict[str, datetime | None] = {}
+    recipient = recipient_for(rule, [j.code for j in facts.jurisdictions])
     for stage in rule.stages:
         start, event = _stage_start(stage, facts, due_by_stage)
         due = window_end(stage.window, start) if start is not None else None
@@ -258,7 +260,7 @@ def _apply(
                 stage=stage.name,
                 jurisdiction=rule.jurisdiction,
                 audience=rule.audience,
-                recipient=rule.recipient,
+                recipient=recipient,
                 citation=rule.citation,
                 title=rule.title,
                 reason=_reason(rule, stage, window, reasons, event, start),
