@@ -9,7 +9,7 @@ import pycountry
 __all__ = ["BLOCS", "country_of", "covers", "describe", "normalise_code"]
 
 EU_MEMBERS = frozenset(
-    "AT BE BG HR CY CZ DK EE FI FR DE GR IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()  # noqa: SIM905
+    "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()  # noqa: SIM905
 )
 BLOCS: dict[str, frozenset[str]] = {
     "EU": EU_MEMBERS,

@@ -349,11 +349,8 @@ def test_the_deadlines_command_names_the_garante_for_facts_in_italy(tmp_path):
     assert row["due"] == "2026-05-07T07:00:00Z"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="HU is missing from breachops.config.jurisdictions.EU_MEMBERS, so no EU rule reaches Hungary",
-)
 def test_gdpr_reaches_hungary_and_names_its_authority():
+    """Hungary has been an EU member since 2004-05-01 (Act of Accession 2003); GDPR Art. 33 reaches it."""
     f = facts(aware_at="2026-05-04T09:00:00+02:00", jurisdictions=["HU"], data_categories=["personal"])
     (o,) = obligations(f, "eu-gdpr-art33-authority").values()
     assert "NAIH" in o.recipient
@@ -427,3 +424,15 @@ def test_a_second_entry_for_the_same_country_and_regime_is_refused(tmp_path):
     with pytest.raises(InputError) as caught:
         load_authority_file(write(tmp_path, GOOD + entry))
     assert caught.value.field == "authorities[1]" and caught.value.value == "IT/gdpr"
+
+
+def test_every_eu_member_state_is_in_the_eu_bloc():
+    """The 27 member states (europa.eu, "EU countries", read 2026-12-01): a state missing from the bloc
+    would silently lose every EU rule."""
+    from breachops.config.jurisdictions import BLOCS
+
+    members = set(
+        "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()  # noqa: SIM905
+    )
+    assert len(members) == 27
+    assert members <= BLOCS["EU"]
