@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from breachops.config.agreements import Role
 from breachops.config.jurisdictions import normalise_code
 from breachops.config.rules import AUDIENCES, CLOCK_EVENTS, DATA_CATEGORIES, RISK_LEVELS, SECTORS, Audience
+from breachops.config.values import Flag, Whole
 from breachops.errors import InputError
 
 __all__ = [
@@ -149,10 +150,11 @@ class Due(_Strict):
     """
 
     from_: DueEvent | None = Field(default=None, alias="from")
-    hours: int | None = Field(default=None, ge=0)
-    minutes: int | None = Field(default=None, ge=0)
+    # The upper bounds (ten years) only catch typos that would overflow a due time.
+    hours: Whole | None = Field(default=None, ge=0, le=24 * 3660)
+    minutes: Whole | None = Field(default=None, ge=0, le=24 * 60 * 3660)
     obligation: ObligationRef | None = None
-    before_hours: int | None = Field(default=None, ge=0)
+    before_hours: Whole | None = Field(default=None, ge=0, le=24 * 3660)
 
     @model_validator(mode="after")
     def _one_kind(self) -> Due:
@@ -224,10 +226,10 @@ class FieldSpec(_Strict):
 
     type: FieldType
     label: str
-    required: bool = True
+    required: Flag = True
     choices: tuple[str, ...] | None = None
-    multiple: bool = False
-    min: int | None = None
+    multiple: Flag = False
+    min: Whole | None = None
     sets: SettableFact | None = None
     stamps: StampFact | None = None
     help: str = ""
