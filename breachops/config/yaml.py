@@ -49,6 +49,12 @@ _UNPRINTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def _shown(value: Any) -> str:
+    """A value quoted in a message, cut short: a key or a scalar may be a megabyte long."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _refuse(node: Node, problem: str) -> ConstructorError:
     return ConstructorError(None, None, problem, node.start_mark)
 
@@ -70,18 +76,18 @@ class _Loader(_Base):  # type: ignore[misc, valid-type]
 
     def construct_core_null(self, node: ScalarNode) -> None:
         if not _NULL.match(node.value):
-            raise _refuse(node, f"{node.value!r} is not null")
+            raise _refuse(node, f"{_shown(node.value)} is not null")
         return None
 
     def construct_core_bool(self, node: ScalarNode) -> bool:
         if not _BOOL.match(node.value):
-            raise _refuse(node, f"{node.value!r} is not a boolean (true or false)")
+            raise _refuse(node, f"{_shown(node.value)} is not a boolean (true or false)")
         return node.value.lower() == "true"
 
     def construct_core_int(self, node: ScalarNode) -> int:
         text = node.value
         if not _INT.match(text):
-            raise _refuse(node, f"{text!r} is not an integer")
+            raise _refuse(node, f"{_shown(text)} is not an integer")
         if len(text) > _MAX_DIGITS:
             raise _refuse(node, f"an integer of {len(text)} digits is too long")
         if text.startswith("0o"):
@@ -93,7 +99,7 @@ class _Loader(_Base):  # type: ignore[misc, valid-type]
     def construct_core_float(self, node: ScalarNode) -> float:
         text = node.value
         if not _FLOAT.match(text):
-            raise _refuse(node, f"{text!r} is not a number")
+            raise _refuse(node, f"{_shown(text)} is not a number")
         if text.lstrip("+-").lower() == ".inf":
             return -math.inf if text.startswith("-") else math.inf
         if text.lower() == ".nan":
