@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from breachops.config.agreements import Role
 from breachops.config.jurisdictions import normalise_code
 from breachops.config.rules import AUDIENCES, CLOCK_EVENTS, DATA_CATEGORIES, RISK_LEVELS, SECTORS, Audience
-from breachops.config.values import Flag, Whole
+from breachops.config.values import Flag, Whole, check_instant
 from breachops.errors import InputError
 
 __all__ = [
@@ -292,7 +292,7 @@ def _int(spec: FieldSpec, value: Any) -> int:
         raise ValueError("expected a whole number")
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d{1,18}\s*", value):
         value = int(value)
     if not isinstance(value, int):
         raise ValueError("expected a whole number")
@@ -354,7 +354,7 @@ def _datetime(spec: FieldSpec, value: Any) -> datetime:
         raise ValueError("expected a date and time such as 2026-03-28T09:00:00+01:00")
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("a datetime needs its UTC offset (write 2026-03-28T09:00:00+01:00 or ...Z)")
-    return value.astimezone(UTC)
+    return check_instant(value).astimezone(UTC)  # a year the engine counts from, before any arithmetic
 
 
 _COERCE = {
