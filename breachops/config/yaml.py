@@ -197,20 +197,17 @@ def parse_yaml(data: bytes | str, source: str | Path, *, max_bytes: int = MAX_BY
             source, None, None, f"is larger than {_size(max_bytes)}, the limit for a YAML file; refused"
         )
     text = _decode(raw, source)
-    loader = _Loader(text)
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        _check_expansion(node, source)
-        return loader.construct_document(node)
+        return _load(text, source)
     except _Duplicate as exc:
         where = f"line {exc.problem_mark.line + 1}" if exc.problem_mark else None
         raise InputError(source, where, exc.key, exc.problem or "duplicate key") from None
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, source) from None
     except yaml.reader.ReaderError as exc:
-        line = raw[: exc.position].count(b"\n") + 1
+        # libyaml counts the position in bytes of UTF-8, the pure-Python reader in characters.
+        before = raw[: exc.position] if _Base is not yaml.SafeLoader else text[: exc.position]
+        line = before.count(b"\n" if isinstance(before, bytes) else "\n") + 1
         raise InputError(
             source, f"line {line}", None, f"contains a character YAML does not allow ({_char(exc.character)})"
         ) from None
@@ -218,6 +215,16 @@ def parse_yaml(data: bytes | str, source: str | Path, *, max_bytes: int = MAX_BY
         raise InputError(source, None, None, f"is not valid YAML: {_one_line(str(exc))}") from None
     except RecursionError:
         raise InputError(source, None, None, "is nested too deeply to be read") from None
+
+
+def _load(text: str, source: str | Path) -> Any:
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node, source)
+        return loader.construct_document(node)
     finally:
         loader.dispose()
 
@@ -300,7 +307,7 @@ def _check_expansion(root: Node, source: str | Path) -> None:
 
 
 def _char(character: int | str) -> str:
-    return f"byte 0x{character:02x}" if isinstance(character, int) else f"U+{ord(character):04X}"
+    return f"0x{character:02x}" if isinstance(character, int) else f"U+{ord(character):04X}"
 
 
 def _size(limit: int) -> str:

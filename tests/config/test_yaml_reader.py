@@ -210,7 +210,7 @@ def test_syntax_errors_name_line_and_column() -> None:
 
 def test_deep_nesting_is_refused_not_crashing() -> None:
     error = refusal("[" * 5000 + "]" * 5000)
-    assert "nesting" in error.problem
+    assert "nest" in error.problem  # libyaml's depth limit, or the pure-Python reader's recursion
 
 
 def test_huge_integer_literals_are_refused() -> None:
