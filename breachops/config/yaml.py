@@ -206,8 +206,10 @@ def parse_yaml(data: bytes | str, source: str | Path, *, max_bytes: int = MAX_BY
         raise _syntax_error(exc, source) from None
     except yaml.reader.ReaderError as exc:
         # libyaml counts the position in bytes of UTF-8, the pure-Python reader in characters.
-        before = raw[: exc.position] if _Base is not yaml.SafeLoader else text[: exc.position]
-        line = before.count(b"\n" if isinstance(before, bytes) else "\n") + 1
+        if _Base is yaml.SafeLoader:
+            line = text[: exc.position].count("\n") + 1
+        else:
+            line = raw[: exc.position].count(b"\n") + 1
         raise InputError(
             source, f"line {line}", None, f"contains a character YAML does not allow ({_char(exc.character)})"
         ) from None
