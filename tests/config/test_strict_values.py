@@ -164,3 +164,13 @@ def test_settings_target_hours_are_whole_numbers(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         load_settings({"BREACHOPS_WORKSPACE": str(tmp_path)})
     assert caught.value.field == "target_hours.eu-gdpr-art34-individuals"
+
+
+@pytest.mark.parametrize("text", ["1000000000d", "99999999999999999999h", "3661d", "9" * 100 + "m"])
+def test_a_scenario_span_beyond_ten_years_is_refused_not_overflowing(text: str) -> None:
+    from breachops.playbooks.scenarios import parse_span
+
+    with pytest.raises(ValueError) as caught:
+        parse_span(text)
+    assert type(caught.value) is ValueError
+    assert parse_span("3660d").days == 3660
