@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from breachops.config.jurisdictions import covers, normalise_code
+from breachops.config.values import MAX_SPAN_DAYS as _MAX_DAYS
 from breachops.config.values import Count, Day, Flag, Whole
 from breachops.config.yaml import read_yaml  # re-exported for callers that import it from here
 from breachops.errors import InputError, from_validation_error
@@ -89,7 +90,6 @@ PERSONAL_CATEGORIES = frozenset(
     {"personal", "sensitive", "health", "financial", "credentials", "government_id", "biometric", "children"}
 )
 
-_MAX_DAYS = 3660
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
 _CUTOFF = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from breachops.config.reminders import ReminderSettings
-from breachops.config.values import Whole
+from breachops.config.values import MAX_SPAN_DAYS, Whole
 from breachops.config.yaml import read_yaml
 from breachops.errors import InputError, from_validation_error
 
@@ -23,6 +23,9 @@ SETTINGS_FILE = "settings.yaml"
 _ENV = "BREACHOPS_"
 
 
+_TargetHours = Annotated[Whole, Field(ge=0, le=24 * MAX_SPAN_DAYS)]
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -30,7 +33,9 @@ class Settings(BaseModel):
     database_url: str | None = None
     rule_files: tuple[Path, ...] = ()
     # Practical targets (hours) for open terms such as "without undue delay", by rule id.
-    target_hours: dict[str, Annotated[Whole, Field(ge=0, le=24 * 3660)]] = Field(default_factory=dict)
+    target_hours: dict[str, Annotated[Whole, Field(ge=0, le=24 * MAX_SPAN_DAYS)]] = Field(
+        default_factory=dict
+    )
     # When reminders go out, unless an agreement says otherwise (see config/reminders.py).
     reminders: ReminderSettings | None = None
 

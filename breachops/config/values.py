@@ -17,6 +17,7 @@ from pydantic import AfterValidator, AwareDatetime, BeforeValidator, StrictBool
 
 __all__ = [
     "MAX_COUNT",
+    "MAX_SPAN_DAYS",
     "MAX_YEAR",
     "MIN_YEAR",
     "Count",
@@ -31,6 +32,10 @@ __all__ = [
 MIN_YEAR = 1900
 MAX_YEAR = 8999
 """Instants outside these years are typos; the engine adds windows of years to them without overflow."""
+
+MAX_SPAN_DAYS = 3660
+"""The longest span a file may give (ten years): no notification window, reminder or drill comes near
+it, and instants up to MAX_YEAR plus this span stay within what a datetime can hold."""
 
 MAX_COUNT = 10**12
 """More people than this is not a count of people but a typo."""

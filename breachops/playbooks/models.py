@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from breachops.config.agreements import Role
 from breachops.config.jurisdictions import normalise_code
 from breachops.config.rules import AUDIENCES, CLOCK_EVENTS, DATA_CATEGORIES, RISK_LEVELS, SECTORS, Audience
-from breachops.config.values import Flag, Whole, check_instant
+from breachops.config.values import MAX_SPAN_DAYS, Flag, Whole, check_instant
 from breachops.errors import InputError
 
 __all__ = [
@@ -151,10 +151,10 @@ class Due(_Strict):
 
     from_: DueEvent | None = Field(default=None, alias="from")
     # The upper bounds (ten years) only catch typos that would overflow a due time.
-    hours: Whole | None = Field(default=None, ge=0, le=24 * 3660)
-    minutes: Whole | None = Field(default=None, ge=0, le=24 * 60 * 3660)
+    hours: Whole | None = Field(default=None, ge=0, le=24 * MAX_SPAN_DAYS)
+    minutes: Whole | None = Field(default=None, ge=0, le=24 * 60 * MAX_SPAN_DAYS)
     obligation: ObligationRef | None = None
-    before_hours: Whole | None = Field(default=None, ge=0, le=24 * 3660)
+    before_hours: Whole | None = Field(default=None, ge=0, le=24 * MAX_SPAN_DAYS)
 
     @model_validator(mode="after")
     def _one_kind(self) -> Due:

@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from breachops.config.agreements import Role
+from breachops.config.values import MAX_SPAN_DAYS
 from breachops.config.yaml import read_yaml
 from breachops.deadlines.models import Facts, parse_facts
 from breachops.errors import InputError, from_validation_error
@@ -64,7 +65,7 @@ _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+-]*$")
 _SPAN = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _OFFSET = re.compile(r"^T\s*([+-])\s*(\S+)$")
 _DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}")  # a calendar date: YAML 1.2 reads it as text
-_MAX_SPAN = timedelta(days=3660)  # ten years: longer is a typo, and would overflow instants
+_MAX_SPAN = timedelta(days=MAX_SPAN_DAYS)  # ten years: longer is a typo, and would overflow instants
 # Any fixed instant resolves offsets when checking a scenario at load; facts only compare instants.
 _SAMPLE_T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 # A deferred validation lets the loader run the cross-field checks itself and name file and field.
