@@ -27,6 +27,8 @@ from breachops.commands.outbox import notify_app, outbox_app
 from breachops.commands.runtime import init, serve
 from breachops.config.agreements import load_agreement
 from breachops.config.rules import Rule, load_rule_file, shipped_rule_files
+from breachops.config.values import check_instant
+from breachops.config.yaml import read_yaml_stream
 from breachops.deadlines.engine import assess
 from breachops.deadlines.models import load_facts, parse_facts
 from breachops.errors import InputError
@@ -79,7 +81,10 @@ def _parse_now(value: str | None, app_: App) -> datetime:
         ) from None
     if parsed.tzinfo is None:
         raise InputError("--now", None, value, "needs its UTC offset", "Example: 2026-03-28T09:00:00Z.")
-    return parsed
+    try:
+        return check_instant(parsed)
+    except ValueError as exc:
+        raise InputError("--now", None, value, str(exc)) from None
 
 
 def _origin(rule: Rule) -> str:
@@ -220,9 +225,7 @@ def deadlines(
     app_ = _app()
     instant = _parse_now(now, app_)
     if str(facts_file) == "-":
-        import yaml
-
-        facts = parse_facts(yaml.safe_load(sys.stdin.read()), "<stdin>")
+        facts = parse_facts(read_yaml_stream(source="<stdin>"), "<stdin>")
     else:
         facts = load_facts(facts_file)
     agreement_ = load_agreement(agreement) if agreement else None

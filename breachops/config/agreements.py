@@ -13,16 +13,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from breachops.config.addresses import address_problem, name_problem
 from breachops.config.jurisdictions import normalise_code
 from breachops.config.reminders import ReminderSettings
-from breachops.config.rules import ClockEvent, Conditions, Rule, Stage, Window, check_zone, read_yaml
+from breachops.config.rules import ClockEvent, Conditions, Rule, Stage, Window, check_zone
+from breachops.config.values import Day
+from breachops.config.yaml import read_yaml
 from breachops.errors import InputError, from_validation_error
 
 __all__ = ["ROLES", "Agreement", "Contact", "NoticeWindow", "Party", "Role", "load_agreement"]
 
 Role = Literal["incident_lead", "legal", "dpo", "security", "comms", "executive"]
 ROLES: tuple[str, ...] = Role.__args__  # type: ignore[attr-defined]
-_EMAIL = re.compile(r"^[^@\s<>\r\n]+@[^@\s<>\r\n]+\.[^@\s<>\r\n]+$")
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -30,25 +32,30 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+def _check_name(value: str) -> str:
+    problem = name_problem(value)
+    if problem is not None:
+        raise ValueError(problem.problem)
+    return value
+
+
 class Contact(_Strict):
+    """A person. The email and name follow the mail builder's rules (config/addresses.py), so a
+    contact the agreement accepts is one every reminder can reach."""
+
     name: str
     email: str
     timezone: str
 
     _zone = field_validator("timezone")(check_zone)
+    _name = field_validator("name")(_check_name)
 
     @field_validator("email")
     @classmethod
     def _email(cls, value: str) -> str:
-        if not _EMAIL.match(value):
-            raise ValueError(f"{value!r} is not an email address")
-        return value.strip()
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if "\r" in value or "\n" in value:
-            raise ValueError("a name cannot contain a line break")
+        problem = address_problem(value)
+        if problem is not None:
+            raise ValueError(f"{problem.problem}. {problem.hint}" if problem.hint else problem.problem)
         return value
 
 
@@ -59,6 +66,8 @@ class Party(_Strict):
     contacts: dict[Role, Contact]
     escalation: tuple[Role, ...] = ("incident_lead", "legal", "executive")
     bound_by: str | None = None
+
+    _name = field_validator("name")(_check_name)
 
     @model_validator(mode="after")
     def _lead(self) -> Party:
@@ -88,12 +97,14 @@ class Agreement(_Strict):
     id: str
     title: str
     governing_law: str
-    effective: date | None = None
+    effective: Day | None = None
     jurisdictions: tuple[str, ...] = ()
     parties: dict[str, Party]
     notice_windows: tuple[NoticeWindow, ...] = ()
     reminders: ReminderSettings | None = None  # when reminders go out for this agreement's incidents
     origin: str = Field(default="", exclude=True)
+
+    _title = field_validator("title")(_check_name)
 
     @field_validator("governing_law")
     @classmethod

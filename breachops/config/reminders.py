@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from breachops.config.values import Flag, Number
+
 __all__ = ["MAX_HOURS", "ReminderSchedule", "ReminderSettings"]
 
 MAX_HOURS = 24 * 366
@@ -27,9 +29,9 @@ MAX_HOURS = 24 * 366
 class ReminderSchedule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    before_hours: tuple[float, ...] | None = None
-    overdue_every_hours: float | None = None
-    escalate: bool | None = None
+    before_hours: tuple[Number, ...] | None = None
+    overdue_every_hours: Number | None = None
+    escalate: Flag | None = None
 
     @field_validator("before_hours")
     @classmethod

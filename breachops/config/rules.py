@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from breachops.config.jurisdictions import covers, normalise_code
+from breachops.config.values import MAX_SPAN_DAYS as _MAX_DAYS
+from breachops.config.values import Count, Day, Flag, Whole
+from breachops.config.yaml import read_yaml  # re-exported for callers that import it from here
 from breachops.errors import InputError, from_validation_error
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "Window",
     "load_catalogue",
     "load_rule_file",
+    "read_yaml",
     "shipped_rule_files",
 ]
 
@@ -117,16 +120,17 @@ class Window(_Strict):
     date: ``target_hours`` is the team's practical target for it.
     """
 
-    hours: int | None = Field(default=None, gt=0)
-    calendar_days: int | None = Field(default=None, gt=0)
-    business_days: int | None = Field(default=None, gt=0)
-    months: int | None = Field(default=None, gt=0)
+    # The upper bounds (ten years) only catch typos; no notification window comes near them.
+    hours: Whole | None = Field(default=None, gt=0, le=24 * _MAX_DAYS)
+    calendar_days: Whole | None = Field(default=None, gt=0, le=_MAX_DAYS)
+    business_days: Whole | None = Field(default=None, gt=0, le=_MAX_DAYS * 5 // 7)
+    months: Whole | None = Field(default=None, gt=0, le=_MAX_DAYS // 30)
     term: str | None = None
-    target_hours: int | None = Field(default=None, ge=0)
+    target_hours: Whole | None = Field(default=None, ge=0, le=24 * _MAX_DAYS)
     timezone: str = "UTC"
     day_end: str = "end_of_day"
     holidays: str | None = None
-    include_trigger_day: bool = False
+    include_trigger_day: Flag = False
 
     _check_zone = field_validator("timezone")(check_zone)
 
@@ -223,8 +227,8 @@ class Conditions(_Strict):
     obligation says it rests on that assumption, because a team must not miss a duty while it is
     still counting."""
 
-    affected_at_least: int | None = Field(default=None, ge=0)
-    affected_more_than: int | None = Field(default=None, ge=0)
+    affected_at_least: Count | None = Field(default=None, ge=0)
+    affected_more_than: Count | None = Field(default=None, ge=0)
     data_categories_any: tuple[DataCategory, ...] = ()
     sectors_any: tuple[Sector, ...] = ()
     risk_at_least: Risk | None = None
@@ -241,11 +245,11 @@ class Rule(_Strict):
     recipient: str
     stages: tuple[Stage, ...]
     applies_when: Conditions = Conditions()
-    in_force_from: date | None = None
-    in_force_until: date | None = None
+    in_force_from: Day | None = None
+    in_force_until: Day | None = None
     source: str
-    reviewed: date
-    confirmed: bool = True
+    reviewed: Day
+    confirmed: Flag = True
     notes: str = ""
     kind: Literal["law", "contract"] = "law"
     origin: str = Field(default="", exclude=True)
@@ -338,28 +342,6 @@ class Catalogue:
 def shipped_rule_files() -> list[Path]:
     folder = resources.files("breachops.config") / "rules"
     return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith((".yaml", ".yml")))
-
-
-# libyaml's loader reads the catalogue ten times faster than the pure-Python one, where installed.
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def read_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(
-            path, None, None, "file not found", "Check the path, or run `breachops init`."
-        ) from None
-    except OSError as exc:
-        raise InputError(path, None, None, f"cannot be read: {exc.strerror}") from None
-    try:
-        return yaml.load(text, Loader=_SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-        problem = getattr(exc, "problem", None) or "is not valid YAML"
-        raise InputError(path, where, None, f"not valid YAML: {problem}") from None
 
 
 def load_rule_file(path: Path, target_hours: Mapping[str, int] | None = None) -> list[Rule]:

@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from breachops.config.reminders import ReminderSettings
+from breachops.config.values import MAX_SPAN_DAYS, Whole
+from breachops.config.yaml import read_yaml
 from breachops.errors import InputError, from_validation_error
 
 __all__ = ["SETTINGS_FILE", "Settings", "load_settings"]
 
 SETTINGS_FILE = "settings.yaml"
 _ENV = "BREACHOPS_"
+
+
+_TargetHours = Annotated[Whole, Field(ge=0, le=24 * MAX_SPAN_DAYS)]
 
 
 class Settings(BaseModel):
@@ -28,7 +33,9 @@ class Settings(BaseModel):
     database_url: str | None = None
     rule_files: tuple[Path, ...] = ()
     # Practical targets (hours) for open terms such as "without undue delay", by rule id.
-    target_hours: dict[str, int] = Field(default_factory=dict)
+    target_hours: dict[str, Annotated[Whole, Field(ge=0, le=24 * MAX_SPAN_DAYS)]] = Field(
+        default_factory=dict
+    )
     # When reminders go out, unless an agreement says otherwise (see config/reminders.py).
     reminders: ReminderSettings | None = None
 
@@ -50,8 +57,6 @@ def _from_env(environ: dict[str, str]) -> dict[str, Any]:
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Settings for this process: the workspace file first, then the environment on top."""
-    from breachops.config.rules import read_yaml
-
     env = dict(os.environ if environ is None else environ)
     from_env = _from_env(env)
     workspace = Path(from_env.get("workspace", ".breachops"))

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from breachops.config.jurisdictions import normalise_code
 from breachops.config.rules import DataCategory, Risk, Sector
+from breachops.config.values import Count, Instant
 from breachops.errors import InputError, from_validation_error
 
 __all__ = [
@@ -32,7 +33,7 @@ class AffectedJurisdiction(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     code: str
-    affected: int | None = Field(default=None, ge=0)
+    affected: Count | None = Field(default=None, ge=0)
 
     @field_validator("code")
     @classmethod
@@ -50,11 +51,11 @@ class Facts(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    aware_at: AwareDatetime
-    discovered_at: AwareDatetime | None = None
-    assessed_at: AwareDatetime | None = None
-    material_at: AwareDatetime | None = None
-    classified_at: AwareDatetime | None = None
+    aware_at: Instant
+    discovered_at: Instant | None = None
+    assessed_at: Instant | None = None
+    material_at: Instant | None = None
+    classified_at: Instant | None = None
     jurisdictions: tuple[AffectedJurisdiction, ...] = ()
     data_categories: tuple[DataCategory, ...] = ()
     sectors: tuple[Sector, ...] = ()
@@ -83,6 +84,7 @@ class Facts(BaseModel):
 
 
 def parse_facts(data: Any, source: str | Path = "facts") -> Facts:
+    """Validate facts from a file, the command line, a gate or the store; InputError naming the field."""
     if not isinstance(data, dict):
         raise InputError(source, None, None, "expected a mapping of facts with at least aware_at")
     try:
@@ -106,14 +108,10 @@ def _facts_error(exc: ValidationError, source: str | Path) -> InputError:
 
 def load_facts(path: Path) -> Facts:
     """Read a facts file (YAML or JSON; JSON is YAML too)."""
-    from breachops.config.rules import read_yaml
+    from breachops.config.yaml import read_yaml
 
-    data = read_yaml(path)
-    if isinstance(data, dict):
-        # YAML turns unquoted timestamps into datetimes and drops nothing, but a naive one must be refused
-        # the same way as a naive string: keep them as given and let the model check.
-        data = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in data.items()}
-    return parse_facts(data, path)
+    # YAML 1.2 has no timestamps: instants arrive as text, and the model checks them (offset, range).
+    return parse_facts(read_yaml(path), path)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from breachops.config.addresses import address_problem, name_problem
 from breachops.errors import InputError
 
 __all__ = [
@@ -23,8 +24,6 @@ __all__ = [
 
 _SOURCE = "mail message"
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # every C0 control except TAB, and DEL
-_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
-_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 
 # Headers the message builder owns, plus those SendGrid refuses to take from the caller.
@@ -63,31 +62,24 @@ def check_header_value(field: str, value: object) -> str:
 
 def check_display_name(field: str, value: object) -> str:
     """A display name may be empty; it may hold commas or quotes (the builder quotes them)."""
-    return check_header_value(field, value)
+    problem = name_problem(value)
+    if problem is not None:
+        raise _refuse(field, value, problem.problem, problem.hint)
+    assert isinstance(value, str)
+    return value
 
 
-def check_address(field: str, value: object) -> str:
-    """A plain ASCII addr-spec (``local@example.org``), without a display name or angle brackets."""
-    text = check_header_value(field, value)
-    if text != text.strip() or not text:
-        raise _refuse(field, value, "is not an email address (empty, or spaces around it)")
-    if len(text) > 254:
-        raise _refuse(field, value, "is longer than 254 characters, the limit for an email address")
-    local, at, domain = text.rpartition("@")
-    if not at or not local or not domain:
-        raise _refuse(field, value, "is not an email address (expected local-part@domain)")
-    if len(local) > 64 or not _LOCAL.match(local):
-        raise _refuse(
-            field, value, "has a local part (before @) that is not a plain RFC 5322 dot-atom",
-            "Use letters, digits and . _ + - only; quoted local parts are not accepted.",
-        )  # fmt: skip
-    labels = domain.split(".")
-    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
-        raise _refuse(
-            field, value, "has a domain that is not a fully qualified ASCII host name",
-            "Write an internationalised domain in its xn-- form.",
-        )  # fmt: skip
-    return text
+def check_address(field: str, value: object, *, recipient: bool = True) -> str:
+    """A plain ASCII addr-spec (``local@example.org``), without a display name or angle brackets.
+
+    The rules are those of :mod:`breachops.config.addresses`, which the agreement loader applies to
+    contacts too. ``recipient=False`` for a sender, which may use a special-use domain.
+    """
+    problem = address_problem(value, recipient=recipient)
+    if problem is not None:
+        raise _refuse(field, value, problem.problem, problem.hint)
+    assert isinstance(value, str)
+    return value
 
 
 def check_header_name(field: str, name: object) -> str:

@@ -94,7 +94,7 @@ class OutgoingMessage:
                 "mail message", "idempotency_key", self.idempotency_key,
                 "must be 1 to 200 visible ASCII characters without spaces",
             )  # fmt: skip
-        object.__setattr__(self, "sender", _mailbox("sender", self.sender))
+        object.__setattr__(self, "sender", _mailbox("sender", self.sender, recipient=False))
         if isinstance(self.recipients, str | bytes) or not self.recipients:
             raise HeaderError("mail message", "recipients", None, "needs at least one (name, email) pair")
         unique: dict[str, Mailbox] = {}
@@ -136,11 +136,14 @@ class OutgoingMessage:
         return tuple(email for _, email in self.recipients)
 
 
-def _mailbox(where: str, value: object) -> Mailbox:
+def _mailbox(where: str, value: object, *, recipient: bool = True) -> Mailbox:
     if not isinstance(value, tuple | list) or len(value) != 2:
         raise HeaderError("mail message", where, value, "must be a (name, email) pair")
     name, email = value
-    return (check_display_name(f"{where}.name", name), check_address(f"{where}.email", email))
+    return (
+        check_display_name(f"{where}.name", name),
+        check_address(f"{where}.email", email, recipient=recipient),
+    )
 
 
 def _encode(key: str) -> str:
@@ -157,7 +160,7 @@ def message_id(key: str, domain: str) -> str:
     """
     if not isinstance(key, str) or not _KEY.match(key):
         raise HeaderError("mail message", "idempotency_key", key, "must be 1 to 200 visible ASCII characters")
-    check_address("message_id.domain", f"x@{domain}")
+    check_address("message_id.domain", f"x@{domain}", recipient=False)
     return f"<{_PREFIX}{_encode(key)}@{domain}>"
 
 

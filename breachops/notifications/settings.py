@@ -251,7 +251,7 @@ def _mailbox(value: str) -> Mailbox:
         if len(found) != 1 or not found[0][1]:
             raise InputError(_SOURCE, "BREACHOPS_MAIL_FROM", value, "must name exactly one address")
         name, address = found[0]
-        check_address("BREACHOPS_MAIL_FROM", address)
+        check_address("BREACHOPS_MAIL_FROM", address, recipient=False)
     except InputError as exc:
         raise InputError(
             _SOURCE, "BREACHOPS_MAIL_FROM", value, exc.problem,

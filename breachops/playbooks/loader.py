@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from breachops.config.rules import read_yaml
+from breachops.config.yaml import read_yaml
 from breachops.errors import InputError, from_validation_error
 from breachops.playbooks.files import find_named, looks_like_path, shipped_files, yaml_files_in
 from breachops.playbooks.models import PHASES, Playbook, Step, graph_problems, phase_order_problem

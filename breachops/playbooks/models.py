@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from breachops.config.agreements import Role
 from breachops.config.jurisdictions import normalise_code
 from breachops.config.rules import AUDIENCES, CLOCK_EVENTS, DATA_CATEGORIES, RISK_LEVELS, SECTORS, Audience
+from breachops.config.values import MAX_SPAN_DAYS, Flag, Whole, check_instant
 from breachops.errors import InputError
 
 __all__ = [
@@ -149,10 +150,11 @@ class Due(_Strict):
     """
 
     from_: DueEvent | None = Field(default=None, alias="from")
-    hours: int | None = Field(default=None, ge=0)
-    minutes: int | None = Field(default=None, ge=0)
+    # The upper bounds (ten years) only catch typos that would overflow a due time.
+    hours: Whole | None = Field(default=None, ge=0, le=24 * MAX_SPAN_DAYS)
+    minutes: Whole | None = Field(default=None, ge=0, le=24 * 60 * MAX_SPAN_DAYS)
     obligation: ObligationRef | None = None
-    before_hours: int | None = Field(default=None, ge=0)
+    before_hours: Whole | None = Field(default=None, ge=0, le=24 * MAX_SPAN_DAYS)
 
     @model_validator(mode="after")
     def _one_kind(self) -> Due:
@@ -224,10 +226,10 @@ class FieldSpec(_Strict):
 
     type: FieldType
     label: str
-    required: bool = True
+    required: Flag = True
     choices: tuple[str, ...] | None = None
-    multiple: bool = False
-    min: int | None = None
+    multiple: Flag = False
+    min: Whole | None = None
     sets: SettableFact | None = None
     stamps: StampFact | None = None
     help: str = ""
@@ -290,7 +292,7 @@ def _int(spec: FieldSpec, value: Any) -> int:
         raise ValueError("expected a whole number")
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d{1,18}\s*", value):
         value = int(value)
     if not isinstance(value, int):
         raise ValueError("expected a whole number")
@@ -352,7 +354,7 @@ def _datetime(spec: FieldSpec, value: Any) -> datetime:
         raise ValueError("expected a date and time such as 2026-03-28T09:00:00+01:00")
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("a datetime needs its UTC offset (write 2026-03-28T09:00:00+01:00 or ...Z)")
-    return value.astimezone(UTC)
+    return check_instant(value).astimezone(UTC)  # a year the engine counts from, before any arithmetic
 
 
 _COERCE = {

@@ -31,7 +31,8 @@ from pydantic import (
 )
 
 from breachops.config.agreements import Role
-from breachops.config.rules import read_yaml
+from breachops.config.values import MAX_SPAN_DAYS
+from breachops.config.yaml import read_yaml
 from breachops.deadlines.models import Facts, parse_facts
 from breachops.errors import InputError, from_validation_error
 from breachops.playbooks.files import find_named, looks_like_path, shipped_files, yaml_files_in
@@ -63,6 +64,8 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
 _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+-]*$")
 _SPAN = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _OFFSET = re.compile(r"^T\s*([+-])\s*(\S+)$")
+_DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}")  # a calendar date: YAML 1.2 reads it as text
+_MAX_SPAN = timedelta(days=MAX_SPAN_DAYS)  # ten years: longer is a typo, and would overflow instants
 # Any fixed instant resolves offsets when checking a scenario at load; facts only compare instants.
 _SAMPLE_T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 # A deferred validation lets the loader run the cross-field checks itself and name file and field.
@@ -86,8 +89,16 @@ def parse_span(text: Any) -> timedelta:
         return timedelta(0)
     if not compact or not match:
         raise ValueError(f"{text!r} is not a span of time such as 30m, 2h, 3d or 1d2h")
+    if len(compact) > 40:
+        raise ValueError(f"{text!r} is not a span of time such as 30m, 2h, 3d or 1d2h")
     days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    try:
+        span = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    except OverflowError:
+        span = _MAX_SPAN * 2
+    if span > _MAX_SPAN:
+        raise ValueError(f"{text!r} is longer than ten years, the longest span a scenario takes")
+    return span
 
 
 def parse_offset(text: Any) -> timedelta:
@@ -222,9 +233,10 @@ class Inject(_Strict):
 
 
 def _instant_offset(value: Any) -> timedelta:
-    if isinstance(value, datetime):
+    if isinstance(value, datetime) or (isinstance(value, str) and _DATE_PREFIX.match(value.strip())):
+        shown = value.isoformat() if isinstance(value, datetime) else value.strip()
         raise ValueError(
-            f"{value.isoformat()} is a fixed instant; write instants as offsets from the drill's start "
+            f"{shown} is a fixed instant; write instants as offsets from the drill's start "
             "(T+0, T-6h, T+1d2h) so the scenario can run on any day"
         )
     return parse_offset(value)

@@ -100,6 +100,8 @@ def test_native_values_pass_through():
         ),
         ({"found_at": "2026-03-01T22:00:00"}, "found_at", "2026-03-01T22:00:00"),
         ({"found_at": "yesterday"}, "found_at", "yesterday"),
+        ({"found_at": "9999-12-31T23:00:00-05:00"}, "found_at", "9999-12-31T23:00:00-05:00"),
+        ({"found_at": "0001-01-01T00:00:00+14:00"}, "found_at", "0001-01-01T00:00:00+14:00"),
         ({"where": "DE=many"}, "where", "DE=many"),
         ({"where": "XX=3"}, "where", "XX=3"),
         ({"note": 42}, "note", 42),
@@ -111,6 +113,12 @@ def test_a_wrong_value_is_refused_naming_the_step_field_and_value(changes, field
     assert error.field == f"assess-notifiability.{field}"
     assert error.value == value
     assert "assess-notifiability" in str(error) and repr(value) in str(error)
+
+
+def test_a_number_too_long_to_be_a_count_is_refused_as_not_a_whole_number():
+    error = refusal(records="9" * 5000)
+    assert error.field == "assess-notifiability.records"
+    assert "expected a whole number" in error.problem
 
 
 def test_a_choice_not_in_the_list_is_refused_with_the_choices():
