@@ -91,13 +91,6 @@ class Authority(BaseModel):
 
     _check_url = field_validator("url", "source")(_https)
 
-    @field_validator("country", mode="before")
-    @classmethod
-    def _norway(cls, value: object) -> object:
-        if value is False:
-            raise ValueError("unquoted NO reads as false in YAML: write country: 'NO'")
-        return value
-
     @field_validator("country")
     @classmethod
     def _country(cls, value: str) -> str:
@@ -177,7 +170,7 @@ def load_authority_file(path: Path) -> list[Authority]:
         except ValidationError as exc:
             tag = None
             if isinstance(item, Mapping):
-                # An unquoted NO arrives as False; name the entry by what can be shown of it.
+                # Name the entry by what can be shown of it.
                 country = item.get("country")
                 shown = country if isinstance(country, str) else "?"
                 tag = f"{shown}/{item.get('regime')}"
