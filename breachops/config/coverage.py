@@ -54,28 +54,29 @@ class Coverage:
                 self._by_jurisdiction.setdefault(rule.jurisdiction, []).append(rule)
         no_duty: Iterable[NoDuty] = rules.no_duty if isinstance(rules, Catalogue) else ()
         self._no_duty = {n.jurisdiction: n for n in no_duty}
-        self._cache: dict[tuple[str, date | None], JurisdictionCoverage] = {}
+        self._cache: dict[tuple[str, tuple[str, ...]], JurisdictionCoverage] = {}
 
-    def _reaching(self, code: str, day: date | None) -> list[Rule]:
+    def _reaching(self, code: str, blocs: tuple[str, ...]) -> list[Rule]:
         found = list(self._by_jurisdiction.get(code, ()))
         country = country_of(code)
         if country != code:
             found += self._by_jurisdiction.get(country, ())
-        for bloc in blocs_of(code, day):
+        for bloc in blocs:
             if bloc != code:
                 found += self._by_jurisdiction.get(bloc, ())
         return found
 
     def of(self, code: str, day: date | None = None) -> JurisdictionCoverage:
         """The coverage of ``code`` on ``day`` (bloc membership is dated; today's when None)."""
-        key = (code, day)
+        # The day matters only through the blocs the code belonged to on it.
+        key = (code, blocs_of(code, day))
         cached = self._cache.get(key)
         if cached is None:
-            cached = self._cache[key] = self._compute(code, day)
+            cached = self._cache[key] = self._compute(*key)
         return cached
 
-    def _compute(self, code: str, day: date | None) -> JurisdictionCoverage:
-        reaching = self._reaching(code, day)
+    def _compute(self, code: str, blocs: tuple[str, ...]) -> JurisdictionCoverage:
+        reaching = self._reaching(code, blocs)
         own = code in self._by_jurisdiction
         recorded = self._no_duty.get(code)
         country = country_of(code)

@@ -21,6 +21,7 @@ __all__ = [
     "holiday_calendar",
     "is_business_day",
     "local_deadline",
+    "tz",
     "window_end",
 ]
 
@@ -70,7 +71,7 @@ def local_deadline(day: date, at: time, zone: ZoneInfo) -> datetime:
 
 
 @lru_cache(maxsize=512)
-def _zone(name: str) -> ZoneInfo:
+def tz(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
@@ -86,8 +87,8 @@ def window_end(window: Window, start: datetime, zone: str | None = None) -> date
         return start + timedelta(hours=window.hours)
     if window.term:
         return start + timedelta(hours=window.target_hours or 0)
-    tz = _zone(window.timezone or zone or "UTC")
-    local = start.astimezone(tz)
+    zone_info = tz(window.timezone or zone or "UTC")
+    local = start.astimezone(zone_info)
     if window.calendar_days:
         offset = window.calendar_days - (1 if window.include_trigger_day else 0)
         day = local.date() + timedelta(days=offset)
@@ -97,4 +98,4 @@ def window_end(window: Window, start: datetime, zone: str | None = None) -> date
         day = add_months(local.date(), window.months or 0)
     cutoff = window.cutoff
     at = cutoff if cutoff is not None else local.time()
-    return local_deadline(day, at, tz).astimezone(UTC)
+    return local_deadline(day, at, zone_info).astimezone(UTC)

@@ -10,19 +10,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from breachops.config.agreements import Agreement
 from breachops.config.coverage import Coverage
 from breachops.config.jurisdictions import MEMBERSHIP, blocs_of, country_of, covers
 from breachops.config.rules import PERSONAL_CATEGORIES, Catalogue, Rule, Stage, Window
 from breachops.config.zones import zone_of, zones_of_bloc
-from breachops.deadlines.calendars import window_end
+from breachops.deadlines.calendars import tz, window_end
 from breachops.deadlines.conditions import Place, conditions
 from breachops.deadlines.consistency import clock_warnings
 from breachops.deadlines.models import Assessment, Basis, Facts, NotApplicable, Obligation, Status
 
-__all__ = ["RuleIndex", "assess", "window_end"]
+__all__ = ["RuleIndex", "assess", "coverage_gaps", "window_end"]
 
 
 @lru_cache(maxsize=4096)
@@ -95,9 +94,8 @@ def _contract_rules(agreement: Agreement) -> tuple[list[Rule], tuple[str, ...]]:
     return cached[1], cached[2]
 
 
-@lru_cache(maxsize=65536)
 def _local_day(instant: datetime, zone: str) -> date:
-    return instant.astimezone(ZoneInfo(zone)).date()
+    return instant.astimezone(tz(zone)).date()
 
 
 def assess(
@@ -153,6 +151,19 @@ def assess(
     )
 
 
+_covers = covers  # without a day: a country's or subdivision's reach is not dated
+
+
+def coverage_gaps(facts: Facts, rules: Catalogue | Sequence[Rule]) -> tuple[str, ...]:
+    """The jurisdictions of the facts (their countries and blocs) the catalogue knows nothing of."""
+    days = {
+        j.code: _local_day(facts.aware_at, zone_of(j.code))
+        for j in facts.jurisdictions
+        if j.code not in MEMBERSHIP
+    }
+    return _prepared(rules).coverage.gaps([j.code for j in facts.jurisdictions], days)
+
+
 def _where(rule: Rule, places: list[Place], start: datetime) -> list[Place]:
     """The places of the facts that ``rule`` reaches; a bloc's rule by membership on the local day
     its clock starts there."""
@@ -164,7 +175,7 @@ def _where(rule: Rule, places: list[Place], start: datetime) -> list[Place]:
             for p in places
             if rule.jurisdiction in blocs_of(p.code, None if p.zone is None else _local_day(start, p.zone))
         ]
-    return [p for p in places if covers(rule.jurisdiction, p.code)]
+    return [p for p in places if _covers(rule.jurisdiction, p.code)]
 
 
 def _strictest(o: Obligation) -> tuple[bool, datetime, str, str]:
