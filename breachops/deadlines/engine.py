@@ -98,6 +98,60 @@ def _local_day(instant: datetime, zone: str) -> date:
     return instant.astimezone(tz(zone)).date()
 
 
+class _Run:
+    """What one assessment asks many times, worked out once: the clocks, local days, the places each
+    rule jurisdiction reaches, and instants as text."""
+
+    __slots__ = ("clocks", "days", "places", "reach", "stamps")
+
+    def __init__(self, facts: Facts, places: list[Place]):
+        self.clocks: dict[str, datetime | None] = {
+            "aware": facts.aware_at,
+            "discovered": facts.discovered_at or facts.aware_at,
+            "assessed": facts.assessed_at,
+            "material": facts.material_at,
+            "classified": facts.classified_at,
+        }
+        self.places = places
+        self.days: dict[tuple[datetime, str], date] = {}
+        self.reach: dict[tuple[str, datetime | None], list[Place]] = {}
+        self.stamps: dict[datetime, str] = {}
+
+    def day(self, instant: datetime, zone: str) -> date:
+        key = (instant, zone)
+        found = self.days.get(key)
+        if found is None:
+            found = self.days[key] = instant.astimezone(tz(zone)).date()
+        return found
+
+    def stamp(self, instant: datetime) -> str:
+        found = self.stamps.get(instant)
+        if found is None:
+            found = self.stamps[instant] = _stamp(instant)
+        return found
+
+    def where(self, rule: Rule, start: datetime) -> list[Place]:
+        """The places of the facts that ``rule`` reaches; a bloc's rule by membership on the local
+        day its clock starts there."""
+        if rule.kind == "contract":
+            return self.places
+        bloc = rule.jurisdiction in MEMBERSHIP
+        key = (rule.jurisdiction, start if bloc else None)
+        found = self.reach.get(key)
+        if found is None:
+            if bloc:
+                found = [
+                    p
+                    for p in self.places
+                    if rule.jurisdiction
+                    in blocs_of(p.code, None if p.zone is None else self.day(start, p.zone))
+                ]
+            else:
+                found = [p for p in self.places if covers(rule.jurisdiction, p.code)]
+            self.reach[key] = found
+        return found
+
+
 def assess(
     facts: Facts,
     rules: Catalogue | Sequence[Rule],
@@ -127,21 +181,23 @@ def assess(
     if categories & PERSONAL_CATEGORIES:
         categories.add("personal")
 
+    run = _Run(facts, places)
+    clocks = run.clocks
     obligations: list[Obligation] = []
     not_applicable: list[NotApplicable] = []
     for rule in candidates:
-        start = facts.clock(rule.stages[0].clock or "aware") or now
-        where = _where(rule, places, start)
-        if rule.kind == "law" and not where:
+        start = clocks[rule.stages[0].clock or "aware"] or now
+        where = run.where(rule, start)
+        if not where and rule.kind == "law":
             continue  # a bloc this country had left (or not yet joined) on the clock's day
         verdict = conditions(rule, facts, categories, where)
         if isinstance(verdict, str):
             not_applicable.append(NotApplicable(rule.id, rule.jurisdiction, rule.citation, verdict))
             continue
-        obligations += _apply(rule, facts, verdict, now, where, party_zones, not_applicable)
+        obligations += _apply(rule, run, verdict, now, where, party_zones, not_applicable)
     obligations.sort(key=_strictest)
     not_applicable.sort(key=lambda n: (n.jurisdiction, n.rule_id))
-    aware_days = {p.code: _local_day(facts.aware_at, p.zone) for p in places if p.zone}
+    aware_days = {p.code: run.day(facts.aware_at, p.zone) for p in places if p.zone}
     return Assessment(
         tuple(obligations),
         tuple(not_applicable),
@@ -149,9 +205,6 @@ def assess(
         gaps=prepared.coverage.gaps(codes, aware_days),
         warnings=clock_warnings(facts, obligations),
     )
-
-
-_covers = covers  # without a day: a country's or subdivision's reach is not dated
 
 
 def coverage_gaps(facts: Facts, rules: Catalogue | Sequence[Rule]) -> tuple[str, ...]:
@@ -162,20 +215,6 @@ def coverage_gaps(facts: Facts, rules: Catalogue | Sequence[Rule]) -> tuple[str,
         if j.code not in MEMBERSHIP
     }
     return _prepared(rules).coverage.gaps([j.code for j in facts.jurisdictions], days)
-
-
-def _where(rule: Rule, places: list[Place], start: datetime) -> list[Place]:
-    """The places of the facts that ``rule`` reaches; a bloc's rule by membership on the local day
-    its clock starts there."""
-    if rule.kind == "contract":
-        return places
-    if rule.jurisdiction in MEMBERSHIP:
-        return [
-            p
-            for p in places
-            if rule.jurisdiction in blocs_of(p.code, None if p.zone is None else _local_day(start, p.zone))
-        ]
-    return [p for p in places if _covers(rule.jurisdiction, p.code)]
 
 
 def _strictest(o: Obligation) -> tuple[bool, datetime, str, str]:
@@ -217,7 +256,7 @@ def _stamp(t: datetime) -> str:
 
 def _apply(
     rule: Rule,
-    facts: Facts,
+    run: _Run,
     reasons: list[str],
     now: datetime,
     where: list[Place],
@@ -226,13 +265,13 @@ def _apply(
 ) -> list[Obligation]:
     first = rule.stages[0]
     zones = _rule_zones(rule.jurisdiction, rule.kind, tuple(p.code for p in where))
-    started = facts.clock(first.clock) if first.clock else None
+    started = run.clocks[first.clock] if first.clock else None
     if rule.in_force_from is not None or rule.in_force_until is not None:
         # A rule binds only where in force on the local day its clock starts (or today, while it waits),
         # in the zone of the jurisdiction concerned; counted in several, the rule applies if in force in any.
         instant = started or now
         own = (first.window.timezone,) if first.window.timezone else zones
-        days = sorted({_local_day(instant, zone) for zone in own})
+        days = sorted({run.day(instant, zone) for zone in own})
         if not any(rule.in_force_on(day) for day in days):
             day = days[-1] if rule.in_force_from and days[-1] < rule.in_force_from else days[0]
             if rule.in_force_from and day < rule.in_force_from:
@@ -247,12 +286,12 @@ def _apply(
     out: list[Obligation] = []
     due_by_stage: dict[str, datetime | None] = {}
     for stage in rule.stages:
-        start, event = _stage_start(stage, facts, due_by_stage)
+        start, event = _stage_start(stage, run.clocks, due_by_stage)
         due = _end(stage.window, start, zones) if start is not None else None
         window = stage.window
         outer = False
         if stage.cap is not None:
-            cap_start = facts.clock(stage.cap.clock)
+            cap_start = run.clocks[stage.cap.clock]
             cap_due = _end(stage.cap.window, cap_start, zones) if cap_start is not None else None
             if cap_due is not None and (due is None or cap_due < due):
                 # The cap binds (or is the only clock running): report its clock, so the due time is
@@ -271,7 +310,7 @@ def _apply(
                 recipient=rule.recipient,
                 citation=rule.citation,
                 title=rule.title,
-                reason=_reason(rule, stage, window, reasons, event, start, outer),
+                reason=_reason(rule, stage, window, reasons, event, start, outer, run),
                 clock_event=event,
                 clock_start=start,
                 due=due,
@@ -290,10 +329,10 @@ def _apply(
 
 
 def _stage_start(
-    stage: Stage, facts: Facts, due_by_stage: dict[str, datetime | None]
+    stage: Stage, clocks: dict[str, datetime | None], due_by_stage: dict[str, datetime | None]
 ) -> tuple[datetime | None, str]:
     if stage.clock is not None:
-        return facts.clock(stage.clock), stage.clock
+        return clocks[stage.clock], stage.clock
     # A later report counts from the earlier report's due time until its submission is recorded.
     return due_by_stage.get(stage.after or ""), f"{stage.after} due"
 
@@ -305,12 +344,13 @@ def _reason(
     reasons: list[str],
     event: str,
     start: datetime | None,
-    outer: bool = False,
+    outer: bool,
+    run: _Run,
 ) -> str:
     if start is None:
         clock = f"clock waits for {event}" + ("_at" if not event.endswith(" due") else "")
     else:
-        clock = f"{window.description} from {event} {_stamp(start)} UTC"
+        clock = f"{window.description} from {event} {run.stamp(start)} UTC"
         if outer:
             clock += (
                 f" (the outer bound: the {stage.window.description} from {stage.clock}_at has not "
