@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, time, timedelta
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -193,6 +193,15 @@ class Window(_Strict):
     @cached_property
     def description(self) -> str:
         return self.describe()
+
+    @cached_property
+    def elapsed(self) -> timedelta | None:
+        """The span of an hour window or of an open term's target: elapsed time, zone-free."""
+        if self.hours:
+            return timedelta(hours=self.hours)
+        if self.term:
+            return timedelta(hours=self.target_hours or 0)
+        return None
 
     def describe(self) -> str:
         if self.term:

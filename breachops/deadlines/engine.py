@@ -102,7 +102,7 @@ class _Run:
     """What one assessment asks many times, worked out once: the clocks, local days, the places each
     rule jurisdiction reaches, and instants as text."""
 
-    __slots__ = ("clocks", "days", "places", "reach", "stamps")
+    __slots__ = ("clocks", "days", "places", "reach", "stamps", "zone_sets")
 
     def __init__(self, facts: Facts, places: list[Place]):
         self.clocks: dict[str, datetime | None] = {
@@ -116,6 +116,17 @@ class _Run:
         self.days: dict[tuple[datetime, str], date] = {}
         self.reach: dict[tuple[str, datetime | None], list[Place]] = {}
         self.stamps: dict[datetime, str] = {}
+        self.zone_sets: dict[tuple[str, str, int], tuple[str, ...]] = {}
+
+    def zones(self, rule: Rule, where: list[Place]) -> tuple[str, ...]:
+        # ``where`` lists live as long as the run (kept in ``reach``), so their identity is a key.
+        key = (rule.jurisdiction, rule.kind, id(where))
+        found = self.zone_sets.get(key)
+        if found is None:
+            found = self.zone_sets[key] = _rule_zones(
+                rule.jurisdiction, rule.kind, tuple(p.code for p in where)
+            )
+        return found
 
     def day(self, instant: datetime, zone: str) -> date:
         key = (instant, zone)
@@ -239,6 +250,9 @@ def _rule_zones(jurisdiction: str, kind: str, where: tuple[str, ...]) -> tuple[s
 
 def _end(window: Window, start: datetime, zones: tuple[str, ...]) -> datetime:
     """The window's end; counted in several zones, the earliest."""
+    elapsed = window.elapsed
+    if elapsed is not None:
+        return start + elapsed  # clocks are UTC instants: elapsed time needs no calendar
     if window.timezone or not window.local or len(zones) == 1:
         return window_end(window, start, zones[0])
     return min(window_end(window, start, zone) for zone in zones)
@@ -264,7 +278,7 @@ def _apply(
     not_applicable: list[NotApplicable],
 ) -> list[Obligation]:
     first = rule.stages[0]
-    zones = _rule_zones(rule.jurisdiction, rule.kind, tuple(p.code for p in where))
+    zones = run.zones(rule, where)
     started = run.clocks[first.clock] if first.clock else None
     if rule.in_force_from is not None or rule.in_force_until is not None:
         # A rule binds only where in force on the local day its clock starts (or today, while it waits),
