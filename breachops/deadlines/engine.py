@@ -200,7 +200,11 @@ def assess(
         start = clocks[rule.stages[0].clock or "aware"] or now
         where = run.where(rule, start)
         if not where and rule.kind == "law":
-            continue  # a bloc this country had left (or not yet joined) on the clock's day
+            # Only a bloc's rule can miss: the country had left it, or not yet joined, that day.
+            day = start.date().isoformat()
+            why = f"{', '.join(codes)} not a member of the {rule.jurisdiction} on {day} (the clock's day)"
+            not_applicable.append(NotApplicable(rule.id, rule.jurisdiction, rule.citation, why))
+            continue
         verdict = conditions(rule, facts, categories, where)
         if isinstance(verdict, str):
             not_applicable.append(NotApplicable(rule.id, rule.jurisdiction, rule.citation, verdict))

@@ -53,8 +53,10 @@ def test_gdpr_reaches_great_britain_until_the_transition_period_ended():
     late_2020 = facts(aware_at="2020-12-31T12:00:00Z", jurisdictions=["GB"], data_categories=["personal"])
     assert "eu-gdpr-art33-authority" in {o.rule_id for o in assess(late_2020, CATALOGUE, now=NOW).obligations}
     in_2021 = facts(aware_at="2021-01-01T00:30:00Z", jurisdictions=["GB"], data_categories=["personal"])
-    rules = {o.rule_id for o in assess(in_2021, CATALOGUE, now=NOW).obligations}
+    a = assess(in_2021, CATALOGUE, now=NOW)
+    rules = {o.rule_id for o in a.obligations}
     assert "eu-gdpr-art33-authority" not in rules
+    assert "GB not a member of the EEA on 2021-01-01" in why_not(a, "eu-gdpr-art33-authority")
     assert "gb-ukgdpr-art33-ico" in rules
 
 
