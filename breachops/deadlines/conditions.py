@@ -6,12 +6,13 @@ a duty while it is still counting.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 from breachops.config.rules import RISK_LEVELS, Rule
 from breachops.deadlines.models import Facts
 
-__all__ = ["Place", "conditions"]
+__all__ = ["Place", "conditions", "people_affected"]
 
 _RISK_RANK = {level: rank for rank, level in enumerate(RISK_LEVELS)}
 
@@ -51,8 +52,22 @@ def _threshold(rule: Rule, where: list[Place]) -> list[str] | str:
     return [f"{total:,} affected in {places}"]
 
 
-def conditions(rule: Rule, facts: Facts, categories: set[str], where: list[Place]) -> list[str] | str:
-    """The reasons a rule applies (a list, with any assumption made), or why it does not (a string)."""
+def people_affected(where: list[Place]) -> str:
+    places = ", ".join(p.code for p in where)
+    counts = [p.affected for p in where]
+    count = None if None in counts else sum(c or 0 for c in counts)
+    return f"people affected in {places} ({count:,})" if count else f"people affected in {places}"
+
+
+def conditions(
+    rule: Rule,
+    facts: Facts,
+    categories: set[str],
+    where: list[Place],
+    affected_text: Callable[[list[Place]], str] = people_affected,
+) -> list[str] | str:
+    """The reasons a rule applies (a list, with any assumption made), or why it does not (a string).
+    ``affected_text`` words the places reached (the engine keeps it once per list of places)."""
     when = rule.applies_when
     reasons: list[str] = []
     if when.affected_at_least is not None or when.affected_more_than is not None:
@@ -61,12 +76,7 @@ def conditions(rule: Rule, facts: Facts, categories: set[str], where: list[Place
             return verdict
         reasons += verdict
     elif where and rule.kind == "law":
-        places = ", ".join(p.code for p in where)
-        counts = [p.affected for p in where]
-        count = None if None in counts else sum(c or 0 for c in counts)
-        reasons.append(
-            f"people affected in {places} ({count:,})" if count else f"people affected in {places}"
-        )
+        reasons.append(affected_text(where))
     if when.data_categories_any:
         if not facts.data_categories:
             reasons.append(f"assumes {'/'.join(when.data_categories_any)} data: categories not yet known")

@@ -17,7 +17,7 @@ from breachops.config.jurisdictions import MEMBERSHIP, blocs_of, country_of, cov
 from breachops.config.rules import PERSONAL_CATEGORIES, Catalogue, Rule, Stage, Window
 from breachops.config.zones import zone_of, zones_of_bloc
 from breachops.deadlines.calendars import tz, window_end
-from breachops.deadlines.conditions import Place, conditions
+from breachops.deadlines.conditions import Place, conditions, people_affected
 from breachops.deadlines.consistency import clock_warnings
 from breachops.deadlines.models import Assessment, Basis, Facts, NotApplicable, Obligation, Status
 
@@ -102,7 +102,7 @@ class _Run:
     """What one assessment asks many times, worked out once: the clocks, local days, the places each
     rule jurisdiction reaches, and instants as text."""
 
-    __slots__ = ("clocks", "days", "places", "reach", "stamps", "zone_sets")
+    __slots__ = ("clocks", "days", "in_force_days", "places", "reach", "stamps", "texts", "zone_sets")
 
     def __init__(self, facts: Facts, places: list[Place]):
         self.clocks: dict[str, datetime | None] = {
@@ -117,6 +117,23 @@ class _Run:
         self.reach: dict[tuple[str, datetime | None], list[Place]] = {}
         self.stamps: dict[datetime, str] = {}
         self.zone_sets: dict[tuple[str, str, int], tuple[str, ...]] = {}
+        self.in_force_days: dict[tuple[datetime, tuple[str, ...]], tuple[date, ...]] = {}
+        self.texts: dict[int, str] = {}
+
+    def affected_text(self, where: list[Place]) -> str:
+        """'people affected in DE, FR (1,300)', once per list of places."""
+        found = self.texts.get(id(where))
+        if found is None:
+            found = self.texts[id(where)] = people_affected(where)
+        return found
+
+    def days_in(self, instant: datetime, zones: tuple[str, ...]) -> tuple[date, ...]:
+        """The local dates of ``instant`` in ``zones``, earliest first."""
+        key = (instant, zones)
+        found = self.in_force_days.get(key)
+        if found is None:
+            found = self.in_force_days[key] = tuple(sorted({self.day(instant, zone) for zone in zones}))
+        return found
 
     def zones(self, rule: Rule, where: list[Place]) -> tuple[str, ...]:
         # ``where`` lists live as long as the run (kept in ``reach``), so their identity is a key.
@@ -205,7 +222,7 @@ def assess(
             why = f"{', '.join(codes)} not a member of the {rule.jurisdiction} on {day} (the clock's day)"
             not_applicable.append(NotApplicable(rule.id, rule.jurisdiction, rule.citation, why))
             continue
-        verdict = conditions(rule, facts, categories, where)
+        verdict = conditions(rule, facts, categories, where, run.affected_text)
         if isinstance(verdict, str):
             not_applicable.append(NotApplicable(rule.id, rule.jurisdiction, rule.citation, verdict))
             continue
@@ -289,7 +306,7 @@ def _apply(
         # in the zone of the jurisdiction concerned; counted in several, the rule applies if in force in any.
         instant = started or now
         own = (first.window.timezone,) if first.window.timezone else zones
-        days = sorted({run.day(instant, zone) for zone in own})
+        days = run.days_in(instant, own)
         if not any(rule.in_force_on(day) for day in days):
             day = days[-1] if rule.in_force_from and days[-1] < rule.in_force_from else days[0]
             if rule.in_force_from and day < rule.in_force_from:
