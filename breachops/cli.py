@@ -195,11 +195,16 @@ def rules_show(
 
 
 def _version(rule: Rule) -> dict[str, Any]:
-    since = rule.in_force_from.isoformat() if rule.in_force_from else "always"
-    until = rule.in_force_until.isoformat() if rule.in_force_until else "now"
+    since, until = rule.in_force_from, rule.in_force_until
+    if since and until:
+        in_force = f"{since.isoformat()} to {until.isoformat()}"
+    else:
+        in_force = (
+            f"from {since.isoformat()}" if since else f"until {until.isoformat()}" if until else "always"
+        )
     return {
         "id": rule.id,
-        "in_force": f"{since} to {until}",
+        "in_force": in_force,
         "window": " / ".join(s.window.describe() for s in rule.stages),
     }
 
