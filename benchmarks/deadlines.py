@@ -1,9 +1,13 @@
-"""How fast the deadline engine computes obligations for random incidents against the whole catalogue.
+"""How fast the deadline engine computes obligations for random incidents.
 
-    .venv/bin/python benchmarks/deadlines.py [--incidents 10000] [--seed 7]
+    .venv/bin/python benchmarks/deadlines.py [--incidents 5000] [--runs 5] [--seed 7]
 
-Prints the incidents per second (target: at least 5,000 on one core) and the median and p99 time
-per incident. Facts are built and validated before the clock starts: the figure is the engine's.
+Runs two catalogues: the whole shipped catalogue, and a synthetic one of 300 rules (the shipped rules
+plus copies of them placed in other countries and US states, so that an incident meets as many
+candidate rules as a grown catalogue would give it). For each it prints the incidents per second, the
+median of several runs, measured in CPU time of this process (one core: the figure does not drop
+because another process shares the machine) and in wall time. Facts are built and validated before
+the clock starts, the index and coverage are built by a first pass: the figure is the engine's.
 """
 
 from __future__ import annotations
@@ -19,11 +23,21 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from breachops.config.agreements import load_agreement
-from breachops.config.rules import CLOCK_EVENTS, DATA_CATEGORIES, RISK_LEVELS, SECTORS, load_catalogue
+from breachops.config.jurisdictions import all_jurisdictions
+from breachops.config.rules import (
+    CLOCK_EVENTS,
+    DATA_CATEGORIES,
+    RISK_LEVELS,
+    SECTORS,
+    Catalogue,
+    Rule,
+    load_catalogue,
+)
 from breachops.deadlines.engine import assess
 from breachops.deadlines.models import Facts
 
-TARGET_PER_SECOND = 5_000
+TARGET_PER_SECOND = 20_000
+SYNTHETIC_RULES = 300
 
 
 def random_facts(rng: random.Random, codes: list[str]) -> Facts:
@@ -48,46 +62,65 @@ def random_facts(rng: random.Random, codes: list[str]) -> Facts:
     )
 
 
+def synthetic_catalogue(shipped: Catalogue, size: int, rng: random.Random) -> Catalogue:
+    """The shipped rules plus copies of them in other places, up to ``size`` rules."""
+    places = [c for c in all_jurisdictions() if c not in shipped.jurisdictions and c not in ("EU", "EEA")]
+    rules: list[Rule] = [r for r in shipped if not r.replaces and r.in_force_until is None]
+    originals = [r for r in rules if "-" not in r.jurisdiction and r.jurisdiction not in ("EU", "EEA")]
+    index = 0
+    while len(rules) < size:
+        base = rng.choice(originals)
+        rules.append(
+            base.model_copy(update={"id": f"synthetic-{index}-{base.id}", "jurisdiction": rng.choice(places)})
+        )
+        index += 1
+    return Catalogue(tuple(rules), shipped.no_duty)
+
+
+def measure(catalogue: Catalogue, incidents: list[Facts], runs: int) -> dict[str, float]:
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    agreement = load_agreement(Path(__file__).resolve().parents[1] / "examples" / "agreement.yaml")
+    for facts in incidents:  # builds the index, the coverage and the calendars' caches
+        assess(facts, catalogue, now=now, agreement=agreement)
+    cpu, wall = [], []
+    obligations = 0
+    for _ in range(runs):
+        c0, w0 = time.process_time(), time.perf_counter()
+        obligations = sum(
+            len(assess(facts, catalogue, now=now, agreement=agreement).obligations) for facts in incidents
+        )
+        cpu.append(len(incidents) / (time.process_time() - c0))
+        wall.append(len(incidents) / (time.perf_counter() - w0))
+    return {"cpu": statistics.median(cpu), "wall": statistics.median(wall), "obligations": obligations}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--incidents", type=int, default=10_000)
+    parser.add_argument("--incidents", type=int, default=5_000)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
-    catalogue = load_catalogue()
-    codes = sorted(catalogue.jurisdictions | {"DE", "FR", "IT", "ES", "NL", "US-CA", "US-TX", "US-NY"})
     rng = random.Random(args.seed)
-    incidents = [random_facts(rng, codes) for _ in range(args.incidents)]
-    now = datetime(2026, 6, 1, tzinfo=UTC)
-    agreement = load_agreement(Path(__file__).resolve().parents[1] / "examples" / "agreement.yaml")
-
-    assess(
-        incidents[0], catalogue, now=now, agreement=agreement
-    )  # build the index and warm the calendars once
-    per_incident: list[float] = []
-    obligations = 0
-    started = time.perf_counter()
-    for facts in incidents:
-        t0 = time.perf_counter()
-        result = assess(facts, catalogue, now=now, agreement=agreement)
-        per_incident.append(time.perf_counter() - t0)
-        obligations += len(result.obligations)
-    elapsed = time.perf_counter() - started
-
-    rate = len(incidents) / elapsed
-    per_incident.sort()
-    p99 = per_incident[int(len(per_incident) * 0.99) - 1]
-    print(f"catalogue: {len(catalogue)} rules over {len(catalogue.jurisdictions)} jurisdictions, plus the")
-    print(f"example agreement's {len(agreement.notice_windows)} contractual notice windows")
-    print(
-        f"incidents: {len(incidents):,} "
-        f"({obligations:,} obligations, {obligations / len(incidents):.1f} each)"
-    )
-    print(f"rate: {rate:,.0f} incidents/s on one core (target >= {TARGET_PER_SECOND:,})")
-    print(f"per incident: median {statistics.median(per_incident) * 1e6:.0f} us, p99 {p99 * 1e6:.0f} us")
-    print(f"target met: {'yes' if rate >= TARGET_PER_SECOND else 'NO'}")
+    shipped = load_catalogue()
+    for name, catalogue in (
+        ("shipped catalogue", shipped),
+        ("synthetic catalogue", synthetic_catalogue(shipped, SYNTHETIC_RULES, rng)),
+    ):
+        codes = sorted(catalogue.jurisdictions | {"DE", "FR", "IT", "ES", "NL", "NO", "US-IL", "US-TX"})
+        incidents = [random_facts(rng, codes) for _ in range(args.incidents)]
+        result = measure(catalogue, incidents, args.runs)
+        print(
+            f"{name}: {len(catalogue)} rules over {len(catalogue.jurisdictions)} jurisdictions; "
+            f"{args.incidents:,} incidents, {result['obligations'] / args.incidents:.1f} obligations each"
+        )
+        print(
+            f"  {result['cpu']:,.0f} incidents/s of CPU time on one core "
+            f"({result['wall']:,.0f}/s wall), median of {args.runs} runs; target >= {TARGET_PER_SECOND:,}: "
+            f"{'met' if result['cpu'] >= TARGET_PER_SECOND else 'NOT met'}"
+        )
 
 
 if __name__ == "__main__":

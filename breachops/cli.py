@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from breachops.bootstrap import App
 from breachops.commands.audit import audit_app
@@ -26,13 +27,19 @@ from breachops.commands.incidents import incident_app, step_app
 from breachops.commands.outbox import notify_app, outbox_app
 from breachops.commands.runtime import init, serve
 from breachops.config.agreements import load_agreement
-from breachops.config.rules import Rule, load_rule_file, shipped_rule_files
+from breachops.config.coverage import Coverage
+from breachops.config.rules import (
+    Rule,
+    check_versions,
+    load_rule_document,
+    shipped_rule_files,
+)
 from breachops.config.values import check_instant
 from breachops.config.yaml import read_yaml_stream
 from breachops.deadlines.engine import assess
 from breachops.deadlines.models import load_facts, parse_facts
 from breachops.errors import InputError
-from breachops.reports.deadlines import assessment_to_json, render_assessment
+from breachops.reports.deadlines import assessment_to_json, render_assessment, warning_lines
 from breachops.reports.ics import assessment_to_ics
 
 __all__ = ["app", "main"]
@@ -112,6 +119,7 @@ def _rule_summary(rule: Rule) -> dict[str, Any]:
         "applies_when": rule.applies_when.model_dump(exclude_defaults=True),
         "in_force_from": rule.in_force_from.isoformat() if rule.in_force_from else None,
         "in_force_until": rule.in_force_until.isoformat() if rule.in_force_until else None,
+        "replaces": rule.replaces,
         "source": rule.source,
         "reviewed": rule.reviewed.isoformat(),
         "confirmed": rule.confirmed,
@@ -166,6 +174,8 @@ def rules_show(
         hint = f"Did you mean {', '.join(close)}?" if close else "See `breachops rules list`."
         raise InputError("ID", None, rule_id, "no rule has this id", hint)
     summary = _rule_summary(rule)
+    chain = catalogue.versions(rule)
+    summary["versions"] = [_version(r) for r in chain] if len(chain) > 1 else []
     if fmt is TableOrJson.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
         return
@@ -183,16 +193,85 @@ def rules_show(
             )
         elif key == "applies_when":
             shown = ", ".join(f"{k}: {v}" for k, v in value.items()) or "always"
+        elif key == "versions":
+            if not value:
+                continue
+            shown = "\n".join(
+                ("→ " if v["id"] == rule.id else "  ") + f"{v['id']}: {v['in_force']}, {v['window']}"
+                for v in value
+            )
         table.add_row(key, str(shown))
     out.print(table)
 
 
+def _version(rule: Rule) -> dict[str, Any]:
+    since, until = rule.in_force_from, rule.in_force_until
+    if since and until:
+        in_force = f"{since.isoformat()} to {until.isoformat()}"
+    else:
+        in_force = (
+            f"from {since.isoformat()}" if since else f"until {until.isoformat()}" if until else "always"
+        )
+    return {
+        "id": rule.id,
+        "in_force": in_force,
+        "window": " / ".join(s.window.describe() for s in rule.stages),
+    }
+
+
 @rules_app.command("check")
 def rules_check(files: Annotated[list[Path], typer.Argument(help="Rule files of your own (YAML).")]) -> None:
-    """Validate rule files before listing them in the settings."""
+    """Validate rule files (and their no-duty records) before listing them in the settings."""
+    shipped = {r.id: r for path in shipped_rule_files() for r in load_rule_document(path).rules}
     for path in files:
-        rules = load_rule_file(path)
-        out.print(f"{path}: {len(rules)} rules valid")
+        document = load_rule_document(path)
+        # A version chain may run from a shipped rule to one of these.
+        check_versions(list({**shipped, **{r.id: r for r in document.rules}}.values()))
+        extra = f", {len(document.no_duty)} no-duty records" if document.no_duty else ""
+        out.print(f"{path}: {len(document.rules)} rules valid{extra}")
+
+
+@rules_app.command("coverage")
+def rules_coverage(
+    fmt: Annotated[
+        TableOrJson, typer.Option("--format", help="table for people, json for scripts.")
+    ] = TableOrJson.table,
+) -> None:
+    """What the catalogue knows of each jurisdiction: covered (a rule reaches it), no_duty (recorded as
+    having no general breach-notification duty) or gap (nothing known: obligations there are unknown)."""
+    app_ = _app()
+    rows = Coverage(app_.catalogue).table(app_.clock.now().date())
+    if fmt is TableOrJson.json:
+        data = [
+            {
+                "jurisdiction": r.jurisdiction,
+                "name": r.name,
+                "status": r.status,
+                "rules": r.rules,
+                "reviewed": r.reviewed.isoformat() if r.reviewed else None,
+            }
+            for r in rows
+        ]
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    counts = {s: sum(1 for r in rows if r.status == s) for s in ("covered", "no_duty", "gap")}
+    table = Table(
+        title=f"{len(rows)} jurisdictions: {counts['covered']} covered, {counts['no_duty']} no duty, "
+        f"{counts['gap']} gaps"
+    )
+    for name in ("code", "name", "status", "rules", "oldest review", "why"):
+        table.add_column(name)
+    style = {"covered": "green", "no_duty": "cyan", "gap": "bold red"}
+    for r in rows:
+        table.add_row(
+            r.jurisdiction,
+            r.name,
+            f"[{style[r.status]}]{r.status}[/{style[r.status]}]",
+            str(r.rules),
+            r.reviewed.isoformat() if r.reviewed else "—",
+            r.why,
+        )
+    out.print(table)
 
 
 @app.command("deadlines")
@@ -220,16 +299,33 @@ def deadlines(
     why_not: Annotated[
         bool, typer.Option("--why-not/--no-why-not", help="Also list rules that do not apply, and why.")
     ] = True,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="Exit 3 when a jurisdiction of the facts has no rules (a gap)."),
+    ] = False,
 ) -> None:
-    """Every notification obligation that follows from an incident's facts, strictest first, with why."""
+    """Every notification obligation that follows from an incident's facts, strictest first, with why.
+
+    Jurisdictions the catalogue knows nothing of are named (a panel, or standard error for json and
+    ics): their obligations are unknown, not absent."""
     app_ = _app()
     instant = _parse_now(now, app_)
     if str(facts_file) == "-":
         facts = parse_facts(read_yaml_stream(source="<stdin>"), "<stdin>")
     else:
         facts = load_facts(facts_file)
+    notes: list[str] = []
+    if agreement is None and (app_.workspace / "agreement.yaml").exists():
+        # The contract's clocks are duties too: the workspace's agreement, as `incident open` uses it.
+        agreement = app_.workspace / "agreement.yaml"
+    elif agreement is None:
+        notes.append("no agreement: contractual duties not included")
     agreement_ = load_agreement(agreement) if agreement else None
     result = assess(facts, app_.catalogue, now=instant, agreement=agreement_)
+    if fmt is not DeadlineFormat.table:
+        # Standard output stays parseable; what must not pass unseen goes to standard error.
+        for line in warning_lines(result, notes):
+            err.print(Text(f"warning: {line}"), soft_wrap=True)
     if fmt is DeadlineFormat.json:
         _emit(json.dumps(assessment_to_json(result), indent=2, ensure_ascii=False) + "\n", output)
     elif fmt is DeadlineFormat.ics:
@@ -237,9 +333,11 @@ def deadlines(
         _emit(assessment_to_ics(result, incident=name).decode(), output)
     else:
         console = Console(file=output.open("w", encoding="utf-8"), width=160) if output else out
-        render_assessment(console, result, instant, why_not=why_not)
+        render_assessment(console, result, instant, why_not=why_not, notes=notes)
     if output:
         err.print(f"wrote {output}")
+    if strict and result.gaps:
+        raise typer.Exit(3)
 
 
 def _emit(text: str, output: Path | None) -> None:

@@ -7,17 +7,24 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 from sqlalchemy import select
 
 from breachops.bootstrap import App
-from breachops.commands.common import TableOrJson, actor, make_app, out, say
+from breachops.commands.common import TableOrJson, actor, err, make_app, out, say
 from breachops.config.agreements import load_agreement
-from breachops.deadlines.engine import assess
+from breachops.deadlines.engine import assess, coverage_gaps
 from breachops.deadlines.models import load_facts, parse_facts
 from breachops.errors import InputError
 from breachops.flows import service
 from breachops.playbooks import load_playbook
-from breachops.reports.deadlines import assessment_to_json, render_assessment
+from breachops.reports.deadlines import (
+    assessment_to_json,
+    gap_lines,
+    render_assessment,
+    render_warnings,
+    warning_lines,
+)
 from breachops.reports.incident import (
     incident_summary,
     incident_to_dict,
@@ -31,6 +38,12 @@ __all__ = ["incident_app", "step_app"]
 
 incident_app = typer.Typer(help="Open, follow and close incidents.", no_args_is_help=True)
 step_app = typer.Typer(help="Confirm playbook steps (answer their gates).", no_args_is_help=True)
+
+
+def _warn(lines: list[str]) -> None:
+    """Warnings beside JSON output go to standard error, one line each; standard output stays JSON."""
+    for line in lines:
+        err.print(Text(f"warning: {line}"), soft_wrap=True)
 
 
 def _agreement_path(app_workspace: Path, given: Path | None) -> Path:
@@ -98,6 +111,7 @@ def incident_open(
     now = app.clock.now()
     result = assess(facts, app.catalogue, now=now, agreement=agreement_)
     if fmt is TableOrJson.json:
+        _warn(warning_lines(result))
         print(
             json.dumps(
                 {
@@ -161,12 +175,15 @@ def incident_show(
         )
         agreement_ = service.agreement_of(incident)
         flow_state = _flow_state(app, incident.flow_run_id) if incident.status == "open" else None
+        gaps = coverage_gaps(service.facts_of(incident), app.catalogue)
         if fmt is TableOrJson.json:
+            _warn(gap_lines(gaps))
             data = incident_to_dict(
                 incident, steps, obligations, agreement_, flow_state, service.playbook_of(incident), messages
             )
             print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
             return
+        render_warnings(out, gaps)
         render_incident(
             out,
             incident,
@@ -211,8 +228,10 @@ def _print_fact_result(incident_id: str, result: service.FactsResult, fmt: Table
         },
     }
     if fmt is TableOrJson.json:
+        _warn(gap_lines(result.gaps))
         print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
         return
+    render_warnings(out, result.gaps)
     if not result.changed:
         out.print("nothing changed")
         return

@@ -1,20 +1,61 @@
-"""Jurisdiction codes: ISO 3166-1 alpha-2 countries, ISO 3166-2 subdivisions, and the blocs EU and EEA."""
+"""Jurisdiction codes: ISO 3166-1 alpha-2 countries, ISO 3166-2 subdivisions, and the blocs EU and EEA.
+
+A bloc is reached through membership with dates: a country belongs to the EU or the EEA only between
+its accession and its withdrawal, and a rule of a bloc reaches it only on a day it belonged.
+"""
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 
 import pycountry
 
-__all__ = ["BLOCS", "country_of", "covers", "describe", "normalise_code"]
+__all__ = [
+    "BLOCS",
+    "MEMBERSHIP",
+    "all_jurisdictions",
+    "blocs_of",
+    "country_of",
+    "covers",
+    "describe",
+    "is_member",
+    "normalise_code",
+]
 
-EU_MEMBERS = frozenset(
-    "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()  # noqa: SIM905
-)
-BLOCS: dict[str, frozenset[str]] = {
-    "EU": EU_MEMBERS,
-    "EEA": EU_MEMBERS | {"IS", "LI", "NO"},
+# Membership periods (first day, last day or None). EU: accession dates of the Treaties; the EEC Treaty
+# took effect on 1958-01-01. GB left on 2020-01-31, but EU law, the GDPR included, kept applying to
+# and in the UK until the transition period ended on 2020-12-31 (Withdrawal Agreement Art. 126-127),
+# so its reach ends on that day.
+_EU_SINCE = {
+    **dict.fromkeys(["BE", "DE", "FR", "IT", "LU", "NL"], date(1958, 1, 1)),
+    **dict.fromkeys(["DK", "IE"], date(1973, 1, 1)),
+    "GR": date(1981, 1, 1),
+    **dict.fromkeys(["ES", "PT"], date(1986, 1, 1)),
+    **dict.fromkeys(["AT", "FI", "SE"], date(1995, 1, 1)),
+    **dict.fromkeys(["CY", "CZ", "EE", "HU", "LV", "LT", "MT", "PL", "SK", "SI"], date(2004, 5, 1)),
+    **dict.fromkeys(["BG", "RO"], date(2007, 1, 1)),
+    "HR": date(2013, 7, 1),
 }
+_GB_EU = (date(1973, 1, 1), date(2020, 12, 31))
+# EEA: the Agreement took effect on 1994-01-01 (LI: 1995-05-01). A later EU member is counted in the
+# EEA from its EU accession: the EEA enlargement agreements came a little later (BG and RO 2007-08-01,
+# HR 2014-04-12), and the earlier date can only make a duty apply, never hide one.
+_EEA_EFTA = {"IS": date(1994, 1, 1), "NO": date(1994, 1, 1), "LI": date(1995, 5, 1)}
+MEMBERSHIP: dict[str, dict[str, tuple[date, date | None]]] = {
+    "EU": {**{c: (d, None) for c, d in _EU_SINCE.items()}, "GB": _GB_EU},
+    "EEA": {
+        **{c: (max(d, date(1994, 1, 1)), None) for c, d in _EU_SINCE.items()},
+        **{c: (d, None) for c, d in _EEA_EFTA.items()},
+        "GB": (date(1994, 1, 1), date(2020, 12, 31)),
+    },
+}
+# Today's members, for questions that carry no date (listing, indexing).
+BLOCS: dict[str, frozenset[str]] = {
+    bloc: frozenset(c for c, (_, until) in members.items() if until is None)
+    for bloc, members in MEMBERSHIP.items()
+}
+_BLOC_NAMES = {"EU": "European Union", "EEA": "European Economic Area"}
 # Common spellings that are not ISO codes but that people write; mapped rather than refused.
 # Puerto Rico, Guam and the US Virgin Islands have country codes of their own and are US subdivisions
 # too; their own and the United States' rules reach people there, so both spellings mean the subdivision.
@@ -48,28 +89,56 @@ def country_of(code: str) -> str:
     return code.partition("-")[0]
 
 
-@lru_cache(maxsize=65536)
-def covers(rule_jurisdiction: str, fact_code: str) -> bool:
-    """Whether a rule of ``rule_jurisdiction`` reaches people in ``fact_code``.
+def is_member(bloc: str, country: str, day: date | None = None) -> bool:
+    """Whether ``country`` belonged to ``bloc`` on ``day`` (today's membership when no day is given)."""
+    period = MEMBERSHIP.get(bloc, {}).get(country)
+    if period is None:
+        return False
+    since, until = period
+    if day is None:
+        return until is None
+    return since <= day and (until is None or day <= until)
 
-    A country's rule reaches its subdivisions; a bloc's rule reaches its members; a subdivision's rule
-    reaches only that subdivision. A fact given as a bloc (``EU``) is reached by the bloc's rules.
+
+@lru_cache(maxsize=65536)
+def blocs_of(code: str, day: date | None = None) -> tuple[str, ...]:
+    """The blocs whose rules reach people in ``code`` on ``day``. A bloc given as the code reaches
+    itself and the other bloc: EU members are all in the EEA, and people "somewhere in the EEA" may be
+    in the EU, so an EU rule is not ruled out for them."""
+    if code in MEMBERSHIP:
+        return tuple(MEMBERSHIP)
+    country = country_of(code)
+    return tuple(bloc for bloc in MEMBERSHIP if is_member(bloc, country, day))
+
+
+@lru_cache(maxsize=65536)
+def covers(rule_jurisdiction: str, fact_code: str, day: date | None = None) -> bool:
+    """Whether a rule of ``rule_jurisdiction`` reaches people in ``fact_code`` (on ``day``).
+
+    A country's rule reaches its subdivisions; a bloc's rule reaches its members on the days they were
+    members; a subdivision's rule reaches only that subdivision.
     """
     if rule_jurisdiction == fact_code:
         return True
-    if rule_jurisdiction in BLOCS:
-        return country_of(fact_code) in BLOCS[rule_jurisdiction] or (
-            rule_jurisdiction == "EEA" and fact_code == "EU"
-        )
+    if rule_jurisdiction in MEMBERSHIP:
+        return rule_jurisdiction in blocs_of(fact_code, day)
     if "-" in rule_jurisdiction:
         return False
     return "-" in fact_code and country_of(fact_code) == rule_jurisdiction
 
 
+@lru_cache(maxsize=1)
+def all_jurisdictions() -> tuple[str, ...]:
+    """Every country, every US state with DC and the territories, and the blocs."""
+    countries = sorted(c.alpha_2 for c in pycountry.countries)
+    states = sorted(s.code for s in pycountry.subdivisions.get(country_code="US"))
+    return (*MEMBERSHIP, *countries, *states)
+
+
 @lru_cache(maxsize=4096)
 def describe(code: str) -> str:
-    if code in BLOCS:
-        return {"EU": "European Union", "EEA": "European Economic Area"}[code]
+    if code in _BLOC_NAMES:
+        return _BLOC_NAMES[code]
     if "-" in code:
         sub = pycountry.subdivisions.get(code=code)
         return sub.name if sub else code

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, time, timedelta
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -35,10 +35,14 @@ __all__ = [
     "SECTORS",
     "Catalogue",
     "Conditions",
+    "NoDuty",
     "Rule",
+    "RuleFile",
     "Stage",
     "Window",
+    "check_versions",
     "load_catalogue",
+    "load_rule_document",
     "load_rule_file",
     "read_yaml",
     "shipped_rule_files",
@@ -116,8 +120,10 @@ class Window(_Strict):
     elapsed time on the UTC instant (a DST change never moves them). Day windows count whole local days
     in ``timezone`` after the day of the trigger (unless ``include_trigger_day``) and end at
     ``day_end``: the end of that local day, the trigger's own clock time (``same_time``), or a cut-off
-    such as ``"17:30"`` (a filing system's closing time). An open term ("without undue delay") is not a
-    date: ``target_hours`` is the team's practical target for it.
+    such as ``"17:30"`` (a filing system's closing time). Without ``timezone``, days are counted in
+    the zone of the jurisdiction concerned (for a bloc's rule, in each member state concerned), never
+    on UTC's calendar. An open term ("without undue delay") is not a date: ``target_hours`` is the
+    team's practical target for it.
     """
 
     # The upper bounds (ten years) only catch typos; no notification window comes near them.
@@ -127,12 +133,15 @@ class Window(_Strict):
     months: Whole | None = Field(default=None, gt=0, le=_MAX_DAYS // 30)
     term: str | None = None
     target_hours: Whole | None = Field(default=None, ge=0, le=24 * _MAX_DAYS)
-    timezone: str = "UTC"
+    timezone: str | None = None
     day_end: str = "end_of_day"
     holidays: str | None = None
     include_trigger_day: Flag = False
 
-    _check_zone = field_validator("timezone")(check_zone)
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else check_zone(value)
 
     @field_validator("day_end")
     @classmethod
@@ -172,6 +181,11 @@ class Window(_Strict):
         raise AssertionError("validated window has a kind")
 
     @property
+    def local(self) -> bool:
+        """Whether the window ends on a local calendar (days, months), so that its zone matters."""
+        return bool(self.calendar_days or self.business_days or self.months)
+
+    @property
     def cutoff(self) -> time | None:
         """The local time at which a day window ends, or None for the trigger's own clock time."""
         if self.day_end == "same_time":
@@ -184,6 +198,15 @@ class Window(_Strict):
     @cached_property
     def description(self) -> str:
         return self.describe()
+
+    @cached_property
+    def elapsed(self) -> timedelta | None:
+        """The span of an hour window or of an open term's target: elapsed time, zone-free."""
+        if self.hours:
+            return timedelta(hours=self.hours)
+        if self.term:
+            return timedelta(hours=self.target_hours or 0)
+        return None
 
     def describe(self) -> str:
         if self.term:
@@ -233,6 +256,9 @@ class Conditions(_Strict):
     sectors_any: tuple[Sector, ...] = ()
     risk_at_least: Risk | None = None
     acting_as: Literal["controller", "processor"] | None = None
+    # Whether a count threshold is met by the total affected, or by the count in one jurisdiction the
+    # rule reaches (HIPAA's media notice: more than 500 residents of a State).
+    threshold_scope: Literal["total", "per_jurisdiction"] = "total"
 
 
 class Rule(_Strict):
@@ -247,6 +273,7 @@ class Rule(_Strict):
     applies_when: Conditions = Conditions()
     in_force_from: Day | None = None
     in_force_until: Day | None = None
+    replaces: str | None = None
     source: str
     reviewed: Day
     confirmed: Flag = True
@@ -310,11 +337,47 @@ class Rule(_Strict):
         return covers(self.jurisdiction, fact_code)
 
 
+class NoDuty(_Strict):
+    """A jurisdiction known to have no general statutory breach-notification duty, with its source.
+
+    Recorded so that coverage can tell "nothing to do here, checked" from "nothing known": only the
+    first may reassure.
+    """
+
+    jurisdiction: str
+    source: str
+    reviewed: Day
+    notes: str
+    instead: str = ""
+    origin: str = Field(default="", exclude=True)
+
+    @field_validator("jurisdiction")
+    @classmethod
+    def _jurisdiction(cls, value: str) -> str:
+        return normalise_code(value)
+
+    @field_validator("source", "notes")
+    @classmethod
+    def _required(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty: say where the absence of a duty is read from")
+        return value
+
+
+@dataclass(frozen=True)
+class RuleFile:
+    """What one rule file holds: rules, and jurisdictions recorded as having no general duty."""
+
+    rules: list[Rule]
+    no_duty: list[NoDuty]
+
+
 @dataclass(frozen=True)
 class Catalogue:
-    """The rules in force for this workspace, by id, in a stable order."""
+    """The rules in force for this workspace, by id, in a stable order, and the no-duty records."""
 
     rules: tuple[Rule, ...]
+    no_duty: tuple[NoDuty, ...] = ()
     _by_id: dict[str, Rule] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -338,6 +401,43 @@ class Catalogue:
     def jurisdictions(self) -> set[str]:
         return {r.jurisdiction for r in self.rules}
 
+    def versions(self, rule: Rule) -> list[Rule]:
+        """The chain of versions ``rule`` belongs to, earliest first (``replaces`` links them)."""
+        chain = [rule]
+        while chain[0].replaces and (earlier := self.get(chain[0].replaces)) and earlier not in chain:
+            chain.insert(0, earlier)
+        later = {r.replaces: r for r in self.rules if r.replaces}
+        while (newer := later.get(chain[-1].id)) is not None and newer not in chain:
+            chain.append(newer)
+        return chain
+
+
+def check_versions(rules: Sequence[Rule]) -> None:
+    """A newer version names an earlier rule that ends before it begins, so exactly one is in force on
+    any day. Errors name the newer rule's file, its ``replaces`` and the value."""
+    by_id = {r.id: r for r in rules}
+    replaced: dict[str, str] = {}
+    for rule in rules:
+        if rule.replaces is None:
+            continue
+        where = (rule.origin or "rules", f"{rule.id}.replaces", rule.replaces)
+        earlier = by_id.get(rule.replaces)
+        if earlier is None:
+            raise InputError(*where, "names no rule of the catalogue")
+        if rule.replaces in replaced:
+            raise InputError(*where, f"is already replaced by {replaced[rule.replaces]}")
+        replaced[rule.replaces] = rule.id
+        if rule.in_force_from is None:
+            raise InputError(*where, "a newer version needs in_force_from: the day it took effect")
+        if earlier.in_force_until is None:
+            raise InputError(*where, f"{earlier.id} needs in_force_until: its last day in force")
+        if earlier.in_force_until >= rule.in_force_from:
+            raise InputError(
+                *where,
+                f"{earlier.id} is in force until {earlier.in_force_until}, not before "
+                f"{rule.id}'s in_force_from {rule.in_force_from}",
+            )
+
 
 def shipped_rule_files() -> list[Path]:
     folder = resources.files("breachops.config") / "rules"
@@ -345,12 +445,24 @@ def shipped_rule_files() -> list[Path]:
 
 
 def load_rule_file(path: Path, target_hours: Mapping[str, int] | None = None) -> list[Rule]:
-    """Read one YAML file holding a list of rules (or ``{rules: [...]}``); errors name the file and field."""
+    """The rules of one YAML file; errors name the file and field."""
+    return load_rule_document(path, target_hours).rules
+
+
+def load_rule_document(path: Path, target_hours: Mapping[str, int] | None = None) -> RuleFile:
+    """Read one rule file: a list of rules, or ``{rules: [...], no_duty: [...]}``."""
     data = read_yaml(path)
-    if isinstance(data, Mapping) and "rules" in data:
-        data = data["rules"]
+    no_duty_data: Any = []
+    if isinstance(data, Mapping):
+        unknown = sorted(set(data) - {"rules", "no_duty"})
+        if unknown:
+            raise InputError(path, unknown[0], None, "unknown key: a rule file holds rules and no_duty")
+        no_duty_data = data.get("no_duty") or []
+        data = data.get("rules") or []
     if not isinstance(data, list):
         raise InputError(path, None, None, "expected a list of rules (or a mapping with a `rules` list)")
+    if not isinstance(no_duty_data, list):
+        raise InputError(path, "no_duty", None, "expected a list of {jurisdiction, source, reviewed, notes}")
     rules: list[Rule] = []
     seen: set[str] = set()
     for index, item in enumerate(data):
@@ -366,7 +478,29 @@ def load_rule_file(path: Path, target_hours: Mapping[str, int] | None = None) ->
             raise InputError(path, f"rules[{index}].id", rule.id, "duplicate rule id in this file")
         seen.add(rule.id)
         rules.append(rule)
-    return rules
+    return RuleFile(rules, _no_duty(path, no_duty_data))
+
+
+def _no_duty(path: Path, data: list[Any]) -> list[NoDuty]:
+    out: list[NoDuty] = []
+    seen: set[str] = set()
+    for index, item in enumerate(data):
+        try:
+            entry = NoDuty.model_validate(
+                {**item, "origin": str(path)} if isinstance(item, Mapping) else item
+            )
+        except ValidationError as exc:
+            code = item.get("jurisdiction") if isinstance(item, Mapping) else None
+            raise from_validation_error(
+                exc, path, [f"no_duty[{index}]" + (f" ({code})" if code else "")]
+            ) from None
+        if entry.jurisdiction in seen:
+            raise InputError(
+                path, f"no_duty[{index}].jurisdiction", entry.jurisdiction, "recorded twice in this file"
+            )
+        seen.add(entry.jurisdiction)
+        out.append(entry)
+    return out
 
 
 def _with_target(item: Mapping[str, Any], hours: int) -> dict[str, Any]:
@@ -390,10 +524,17 @@ def _with_target(item: Mapping[str, Any], hours: int) -> dict[str, Any]:
 def load_catalogue(
     user_files: Sequence[Path] = (), target_hours: Mapping[str, int] | None = None, shipped: bool = True
 ) -> Catalogue:
-    """The shipped rules, then each user file in order; a later rule with the same id replaces the earlier."""
+    """The shipped rules, then each user file in order; a later rule with the same id replaces the
+    earlier, and a later no-duty record of the same jurisdiction likewise."""
     files: Iterable[Path] = [*(shipped_rule_files() if shipped else []), *user_files]
     by_id: dict[str, Rule] = {}
+    no_duty: dict[str, NoDuty] = {}
     for path in files:
-        for rule in load_rule_file(Path(path), target_hours):
+        document = load_rule_document(Path(path), target_hours)
+        for rule in document.rules:
             by_id[rule.id] = rule
-    return Catalogue(tuple(sorted(by_id.values(), key=lambda r: (r.jurisdiction, r.id))))
+        for entry in document.no_duty:
+            no_duty[entry.jurisdiction] = entry
+    rules = tuple(sorted(by_id.values(), key=lambda r: (r.jurisdiction, r.id)))
+    check_versions(rules)
+    return Catalogue(rules, tuple(sorted(no_duty.values(), key=lambda n: n.jurisdiction)))

@@ -74,18 +74,25 @@ class _Loader(_Base):  # type: ignore[misc, valid-type]
     yaml_implicit_resolvers: ClassVar[dict[str | None, list[tuple[str, re.Pattern[str]]]]] = {}
     yaml_constructors: ClassVar[dict[str | None, Any]] = {}
 
+    @staticmethod
+    def _scalar(node: Node, kind: str) -> str:
+        # A tag such as `!!int` may sit on a list or mapping: refuse it rather than read its items.
+        if not isinstance(node, ScalarNode):
+            raise _refuse(node, f"a {node.id} tagged as {kind} is not {kind}")
+        return str(node.value)
+
     def construct_core_null(self, node: ScalarNode) -> None:
-        if not _NULL.match(node.value):
+        if not _NULL.match(self._scalar(node, "null")):
             raise _refuse(node, f"{_shown(node.value)} is not null")
         return None
 
     def construct_core_bool(self, node: ScalarNode) -> bool:
-        if not _BOOL.match(node.value):
+        if not _BOOL.match(self._scalar(node, "a boolean")):
             raise _refuse(node, f"{_shown(node.value)} is not a boolean (true or false)")
         return node.value.lower() == "true"
 
     def construct_core_int(self, node: ScalarNode) -> int:
-        text = node.value
+        text = self._scalar(node, "an integer")
         if not _INT.match(text):
             raise _refuse(node, f"{_shown(text)} is not an integer")
         if len(text) > _MAX_DIGITS:
@@ -97,7 +104,7 @@ class _Loader(_Base):  # type: ignore[misc, valid-type]
         return int(text, 10)  # 1.2: a leading zero is still decimal (010 is ten)
 
     def construct_core_float(self, node: ScalarNode) -> float:
-        text = node.value
+        text = self._scalar(node, "a number")
         if not _FLOAT.match(text):
             raise _refuse(node, f"{_shown(text)} is not a number")
         if text.lstrip("+-").lower() == ".inf":

@@ -7,13 +7,23 @@ questions for many incidents (the same trigger day, the same window, the same ca
 from __future__ import annotations
 
 import calendar as _calendar
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays as _holidays
 
-__all__ = ["add_business_days", "add_months", "holiday_calendar", "is_business_day", "local_deadline"]
+from breachops.config.rules import Window
+
+__all__ = [
+    "add_business_days",
+    "add_months",
+    "holiday_calendar",
+    "is_business_day",
+    "local_deadline",
+    "tz",
+    "window_end",
+]
 
 
 @lru_cache(maxsize=256)
@@ -58,3 +68,34 @@ def local_deadline(day: date, at: time, zone: ZoneInfo) -> datetime:
     after the gap, as the wall clock would show it.
     """
     return datetime.combine(day, at, tzinfo=zone)
+
+
+@lru_cache(maxsize=512)
+def tz(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def window_end(window: Window, start: datetime, zone: str | None = None) -> datetime:
+    """When ``window`` ends for a clock started at ``start`` (aware). Returns UTC.
+
+    Hours are elapsed time (arithmetic on the UTC instant, so DST never shifts them). Day and month
+    windows are reckoned on the local calendar of the window's own ``timezone``, else of ``zone`` (the
+    jurisdiction concerned); UTC's calendar only where neither is given.
+    """
+    start = start.astimezone(UTC)
+    if window.hours:
+        return start + timedelta(hours=window.hours)
+    if window.term:
+        return start + timedelta(hours=window.target_hours or 0)
+    zone_info = tz(window.timezone or zone or "UTC")
+    local = start.astimezone(zone_info)
+    if window.calendar_days:
+        offset = window.calendar_days - (1 if window.include_trigger_day else 0)
+        day = local.date() + timedelta(days=offset)
+    elif window.business_days:
+        day = add_business_days(local.date(), window.business_days, window.holidays or "")
+    else:
+        day = add_months(local.date(), window.months or 0)
+    cutoff = window.cutoff
+    at = cutoff if cutoff is not None else local.time()
+    return local_deadline(day, at, zone_info).astimezone(UTC)

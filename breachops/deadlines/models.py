@@ -165,8 +165,15 @@ class NotApplicable:
 
 @dataclass(frozen=True, slots=True)
 class Assessment:
-    """Everything the engine concluded for one set of facts at one instant."""
+    """Everything the engine concluded for one set of facts at one instant.
+
+    ``gaps`` names each jurisdiction of the facts (or bloc it belongs to) that the catalogue knows
+    nothing of: no obligation listed there is no reassurance. ``warnings`` says where the facts
+    contradict one another, and which clock each rule then uses.
+    """
 
     obligations: tuple[Obligation, ...]
     not_applicable: tuple[NotApplicable, ...]
     computed_at: datetime
+    gaps: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()

@@ -14,6 +14,7 @@ from typing import Any
 
 from breachops.bootstrap import App
 from breachops.clock import DrillClock
+from breachops.deadlines.engine import coverage_gaps
 from breachops.deadlines.scoring import (
     AnswerRecord,
     CorrectiveAction,
@@ -168,6 +169,9 @@ def build_report(app: App, drill_id: str, *, interim: bool = False) -> ReportOut
 
     record, carried, drill = drill_record(app, drill_id)
     score = score_drill(record, carried)
+    with app.transaction() as session:
+        facts = service.facts_of(Repository(session).get_incident(drill_id))
+    gaps = coverage_gaps(facts, app.catalogue)
     scenario = scenario_of(drill)
     report = AfterActionReport.for_drill(
         scenario=scenario,
@@ -176,6 +180,7 @@ def build_report(app: App, drill_id: str, *, interim: bool = False) -> ReportOut
         score=score,
         interim=interim,
         generated_at=app.clock.now(),
+        gaps=gaps,
     )
     html_path, md_path = write_report(report, app.workspace.resolve() / "drills" / drill_id)
     return ReportOutcome(score_to_json(score), [_jsonable(a) for a in score.plan], html_path, md_path)

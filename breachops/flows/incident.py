@@ -57,7 +57,8 @@ def assess_obligations(incident_id: str) -> int:
         incident = repo.get_incident(incident_id)
         if incident.status != "open":
             return 0
-        service._recompute(app, repo, incident, service.facts_of(incident), "engine")
+        # Gaps were recorded when the incident opened or its facts changed; a flow re-run adds none.
+        service._recompute(app, repo, incident, service.facts_of(incident), "engine", record_gaps=False)
         return len(repo.obligations(incident_id))
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from breachops.bootstrap import App
 from breachops.config.agreements import Agreement, parse_agreement
-from breachops.deadlines.engine import assess
+from breachops.deadlines.engine import assess, coverage_gaps
 from breachops.deadlines.models import Facts, parse_facts
 from breachops.deadlines.reminders import notifiers_of
 from breachops.errors import InputError
@@ -60,6 +60,7 @@ class Progress:
 class FactsResult:
     changed: dict[str, Any]
     obligations: ObligationDiff = field(default_factory=ObligationDiff)
+    gaps: tuple[str, ...] = ()  # jurisdictions of the facts whose obligations are unknown
 
 
 def facts_of(incident: Incident) -> Facts:
@@ -89,11 +90,16 @@ def _events(incident: Incident, facts: Facts) -> dict[str, datetime | None]:
     }
 
 
-def _recompute(app: App, repo: Repository, incident: Incident, facts: Facts, actor: str) -> ObligationDiff:
-    """Obligations are a pure function of the facts; steps tied to them follow."""
+def _recompute(
+    app: App, repo: Repository, incident: Incident, facts: Facts, actor: str, record_gaps: bool = True
+) -> ObligationDiff:
+    """Obligations are a pure function of the facts; steps tied to them follow. Where the catalogue
+    knows nothing of a jurisdiction of the facts, the record says so: obligations there are unknown."""
     now = app.clock.now()
     result = assess(facts, app.catalogue, now=now, agreement=agreement_of(incident))
     diff = repo.replace_obligations(incident, result.obligations, now, actor)
+    if result.gaps and record_gaps:
+        repo.record_coverage_gaps(incident, result.gaps, now, actor)
     playbook = playbook_of(incident)
     rows = repo.obligations(incident.id)
     events = _events(incident, facts)
@@ -236,7 +242,11 @@ def _change_facts(
     if not changed:
         return FactsResult(changed={})
     diff = _recompute(app, repo, incident, facts, actor)
-    return FactsResult(changed={k: v.new for k, v in changed.items()}, obligations=diff)
+    return FactsResult(
+        changed={k: v.new for k, v in changed.items()},
+        obligations=diff,
+        gaps=coverage_gaps(facts, app.catalogue),
+    )
 
 
 def _contacts(agreement: Agreement) -> dict[str, str]:

@@ -23,6 +23,7 @@ from jinja2 import PackageLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
+from breachops.config.coverage import gap_message
 from breachops.deadlines.scoring import DrillRecord, DrillScore, ObligationOutcome, format_span
 from breachops.playbooks.scenarios import Scenario, format_offset
 
@@ -67,6 +68,8 @@ class AfterActionReport:
     interim: bool = False
     titles: dict[str, str] = field(default_factory=dict)
     """Step ids to titles, for answers to steps the record does not list."""
+    gaps: tuple[str, ...] = ()
+    """Jurisdictions of the drill's facts the rule catalogue knows nothing of."""
 
     @classmethod
     def for_scenario(
@@ -100,6 +103,7 @@ class AfterActionReport:
         score: DrillScore,
         interim: bool = False,
         generated_at: datetime | None = None,
+        gaps: Sequence[str] = (),
     ) -> AfterActionReport:
         """The report of a stored drill: its mode, speed and participants come from ``drill``."""
         mode = f"{drill.mode}, simulated participants" if drill.simulate else drill.mode
@@ -112,6 +116,7 @@ class AfterActionReport:
             speed=drill.speed,
             interim=interim,
             generated_at=generated_at,
+            gaps=tuple(gaps),
         )
 
     @property
@@ -237,6 +242,7 @@ def _context(report: AfterActionReport, *, html: bool) -> dict[str, Any]:
         ],
         "timeline": _timeline(report, moment, titles),
         "obligations": [_obligation_row(o, moment) for o in score.obligations],
+        "coverage_gaps": [gap_message(code) for code in report.gaps],
         "chart_svg": Markup(obligation_chart_svg(report)) if html else "",
         "chart_text": "" if html else obligation_chart_text(report),
         "steps": [

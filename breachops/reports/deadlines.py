@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rich.console import Console, Group
+from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from breachops.config.coverage import gap_message
 from breachops.deadlines.models import Assessment, Obligation
 
-__all__ = ["assessment_to_json", "countdown", "iso_utc", "obligation_to_dict", "render_assessment"]
+__all__ = [
+    "assessment_to_json",
+    "countdown",
+    "gap_lines",
+    "iso_utc",
+    "obligation_to_dict",
+    "render_assessment",
+    "render_warnings",
+    "warning_lines",
+]
 
 
 def iso_utc(instant: datetime | None) -> str | None:
@@ -159,8 +171,45 @@ def not_applicable_table(a: Assessment) -> Table:
     return table
 
 
-def render_assessment(console: Console, a: Assessment, now: datetime, why_not: bool = True) -> None:
-    if not a.obligations:
+def gap_lines(gaps: Sequence[str]) -> list[str]:
+    """One line per jurisdiction the catalogue knows nothing of."""
+    return [gap_message(code) for code in gaps]
+
+
+def warning_lines(a: Assessment, notes: Sequence[str] = ()) -> list[str]:
+    """Every warning of an assessment as plain lines (standard error for json and ics)."""
+    return [*gap_lines(a.gaps), *a.warnings, *notes]
+
+
+def render_warnings(console: Console, gaps: Sequence[str], warnings: Sequence[str] = ()) -> None:
+    """A panel naming each gap (and each contradiction in the facts), before anything reassures."""
+    if gaps:
+        body = Text("\n".join(gap_lines(gaps)), style="bold")
+        body.append(
+            "\nNo obligation listed for these places is no reassurance: check their law, or add rules "
+            "(or a no_duty record) for them.",
+            style="default",
+        )
+        console.print(Panel(body, title="Jurisdictions without rules", border_style="red", expand=False))
+    if warnings:
+        console.print(
+            Panel(
+                Text("\n".join(warnings)), title="Facts that contradict", border_style="yellow", expand=False
+            )
+        )
+
+
+def render_assessment(
+    console: Console, a: Assessment, now: datetime, why_not: bool = True, notes: Sequence[str] = ()
+) -> None:
+    render_warnings(console, a.gaps, a.warnings)
+    for note in notes:
+        console.print(Text(note, style="yellow"))
+    if not a.obligations and a.gaps:
+        console.print(
+            "[bold]No obligation found among the rules known; the places above have none known.[/bold]"
+        )
+    elif not a.obligations:
         console.print("[bold]No notification obligation applies to these facts.[/bold]")
     else:
         console.print(obligations_table(a, now))

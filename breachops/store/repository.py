@@ -495,6 +495,19 @@ class Repository:
             )
         return diff
 
+    def record_coverage_gaps(
+        self, incident: Incident, gaps: Sequence[str], at: datetime, actor: str = "engine"
+    ) -> None:
+        """Record, in the incident's audit log, the jurisdictions whose obligations are unknown."""
+        audit.append(
+            self.session,
+            incident.id,
+            "coverage.gap",
+            {"jurisdictions": list(gaps), "meaning": "no rules known: obligations there are unknown"},
+            actor,
+            _aware(at, "at"),
+        )
+
     def _obligation(self, incident: Incident, key: str) -> ObligationRow:
         row = self.session.execute(
             select(ObligationRow).where(ObligationRow.incident_id == incident.id, ObligationRow.key == key)

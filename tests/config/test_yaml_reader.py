@@ -267,3 +267,10 @@ def test_every_shipped_file_means_the_same_under_yaml_1_1_and_1_2(path: Path) ->
     # A value such as `escalate: no` meant false under 1.1 and is text under 1.2: it must be rewritten.
     old = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
     _same(_as_text(old), read_yaml(path), path.name)
+
+
+@pytest.mark.parametrize("text", ["!!int \n  - ", "!!bool {a: 1}", "!!float [1]", "!!null [x]"])
+def test_a_scalar_tag_on_a_list_or_mapping_is_refused_in_one_line(text: str) -> None:
+    with pytest.raises(InputError) as caught:
+        parse_yaml(text, "facts.yaml")
+    assert "\n" not in str(caught.value)

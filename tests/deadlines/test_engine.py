@@ -178,8 +178,10 @@ def test_a_cap_makes_a_stage_due_at_the_earlier_limit():
     )
     early = facts(aware_at="2026-05-01T00:00:00Z", classified_at="2026-05-01T02:00:00Z")
     assert assess(early, [dora], now=NOW).obligations[0].due == datetime(2026, 5, 1, 6, tzinfo=UTC)
-    unclassified = facts(aware_at="2026-05-01T00:00:00Z")
-    assert assess(unclassified, [dora], now=NOW).obligations[0].basis == "awaiting_clock"
+    # Before classification the cap is the only clock running: its due time is the outer bound.
+    unclassified = assess(facts(aware_at="2026-05-01T00:00:00Z"), [dora], now=NOW).obligations[0]
+    assert (unclassified.basis, unclassified.due) == ("deadline", datetime(2026, 5, 2, 0, tzinfo=UTC))
+    assert "outer bound" in unclassified.reason
 
 
 def test_obligations_come_strictest_first():

@@ -246,3 +246,11 @@ def test_built_from_a_stored_drill() -> None:
     page = render_html(made)
     assert "compressed, simulated participants / 60×" in page
     assert "a public repository on a code-hosting site" in page
+
+
+def test_the_report_names_the_jurisdictions_without_rules() -> None:
+    """A drill whose facts reach a place the catalogue knows nothing of says so beside its obligations."""
+    gap = "no rules known for US-IL: obligations there are unknown"
+    assert gap in render_markdown(report(gaps=("US-IL",)))
+    assert gap in render_html(report(gaps=("US-IL",)))
+    assert "Jurisdictions without rules" not in render_markdown(report())
