@@ -78,7 +78,8 @@ class _Loader(_Base):  # type: ignore[misc, valid-type]
     def _scalar(node: Node, kind: str) -> str:
         # A tag such as `!!int` may sit on a list or mapping: refuse it rather than read its items.
         if not isinstance(node, ScalarNode):
-            raise _refuse(node, f"a {node.id} tagged as {kind} is not {kind}")
+            shape = "list" if isinstance(node, yaml.SequenceNode) else "mapping"
+            raise _refuse(node, f"a {shape} tagged as {kind} is not {kind}")
         return str(node.value)
 
     def construct_core_null(self, node: ScalarNode) -> None:
