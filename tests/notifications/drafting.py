@@ -32,26 +32,15 @@ READER_ZONE = "Europe/Berlin"
 
 # People in every jurisdiction a shipped regime serves; health, listed, financial and NIS2 sectors;
 # personal data next to the counterparty's trade secrets and code (which are not personal data).
+_PEOPLE = [("BR", 5400), ("DE", 1200), ("US-CA", 640), ("JP", 300), ("KR", 250), ("SG", 600), ("AU", 150)]
+_PEOPLE += [("CA", 120), ("GB", 90)]
 EVERY_REGIME_FACTS: dict[str, Any] = {
     "aware_at": "2026-11-24T16:30:00-03:00",
     "discovered_at": "2026-11-24T09:10:00-03:00",
     "classified_at": "2026-11-24T18:30:00-03:00",
     "assessed_at": "2026-11-25T10:00:00-03:00",
     "material_at": "2026-11-25T11:00:00-05:00",
-    "jurisdictions": [
-        {"code": code, "affected": count}
-        for code, count in [
-            ("BR", 5400),
-            ("DE", 1200),
-            ("US-CA", 640),
-            ("JP", 300),
-            ("KR", 250),
-            ("SG", 600),
-            ("AU", 150),
-            ("CA", 120),
-            ("GB", 90),
-        ]
-    ],  # fmt: skip
+    "jurisdictions": [{"code": code, "affected": count} for code, count in _PEOPLE],
     "data_categories": ["personal", "health", "credentials", "trade_secret", "source_code"],
     "sectors": ["health", "public_company", "financial", "essential_entity"],
     "risk": "high",
