@@ -59,7 +59,7 @@ CASES = [
         "pdpc",
         ("sg-pdpa-s26d-commission-harm/notification", "sg-pdpa-s26d-commission-scale/notification"),
         "en",
-    ),  # fmt: skip
+    ),
     ("singapore", "individuals", ("sg-pdpa-s26d-2-individuals/notification",), "en"),
     ("korea", "pipc", ("kr-pipa-art34-pipc/notification",), "ko"),
     ("korea", "data-subjects", ("kr-pipa-art34-data-subjects/notification",), "ko"),
