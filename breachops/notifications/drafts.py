@@ -183,7 +183,14 @@ class DraftWriter:
                 "audience": plan.rows[0].audience,
             },
             "deadlines": [
-                {"citation": r.citation, "title": r.title, "stage": r.stage, "due_at": r.due, "zone": zone}
+                {
+                    "citation": r.citation,
+                    "title": r.title,
+                    "stage": r.stage,
+                    "due_at": r.due,
+                    "zone": zone,
+                    "target": r.basis == "target",  # an open term ("promptly"): the team's target, not a date
+                }
                 for r in sorted(plan.rows, key=lambda r: (r.due is None, r.due, r.key))
             ],
             "now": self.now,
@@ -338,6 +345,11 @@ class DraftWriter:
                 f"Written in {language} for the authority of {state}, where most people are affected. "
                 f"If another authority leads, change `by_jurisdiction` in the workspace's "
                 f"regimes/{plan.regime.family}.yaml or translate it."
+            )
+        if language != "en":
+            notes.append(
+                f"What the record fills in (step titles, answers, names) stays as written; translate it into "
+                f"{language} with the rest before sending."
             )
         unconfirmed = [e.citation for e in plan.notice.elements if not e.confirmed]
         if unconfirmed:

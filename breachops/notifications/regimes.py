@@ -184,10 +184,11 @@ class Notice(_Strict):
     def elements(self) -> tuple[Element, ...]:
         return tuple(e for s in self.sections for e in s.elements)
 
-    def serves(self, rule_id: str, stage: str) -> bool:
-        if self.stages and stage not in self.stages:
-            return False
+    def names(self, rule_id: str) -> bool:
         return any(rule_id.startswith(r[:-1]) if r.endswith("*") else rule_id == r for r in self.rules)
+
+    def serves(self, rule_id: str, stage: str) -> bool:
+        return self.names(rule_id) and (not self.stages or stage in self.stages)
 
 
 class Regime(_Strict):
@@ -259,11 +260,7 @@ class Regimes:
 
     def internal(self, rule_id: str, stage: str) -> bool:
         """Whether a stage is an internal deadline of a rule a regime records (no notice is drafted)."""
-        return any(
-            stage in n.internal_stages and n.serves(rule_id, n.stages[0] if n.stages else stage)
-            for r in self.regimes
-            for n in r.notices
-        )
+        return any(stage in n.internal_stages and n.names(rule_id) for r in self.regimes for n in r.notices)
 
     def local(
         self, regime: Regime, notice: Notice, affected: Iterable[tuple[str, int | None]]

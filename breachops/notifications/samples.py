@@ -160,6 +160,7 @@ def sample_context(kind: str) -> dict[str, Any]:
                     "stage": "notification",
                     "due_at": _T0 + timedelta(hours=72),
                     "zone": "Europe/Berlin",
+                    "target": False,
                 }
             ],
             "late": False,
@@ -190,6 +191,7 @@ def sample_context(kind: str) -> dict[str, Any]:
                     "stage": "notification",
                     "due_at": _T0 + timedelta(days=30),
                     "zone": "America/Los_Angeles",
+                    "target": False,
                 }
             ],
             "late": False,
