@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -59,6 +60,7 @@ REGULATORY_KINDS = {
     "individuals": "individuals_notice_draft",
 }
 _MIN_FONT_PT = 11
+_SECRET_WORDS = re.compile(r"trade[ _]secrets?|source[ _]code|confidential|know-how", re.IGNORECASE)
 _NARROW_STEP = ("compelled-disclosure", "narrow-disclosure")  # playbook and step to narrow a disclosure
 
 
@@ -330,6 +332,20 @@ class DraftWriter:
                 f"clause ({clause}) of the {self.agreement.title} still binds this notice; narrow what is "
                 f"disclosed as the {_narrow_step()} step of the {_NARROW_STEP[0]} playbook says, and tell "
                 f"the counterparty what was shared with {plan.rows[0].recipient}."
+            )
+        words = re.compile(
+            "|".join([_SECRET_WORDS.pattern, *(re.escape(t) for t in self.agreement.glossary)]), re.IGNORECASE
+        )
+        quoting = [
+            f"{e['label']} ({e['citation']})"
+            for section in english["sections"]
+            for e in section["elements"]
+            if any(words.search(v) for v in e["values"])
+        ]
+        if quoting:
+            warnings.append(
+                "These elements quote the record and describe the counterparty's confidential information; "
+                f"keep only what the law asks there: {'; '.join(quoting)}."
             )
         return warnings
 

@@ -194,6 +194,7 @@ def test_glossary_is_checked_and_used_in_the_draft_and_its_working_copy(tmp_path
         )[0]
     )
     assert "§ 8 (Confidentiality)" in body and "defined term(s) Licensed Know-How" in body
+    assert "These elements quote the record and describe the counterparty's confidential information" in body
     # the counterparty's notice quotes the whole glossary and says what goes to which authority
     counterparty = next(
         m
@@ -264,3 +265,21 @@ def test_shipped_templates_hold_every_element_in_every_language_they_are_used_in
                     )
                     checked += 1
     assert checked > 60
+
+
+def test_a_gate_answer_fills_its_element_and_a_quote_of_confidential_matter_is_flagged(
+    tmp_path: Path,
+) -> None:
+    made = open_incident(tmp_path / "ws")
+    with made.app.transaction() as session:
+        step = session.scalars(select(StepRow).where(StepRow.step_id == "fix-root-cause")).one()
+        step.status = "done"
+        step.answer = {
+            "fix_summary": "A public link on the build server exposed the source code and a customer file."
+        }
+    draft_everything(made)
+    body = the_draft(drafts(made), "jp-appi-art26-ppc/final", "jp-appi-art26-ppc/preliminary").body_text
+    cause = element_values(draft_part(body), "原因", "Enforcement Rules Art. 8(1)(iv)")
+    assert cause == ["A public link on the build server exposed the source code and a customer file."]
+    assert "keep only what the law asks there: Cause (Enforcement Rules Art. 8(1)(iv))" in body
+    assert "translate it into ja" in body  # the answer is in English inside the Japanese draft
