@@ -72,12 +72,13 @@ class Notices:
         *,
         template_dir: Path | None = None,
         participants: Collection[str] | None = None,
-        regimes: Regimes | None = None,
-        zones: Mapping[tuple[str, str], str] | None = None,
+        regimes: Callable[[], Regimes] | None = None,
+        zones: Callable[[], Mapping[tuple[str, str], str]] | None = None,
     ) -> None:
         self.repo = repo
-        self.regimes = regimes if regimes is not None else regimes_for(None)
-        self.zones = zones or {}  # rule stage -> window time zone: the recipient's zone in drafts
+        # Read only when a draft is made: a broken regime file must not stop the other messages.
+        self._regimes = regimes or functools.partial(regimes_for, None)
+        self._zones = zones or dict  # rule stage -> window time zone: the recipient's zone in drafts
         self.incident = incident
         self.now = now
         self.template_dir = template_dir
@@ -207,7 +208,7 @@ class Notices:
             people = [(party, "incident_lead"), (party, "legal")]
             kind = DRAFT_KINDS["counterparty"]
             queued += self._queue(kind, f"{kind}|{row.key}", people, self._counterparty_context(row, party))
-        plans = plan_drafts((r for r in rows if r.audience != "counterparty"), self.regimes)
+        plans = plan_drafts((r for r in rows if r.audience != "counterparty"), self.regimes())
         people = [(p, r) for p in _TEAMS for r in ("dpo", "legal")]
         for plan in plans:
             if all(k is not None for k in self._existing_keys(plan.what, people)):
@@ -217,10 +218,13 @@ class Notices:
 
     # ---- contexts --------------------------------------------------------------------------------
 
+    def regimes(self) -> Regimes:
+        return self._regimes()
+
     def _writer(self) -> DraftWriter:
         return DraftWriter(
             self.incident, self.agreement, self.repo.steps(self.incident.id), self.now,
-            regimes=self.regimes, template_dir=self.template_dir, zones=self.zones,
+            regimes=self.regimes(), template_dir=self.template_dir, zones=self._zones(),
         )  # fmt: skip
 
     def _counterparty_context(self, row: ObligationRow, party: str) -> dict[str, Any]:
@@ -327,14 +331,14 @@ def notify(
 
     participants = drill_participants(app)(incident_id)  # before the write transaction: SQLite has one writer
     folder = app.workspace / "templates"
-    regimes = regimes_for(app.workspace / "regimes")  # before the transaction: a bad file changes nothing
     with app.transaction() as session:
         repo = Repository(session)
         incident = repo.get_incident(incident_id)
         notices = Notices(
             repo, incident, now or app.clock.now(), template_dir=folder if folder.is_dir() else None,
-            participants=participants if incident.drill else None, regimes=regimes,
-            zones=window_zones(app.catalogue),
+            participants=participants if incident.drill else None,
+            regimes=functools.partial(regimes_for, app.workspace / "regimes"),
+            zones=lambda: window_zones(app.catalogue),
         )  # fmt: skip
         return make(notices)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from breachops.config.agreements import load_agreement, parse_agreement
 from breachops.config.rules import load_catalogue
@@ -20,7 +20,7 @@ from breachops.notifications.drafts import plan_drafts, regimes_for
 from breachops.notifications.outbox import dispatch
 from breachops.notifications.regimes import LANGUAGES, load_regimes, shipped_regime_files
 from breachops.notifications.render import RenderError, template_words
-from breachops.store.models import StepRow
+from breachops.store.models import Message, StepRow
 
 from .drafting import (
     AGREEMENT,
@@ -283,3 +283,16 @@ def test_a_gate_answer_fills_its_element_and_a_quote_of_confidential_matter_is_f
     assert cause == ["A public link on the build server exposed the source code and a customer file."]
     assert "keep only what the law asks there: Cause (Enforcement Rules Art. 8(1)(iv))" in body
     assert "translate it into ja" in body  # the answer is in English inside the Japanese draft
+
+
+def test_a_broken_workspace_regime_refuses_drafts_and_stores_nothing(tmp_path: Path) -> None:
+    made = open_incident(tmp_path / "ws")  # the opening messages need no regime
+    path = _write(tmp_path / "ws" / "regimes", "lgpd.yaml", {"family": "lgpd", "languages": ["pt-BR"]})
+    with made.app.transaction() as session:
+        before = session.scalar(select(func.count()).select_from(Message))
+    assert before
+    with pytest.raises(InputError) as caught:
+        draft_everything(made)
+    assert caught.value.source == str(path)
+    with made.app.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Message)) == before
