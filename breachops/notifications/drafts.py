@@ -232,7 +232,7 @@ class DraftWriter:
             "notice": _notice_header(plan.notice, language),
             "words": words,
             "header": {
-                "to": plan.rows[0].recipient,
+                "to": plan.notice.to.get(language) if plan.notice.to else plan.rows[0].recipient,
                 "sender": self.agreement.parties[controller].name,
                 "reference": self.incident.id,
                 "date": self.now.astimezone(ZoneInfo(zone)).date().isoformat(),
@@ -367,7 +367,9 @@ class DraftWriter:
                 f"What the record fills in (step titles, answers, names) stays as written; translate it into "
                 f"{language} with the rest before sending."
             )
-        unconfirmed = [e.citation for e in plan.notice.elements if not e.confirmed]
+        unconfirmed = [
+            e.citation for e in plan.notice.elements if not e.confirmed
+        ]  # English: for the reviewer
         if unconfirmed:
             notes.append(
                 "These elements were read from the regulator's form or guidance, not yet from the text "
@@ -444,12 +446,12 @@ def _notice_header(notice: Notice, language: str) -> dict[str, Any]:
 
 
 def _element(element: Element, language: str, values: list[str]) -> dict[str, Any]:
-    label = element.label.get(language)
-    hint = f"{label} ({element.citation})"
+    label, citation = element.label.get(language), element.citation_in(language)
+    hint = f"{label} ({citation})"
     return {
         "id": element.id,
         "label": label,
-        "citation": element.citation,
+        "citation": citation,
         "values": values,
         "gap": FILL_MARK.format(hint),
         "hint": hint,

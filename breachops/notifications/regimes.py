@@ -100,6 +100,7 @@ class Element(_Strict):
 
     id: str
     citation: str
+    cite: dict[str, str] = {}  # the citation as the recipient's language writes it, where it differs
     label: Texts
     fill: str | None = None
     only_if_late: bool = False  # reasons for a delay: asked only once the deadline has passed
@@ -112,6 +113,15 @@ class Element(_Strict):
         if not _ID.match(value):
             raise ValueError(f"{value!r} is not an element id: lower-case letters, digits, - and _")
         return value
+
+    @field_validator("cite")
+    @classmethod
+    def _cite(cls, value: dict[str, str]) -> dict[str, str]:
+        _check_languages(list(value))
+        return value
+
+    def citation_in(self, language: str) -> str:
+        return self.cite.get(language, self.citation)
 
     @field_validator("fill")
     @classmethod
@@ -150,6 +160,7 @@ class Notice(_Strict):
     internal_stages: tuple[str, ...] = ()  # stages of these rules that are internal deadlines: no notice
     title: Texts
     law: Texts
+    to: Texts | None = None  # the addressee as the recipient's language names it (else the rule's recipient)
     sections: tuple[Section, ...] = Field(min_length=1)
     min_font_pt: int | None = Field(default=None, gt=0)
     languages: tuple[str, ...] = ()
@@ -230,7 +241,9 @@ class Regime(_Strict):
                 *self.languages_of(notice),
                 *(lang for j in self.by_jurisdiction.values() for lang in j.languages),
             }
-            texts = [("title", notice.title), ("law", notice.law)]
+            texts = [("title", notice.title), ("law", notice.law)] + (
+                [("to", notice.to)] if notice.to else []
+            )
             texts += [
                 (f"heading of section {i + 1}", s.heading) for i, s in enumerate(notice.sections) if s.heading
             ]

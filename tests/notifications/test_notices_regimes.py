@@ -114,10 +114,10 @@ def test_draft_holds_every_element_cites_its_law_and_its_own_deadline(
     for element in notice.elements:
         if element.only_if_late:
             continue  # nothing is late at START
-        label = element.label.get(language)
-        values = element_values(draft, label, element.citation)
+        label, citation = element.label.get(language), element.citation_in(language)
+        values = element_values(draft, label, citation)
         assert values, (element.id, "has neither a value nor a gap")
-        gap = FILL_MARK.format(f"{label} ({element.citation})")
+        gap = FILL_MARK.format(f"{label} ({citation})")
         assert values == [gap] or gap not in values, element.id
         if element.fill is None:
             assert values == [gap], element.id  # nothing on record fills it: a person must
@@ -163,7 +163,7 @@ def test_no_non_personal_category_is_listed_as_personal_data(
     _, notice = _notice(family, notice_id)
     for element in notice.elements:
         if element.fill == "personal_data":
-            values = element_values(draft, element.label.get(language), element.citation)
+            values = element_values(draft, element.label.get(language), element.citation_in(language))
             assert len(values) == 3, values  # personal, health, credentials; never the trade secret or code
     # the reviewer is warned, with the agreement's confidentiality clause and the playbook step
     assert "confidential information (trade secret, source code)" in message.body_text

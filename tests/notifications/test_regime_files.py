@@ -147,7 +147,11 @@ def test_a_workspace_template_that_drops_a_required_element_is_refused_by_name(
     with pytest.raises(RenderError) as caught:
         _gdpr_draft(incident, tmp_path / "templates")
     text = str(caught.value)
-    assert "gdpr.de.txt.j2" in text and "element subject_categories" in text and "GDPR Art. 33(3)(a)" in text
+    assert (
+        "gdpr.de.txt.j2" in text
+        and "element subject_categories" in text
+        and "Art. 33 Abs. 3 Buchst. a DSGVO" in text
+    )
 
 
 def test_a_workspace_template_that_keeps_every_element_is_used(incident: Incident, tmp_path: Path) -> None:
@@ -190,7 +194,7 @@ def test_glossary_is_checked_and_used_in_the_draft_and_its_working_copy(tmp_path
     assert (
         "Licensed Know-How and a customer file"
         in element_values(
-            draft, "Art der Verletzung des Schutzes personenbezogener Daten", "GDPR Art. 33(3)(a)"
+            draft, "Art der Verletzung des Schutzes personenbezogener Daten", "Art. 33 Abs. 3 Buchst. a DSGVO"
         )[0]
     )
     assert "§ 8 (Confidentiality)" in body and "defined term(s) Licensed Know-How" in body
@@ -279,7 +283,7 @@ def test_a_gate_answer_fills_its_element_and_a_quote_of_confidential_matter_is_f
         }
     draft_everything(made)
     body = the_draft(drafts(made), "jp-appi-art26-ppc/final", "jp-appi-art26-ppc/preliminary").body_text
-    cause = element_values(draft_part(body), "原因", "Enforcement Rules Art. 8(1)(iv)")
+    cause = element_values(draft_part(body), "原因", "施行規則第8条第1項第4号")
     assert cause == ["A public link on the build server exposed the source code and a customer file."]
     assert "keep only what the law asks there: Cause (Enforcement Rules Art. 8(1)(iv))" in body
     assert "translate it into ja" in body  # the answer is in English inside the Japanese draft
