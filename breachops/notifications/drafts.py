@@ -1,12 +1,11 @@
-"""Drafts of the notices a law requires: one per obligation, in its recipient's language.
+"""Drafts of the notices a law requires, each obligation's own, in its recipient's language.
 
 Each open obligation addressed to an authority or to the people affected is matched to its regime's
 notice (``regimes.py``). Obligations with the same notice and the same recipient (the stages of one
 report, or two rules that both send a notice to the same commission) share one draft: the facts are
 the same, so the people approving it see it once, with each obligation's own deadline. The notice is
-rendered from the language-specific templates (``notices/<family>.<language>``, else
-``notices/<family>``, else ``notices/notice``), and, when that language is not English, again in
-English as a working copy for the reviewers. Each element the law requires prints its value, or a
+rendered from the language-specific templates (``notice_templates.py``), and, when that language is
+not English, again in English as a working copy for the reviewers. Each element the law requires prints its value, or a
 gap ``[[FILL IN: <element> (<citation>)]]``; a template that drops an element is refused.
 """
 
@@ -22,22 +21,19 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from breachops.config.agreements import Agreement, Contact
 from breachops.config.rules import DATA_CATEGORIES, PERSONAL_CATEGORIES, Rule
 from breachops.errors import InputError
-from breachops.notifications.regimes import Element, Notice, Regime, Regimes, load_regimes
-from breachops.notifications.render import (
-    FILL_MARK,
-    RenderError,
-    first_template,
-    local,
-    render_part,
-    template_source,
-    template_words,
-    utc,
+from breachops.notifications.notice_templates import (
+    check_notice_template,
+    element_context,
+    notice_header,
+    notice_template,
 )
+from breachops.notifications.regimes import Element, Notice, Regime, Regimes, load_regimes
+from breachops.notifications.render import FILL_MARK, local, render_part, template_words, utc
 from breachops.store.models import Incident, ObligationRow, StepRow
 
 __all__ = [
@@ -45,7 +41,6 @@ __all__ = [
     "REGULATORY_KINDS",
     "DraftWriter",
     "Plan",
-    "check_notice_template",
     "plan_drafts",
     "regimes_for",
     "window_zones",
@@ -59,7 +54,6 @@ REGULATORY_KINDS = {
     "csirt": "regulator_notice_draft",
     "individuals": "individuals_notice_draft",
 }
-_MIN_FONT_PT = 11
 _SECRET_WORDS = re.compile(r"trade[ _]secrets?|source[ _]code|confidential|know-how", re.IGNORECASE)
 _NARROW_STEP = ("compelled-disclosure", "narrow-disclosure")  # playbook and step to narrow a disclosure
 
@@ -220,7 +214,7 @@ class DraftWriter:
         sections = []
         for section in plan.notice.sections:
             elements = [
-                _element(e, language, self._values(e, words, zone))
+                element_context(e, language, self._values(e, words, zone))
                 for e in section.elements
                 if late or not e.only_if_late
             ]
@@ -229,7 +223,7 @@ class DraftWriter:
                 sections.append({"heading": heading, "elements": elements})
         controller = self._controller()
         return {
-            "notice": _notice_header(plan.notice, language),
+            "notice": notice_header(plan.notice, language),
             "words": words,
             "header": {
                 "to": plan.notice.to.get(language) if plan.notice.to else plan.rows[0].recipient,
@@ -381,81 +375,6 @@ class DraftWriter:
 def window_zones(catalogue: Iterable[Rule]) -> dict[tuple[str, str], str]:
     """Each rule stage's window time zone, by (rule id, stage name)."""
     return {(rule.id, stage.name): stage.window.timezone for rule in catalogue for stage in rule.stages}
-
-
-def notice_template(
-    family: str, notice: Notice, language: str, suffix: str, template_dir: Path | None
-) -> str:
-    own = notice.template or family
-    names = [
-        f"notices/{own}.{language}.{suffix}.j2",
-        f"notices/{own}.{suffix}.j2",
-        f"notices/notice.{suffix}.j2",
-    ]
-    return first_template(names, template_dir)
-
-
-def check_notice_template(name: str, notice: Notice, language: str, template_dir: Path | None) -> None:
-    """Refuse a notice template that leaves out an element the law requires (its label, citation or
-    value), naming the element: a workspace's template may reword, never drop."""
-    folder = str(template_dir.resolve()) if template_dir is not None else None
-    source = template_source(name, template_dir)  # an edited template is checked again
-    _check(name, source, notice.model_dump_json(), language, folder)
-
-
-@functools.lru_cache(maxsize=256)
-def _check(name: str, source: str, notice_json: str, language: str, folder: str | None) -> None:
-    notice = Notice.model_validate_json(notice_json)
-    template_dir = Path(folder) if folder else None
-    words = template_words(f"notices/lang/{language}.j2", template_dir)
-    probes = [
-        [_element(e, language, [f"PROBE{i}x{e.id}"]) for i, e in enumerate(s.elements)]
-        for s in notice.sections
-    ]
-    sections = [
-        {"heading": s.heading.get(language) if s.heading else None, "elements": elements}
-        for s, elements in zip(notice.sections, probes, strict=True)
-    ]
-    context = {
-        "notice": _notice_header(notice, language),
-        "words": words,
-        "header": {"to": "to", "sender": "sender", "reference": "reference", "date": "date"},
-        "sections": sections,
-        "glossary": [],
-    }
-    out = render_part(name, context, template_dir=template_dir)
-    html = name.endswith(".html.j2")
-    for elements in probes:
-        for element in elements:
-            for needed in (element["label"], element["citation"], element["values"][0]):
-                if (str(escape(needed)) if html else needed) not in out:
-                    raise RenderError(
-                        name, f"element {element['id']}", element["citation"],
-                        f"the template drops a required element ({element['label']})",
-                        "Print every element's label, citation and values, as notices/notice.txt.j2 does.",
-                    )  # fmt: skip
-
-
-def _notice_header(notice: Notice, language: str) -> dict[str, Any]:
-    return {
-        "title": notice.title.get(language),
-        "law": notice.law.get(language),
-        "language": language,
-        "font_pt": max(notice.min_font_pt or 0, _MIN_FONT_PT),
-    }
-
-
-def _element(element: Element, language: str, values: list[str]) -> dict[str, Any]:
-    label, citation = element.label.get(language), element.citation_in(language)
-    hint = f"{label} ({citation})"
-    return {
-        "id": element.id,
-        "label": label,
-        "citation": citation,
-        "values": values,
-        "gap": FILL_MARK.format(hint),
-        "hint": hint,
-    }
 
 
 @functools.cache

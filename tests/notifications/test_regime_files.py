@@ -252,7 +252,7 @@ def test_the_example_agreement_still_loads_without_a_glossary() -> None:
 
 
 def test_shipped_templates_hold_every_element_in_every_language_they_are_used_in() -> None:
-    from breachops.notifications.drafts import check_notice_template, notice_template
+    from breachops.notifications.notice_templates import check_notice_template, notice_template
 
     checked = 0
     for regime in regimes_for(None).regimes:
