@@ -5,8 +5,9 @@ notice (``regimes.py``). Obligations with the same notice and the same recipient
 report, or two rules that both send a notice to the same commission) share one draft: the facts are
 the same, so the people approving it see it once, with each obligation's own deadline. The notice is
 rendered from the language-specific templates (``notice_templates.py``), and, when that language is
-not English, again in English as a working copy for the reviewers. Each element the law requires prints its value, or a
-gap ``[[FILL IN: <element> (<citation>)]]``; a template that drops an element is refused.
+not English, again in English as a working copy for the reviewers. Each element the law requires
+prints its value, or a gap ``[[FILL IN: <element> (<citation>)]]``; a template that drops an element
+is refused.
 """
 
 from __future__ import annotations
