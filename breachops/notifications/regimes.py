@@ -86,6 +86,9 @@ class Texts(_Strict):
     def _known(cls, data: Any) -> Any:
         if isinstance(data, Mapping):
             _check_languages(list(data))
+            for language, text in data.items():
+                if not isinstance(text, str) or not text.strip():
+                    raise ValueError(f"the {language} text must be a non-empty string, not {text!r}")
         return data
 
     def get(self, language: str) -> str:

@@ -300,3 +300,14 @@ def test_a_broken_workspace_regime_refuses_drafts_and_stores_nothing(tmp_path: P
     assert caught.value.source == str(path)
     with made.app.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Message)) == before
+
+
+def test_a_text_that_is_not_a_string_is_refused(tmp_path: Path) -> None:
+    data = _shipped("japan")
+    data["notices"][0]["title"]["ja"] = 8
+    path = _write(tmp_path / "regimes", "japan.yaml", data)
+    with pytest.raises(InputError) as caught:
+        load_regimes(tmp_path / "regimes")
+    assert str(caught.value).startswith(f"{path}: notices[0].title") and "ja text must be" in str(
+        caught.value
+    )
