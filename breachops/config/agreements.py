@@ -102,6 +102,10 @@ class Agreement(_Strict):
     parties: dict[str, Party]
     notice_windows: tuple[NoticeWindow, ...] = ()
     reminders: ReminderSettings | None = None  # when reminders go out for this agreement's incidents
+    # Defined terms ("Confidential Information": its definition), quoted in every notice draft that uses
+    # them, so a translated draft and its English working copy mean the same thing by them.
+    glossary: dict[str, str] = {}
+    confidentiality_clause: str | None = None  # e.g. "§ 8 (Confidentiality)": cited when a draft risks it
     origin: str = Field(default="", exclude=True)
 
     _title = field_validator("title")(_check_name)
@@ -110,6 +114,16 @@ class Agreement(_Strict):
     @classmethod
     def _law(cls, value: str) -> str:
         return normalise_code(value)
+
+    @field_validator("glossary")
+    @classmethod
+    def _glossary(cls, value: dict[str, str]) -> dict[str, str]:
+        for term, definition in value.items():
+            if not term.strip() or not definition.strip():
+                raise ValueError(f"glossary term {term!r} needs a name and a definition")
+            if any(c in term for c in "\r\n"):
+                raise ValueError(f"glossary term {term!r} cannot contain a line break")
+        return {term.strip(): " ".join(definition.split()) for term, definition in value.items()}
 
     @field_validator("jurisdictions")
     @classmethod

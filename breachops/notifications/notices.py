@@ -8,19 +8,22 @@ so a replayed flow or a repeated tick never queues it twice:
 | incident_opened | ``incident_opened|<party>.<role>`` | every contact of the two parties |
 | step_assigned | ``step_assigned|<step>|<party>.<role>`` | the step's owners (else the incident lead) |
 | digest | ``digest|<UTC date>|<party>.<role>`` | each party's incident lead, daily at ``DIGEST_HOUR`` |
-| *_notice_draft | ``<kind>|<obligation key>|<party>.<role>`` | the party's own people who approve it |
+| counterparty_notice_draft | ``<kind>|<obligation key>|<party>.<role>`` | the notifier's lead and legal |
+| regulator_/individuals_notice_draft | ``<kind>|<obligation key>[+<key>...]|<party>.<role>`` | DPO, legal |
 
 Drafts are for a person to approve and send: a counterparty notice goes to the notifying party's
 incident lead and legal contact; a regulator or individuals notice to each party's DPO and legal
-contact. Nothing here addresses a regulator or an affected person (the dispatcher would refuse
-anyone outside the agreement anyway). A drill incident's messages go only to its participants and
+contact. A regulator or individuals draft serves the obligations that share a notice and a recipient
+(``drafts.py``), its obligation keys sorted and joined by ``+``: one obligation, the key it always had.
+Nothing here addresses a regulator or an affected person (the dispatcher would refuse anyone outside
+the agreement anyway). A drill incident's messages go only to its participants and
 carry ``[DRILL]`` subjects (``render`` adds it; the channel's DrillGuard checks it).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,7 +31,16 @@ from typing import Any
 from breachops.bootstrap import App
 from breachops.config.agreements import Agreement, Contact, parse_agreement
 from breachops.deadlines.reminders import notifiers_of
+from breachops.notifications.disclosures import shared_with_authorities
+from breachops.notifications.drafts import (
+    REGULATORY_KINDS,
+    DraftWriter,
+    plan_drafts,
+    regimes_for,
+    window_zones,
+)
 from breachops.notifications.keys import fit_key
+from breachops.notifications.regimes import Regimes
 from breachops.notifications.render import render
 from breachops.store import Repository
 from breachops.store.models import Incident, ObligationRow, StepRow
@@ -45,11 +57,7 @@ __all__ = [
 
 DIGEST_HOUR = 7
 """The daily digest goes out at this hour, UTC: morning in Europe, night before in the Americas."""
-DRAFT_KINDS = {
-    "counterparty": "counterparty_notice_draft",
-    "regulator": "regulator_notice_draft",
-    "individuals": "individuals_notice_draft",
-}
+DRAFT_KINDS = {"counterparty": "counterparty_notice_draft", **REGULATORY_KINDS}
 _TEAMS = ("disclosing", "receiving")
 
 
@@ -64,8 +72,13 @@ class Notices:
         *,
         template_dir: Path | None = None,
         participants: Collection[str] | None = None,
+        regimes: Callable[[], Regimes] | None = None,
+        zones: Callable[[], Mapping[tuple[str, str], str]] | None = None,
     ) -> None:
         self.repo = repo
+        # Read only when a draft is made: a broken regime file must not stop the other messages.
+        self._regimes = regimes or functools.partial(regimes_for, None)
+        self._zones = zones or dict  # rule stage -> window time zone: the recipient's zone in drafts
         self.incident = incident
         self.now = now
         self.template_dir = template_dir
@@ -184,28 +197,35 @@ class Notices:
         return self._queue("digest", f"digest|{day}", [(p, "incident_lead") for p in _TEAMS], context)
 
     def drafts(self, obligations: Iterable[ObligationRow]) -> list[str]:
-        """A draft per open obligation (of the audiences that have one) for its approvers."""
+        """A draft per open obligation for its approvers; obligations with the same notice and the same
+        recipient share one draft (its key names every obligation it serves, in a stable order)."""
         queued: list[str] = []
         notifier = notifiers_of(self.agreement)
-        for row in obligations:
-            kind = DRAFT_KINDS.get(row.audience)
-            if kind is None or row.status in ("met", "waived", "withdrawn") or row.due is None:
-                continue
-            if row.audience == "counterparty":
-                party = notifier.get(row.rule_id, "receiving")
-                people = [(party, "incident_lead"), (party, "legal")]
-                context = self._counterparty_context(row, party)
-            else:
-                people = [(p, r) for p in _TEAMS for r in ("dpo", "legal")]
-                context = (
-                    self._regulator_context(row)
-                    if kind == "regulator_notice_draft"
-                    else self._people_context()
-                )
-            queued += self._queue(kind, f"{kind}|{row.key}", people, context)
+        closed = ("met", "waived", "withdrawn")
+        rows = [r for r in obligations if r.audience in DRAFT_KINDS and r.status not in closed and r.due]
+        for row in (r for r in rows if r.audience == "counterparty"):
+            party = notifier.get(row.rule_id, "receiving")
+            people = [(party, "incident_lead"), (party, "legal")]
+            kind = DRAFT_KINDS["counterparty"]
+            queued += self._queue(kind, f"{kind}|{row.key}", people, self._counterparty_context(row, party))
+        plans = plan_drafts((r for r in rows if r.audience != "counterparty"), self.regimes())
+        people = [(p, r) for p in _TEAMS for r in ("dpo", "legal")]
+        for plan in plans:
+            if all(k is not None for k in self._existing_keys(plan.what, people)):
+                continue  # already queued: skip rendering
+            queued += self._queue(plan.kind, plan.what, people, self._writer().context(plan))
         return queued
 
     # ---- contexts --------------------------------------------------------------------------------
+
+    def regimes(self) -> Regimes:
+        return self._regimes()
+
+    def _writer(self) -> DraftWriter:
+        return DraftWriter(
+            self.incident, self.agreement, self.repo.steps(self.incident.id), self.now,
+            regimes=self.regimes(), template_dir=self.template_dir, zones=self._zones(),
+        )  # fmt: skip
 
     def _counterparty_context(self, row: ObligationRow, party: str) -> dict[str, Any]:
         facts = self.incident.facts
@@ -213,11 +233,16 @@ class Notices:
         to_key = window.to_party if window else ("disclosing" if party != "disclosing" else "receiving")
         to_party = self.agreement.parties[to_key]
         sender = self.agreement.parties[party]
+        glossary = [{"term": t, "definition": d} for t, d in self.agreement.glossary.items()]
         return {
             "incident": self._incident_facts(),
             "agreement": {"title": self.agreement.title, "clause": window.clause if window else row.citation},
             "from_party": {"name": sender.name},
-            "to_party": {"name": to_party.name, "contact_name": to_party.contacts["incident_lead"].name},
+            "to_party": {
+                "name": to_party.name,
+                "contact_name": to_party.contacts["incident_lead"].name,
+                "timezone": to_party.contacts["incident_lead"].timezone,
+            },
             "due_at": row.due,
             "discovered_at": _instant(facts.get("discovered_at")),
             "what_happened": facts.get("summary"),
@@ -225,49 +250,10 @@ class Notices:
             "measures_taken": self._measures(),
             "next_update_at": None,
             "contact": self._person(sender.contacts["incident_lead"]),
-        }
-
-    def _regulator_context(self, row: ObligationRow) -> dict[str, Any]:
-        """GDPR Art. 33(3): nature, categories and numbers, DPO contact, consequences, measures."""
-        facts = self.incident.facts
-        controller = self.agreement.parties[
-            "receiving" if facts.get("acting_as") != "processor" else "disclosing"
-        ]
-        dpo = controller.contacts.get("dpo") or controller.contacts["incident_lead"]
-        counts = [j.get("affected") for j in facts.get("jurisdictions", []) if isinstance(j, dict)]
-        return {
-            "incident": self._incident_facts(),
-            "authority": {"name": row.recipient},
-            "controller": {"name": controller.name, "address": None},
-            "dpo": self._person(dpo),
-            "now": self.now,
-            "due_at": row.due,
-            "late_reasons": None,
-            "occurred_at": _instant(facts.get("occurred_at")),
-            "nature": facts.get("summary"),
-            "subject_categories": list(facts.get("subject_categories", [])),
-            "approx_subjects": sum(c for c in counts if isinstance(c, int)) or None,
-            "record_categories": list(facts.get("data_categories", [])),
-            "approx_records": None,
-            "consequences": None,
-            "measures_taken": self._measures(),
-            "measures_proposed": [],
-        }
-
-    def _people_context(self) -> dict[str, Any]:
-        facts = self.incident.facts
-        controller = self.agreement.parties["receiving"]
-        dpo = controller.contacts.get("dpo") or controller.contacts["incident_lead"]
-        return {
-            "incident": {"id": self.incident.id, "title": self.incident.title},
-            "controller": {"name": controller.name},
-            "dpo": self._person(dpo),
-            "what_happened": facts.get("summary"),
-            "record_categories": list(facts.get("data_categories", [])),
-            "consequences": None,
-            "measures_taken": self._measures(),
-            "advice": [],
-            "helpline": None,
+            "disclosures": shared_with_authorities(
+                self.repo.obligations(self.incident.id), self.repo.steps(self.incident.id), facts
+            ),
+            "glossary": glossary,
         }
 
     def _incident_facts(self) -> dict[str, Any]:
@@ -351,6 +337,8 @@ def notify(
         notices = Notices(
             repo, incident, now or app.clock.now(), template_dir=folder if folder.is_dir() else None,
             participants=participants if incident.drill else None,
+            regimes=functools.partial(regimes_for, app.workspace / "regimes"),
+            zones=lambda: window_zones(app.catalogue),
         )  # fmt: skip
         return make(notices)
 

@@ -10,7 +10,7 @@ missing variable is an error rather than an empty string (``StrictUndefined``).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +22,7 @@ from jinja2 import (
     FileSystemLoader,
     PackageLoader,
     StrictUndefined,
+    TemplateNotFound,
     pass_context,
     pass_eval_context,
 )
@@ -34,7 +35,18 @@ from markupsafe import Markup, escape
 from breachops.errors import InputError
 from breachops.notifications.headers import check_header_value
 
-__all__ = ["DRILL_PREFIX", "FILL_MARK", "KINDS", "RenderError", "Rendered", "render"]
+__all__ = [
+    "DRILL_PREFIX",
+    "FILL_MARK",
+    "KINDS",
+    "RenderError",
+    "Rendered",
+    "first_template",
+    "render",
+    "render_part",
+    "template_source",
+    "template_words",
+]
 
 KINDS: tuple[str, ...] = (
     "incident_opened",
@@ -102,6 +114,55 @@ def render(
     if drill and not subject.startswith(DRILL_PREFIX):
         subject = f"{DRILL_PREFIX} {subject}"
     return Rendered(subject=subject, text=parts[1].strip() + "\n", html=parts[2].strip() + "\n")
+
+
+def first_template(names: Sequence[str], template_dir: Path | None = None) -> str:
+    """The first of ``names`` that exists (in the workspace folder, then shipped)."""
+    env = _environment(str(template_dir.resolve()) if template_dir is not None else None)
+    for name in names:
+        try:
+            env.get_template(name)
+        except TemplateNotFound:
+            continue
+        return name
+    raise RenderError(None, "template", names[-1], "no such template", f"Looked for: {', '.join(names)}")
+
+
+def render_part(name: str, context: Mapping[str, Any], *, template_dir: Path | None = None) -> str:
+    """One template by name (a notice's text or HTML): the same environment, filters and errors."""
+    env = _environment(str(template_dir.resolve()) if template_dir is not None else None)
+    try:
+        return env.get_template(name).render(context).strip() + "\n"
+    except InputError as exc:
+        if exc.source is not None:
+            raise
+        raise RenderError(_origin(env, name), exc.field, exc.value, exc.problem, exc.hint) from None
+    except JinjaTemplateError as exc:
+        raise RenderError(
+            _origin(env, name), None, None, f"{type(exc).__name__}: {exc.message or exc}",
+            "Pass every variable the template's header comment lists.",
+        ) from None  # fmt: skip
+
+
+def template_source(name: str, template_dir: Path | None = None) -> str:
+    """The text of a template as the environment finds it (the workspace's copy first)."""
+    env = _environment(str(template_dir.resolve()) if template_dir is not None else None)
+    assert env.loader is not None
+    return env.loader.get_source(env, name)[0]
+
+
+def template_words(name: str, template_dir: Path | None = None) -> dict[str, Any]:
+    """The ``words`` a language file (``notices/lang/<language>.j2``) sets: a draft's fixed text."""
+    env = _environment(str(template_dir.resolve()) if template_dir is not None else None)
+    try:
+        words = getattr(env.get_template(name).module, "words", None)
+    except JinjaTemplateError as exc:
+        raise RenderError(
+            _origin(env, name), None, None, f"{type(exc).__name__}: {exc.message or exc}"
+        ) from None
+    if not isinstance(words, dict):
+        raise RenderError(_origin(env, name), "words", None, "must set `words` to a mapping")
+    return words
 
 
 def _origin(env: SandboxedEnvironment, name: str) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from markupsafe import Markup
+
 __all__ = ["sample_context"]
 
 _T0 = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
@@ -22,7 +24,6 @@ _INCIDENT = {
     "status": "open",
     "phase": "investigation",
 }
-_DPO = {"name": "Dr. Lena Vogel", "email": "dpo@discloser.example", "phone": "+49 30 1234 5670"}
 
 
 def sample_context(kind: str) -> dict[str, Any]:
@@ -121,7 +122,7 @@ def sample_context(kind: str) -> dict[str, Any]:
             "incident": incident,
             "agreement": {"title": "Technology Transfer Agreement of 1 March 2026", "clause": "§ 9.3"},
             "from_party": {"name": "Discloser GmbH"},
-            "to_party": {"name": "Receiver K.K.", "contact_name": "Aiko Tanaka"},
+            "to_party": {"name": "Receiver K.K.", "contact_name": "Aiko Tanaka", "timezone": "Asia/Tokyo"},
             "due_at": _T0 + timedelta(hours=48),
             "discovered_at": _T0 - timedelta(hours=2),
             "what_happened": None,
@@ -129,35 +130,80 @@ def sample_context(kind: str) -> dict[str, Any]:
             "measures_taken": [],
             "next_update_at": _T0 + timedelta(days=3),
             "contact": {"name": "Jonas Weber", "email": "legal@discloser.example", "phone": None},
+            "disclosures": [
+                {
+                    "recipient": "Berliner Beauftragte für Datenschutz und Informationsfreiheit",
+                    "citation": "GDPR Art. 33(1)",
+                    "sent": False,
+                    "at": _T0 + timedelta(hours=72),
+                    "shared": "personal data (personal) of about 1,250 people",
+                }
+            ],
+            "glossary": [
+                {"term": "Confidential Information", "definition": "all information marked confidential"}
+            ],
         },
         "regulator_notice_draft": {
-            "incident": incident,
-            "authority": {"name": "Berliner Beauftragte für Datenschutz und Informationsfreiheit"},
-            "controller": {"name": "Discloser GmbH", "address": "Beispielstraße 1, 10115 Berlin"},
-            "dpo": dict(_DPO),
-            "now": _T0 + timedelta(hours=30),
-            "due_at": _T0 + timedelta(hours=72),
-            "late_reasons": None,
-            "occurred_at": None,
-            "nature": "An e-mail with an attachment containing staff contact details was sent to a supplier.",
-            "subject_categories": ["employees"],
-            "approx_subjects": 1250,
-            "record_categories": ["names", "business e-mail addresses"],
-            "approx_records": None,
-            "consequences": None,
-            "measures_taken": ["The supplier confirmed deletion in writing."],
-            "measures_proposed": [],
+            "incident": {"id": incident["id"], "title": incident["title"]},
+            "notice": {
+                "title": "Notification of a personal data breach",
+                "law": "Article 33 of Regulation (EU) 2016/679 (GDPR)",
+                "language": "de",
+                "language_name": "Deutsch",
+                "authority": "Berliner Beauftragte für Datenschutz und Informationsfreiheit",
+                "audience": "regulator",
+            },
+            "deadlines": [
+                {
+                    "citation": "GDPR Art. 33(1)",
+                    "title": "Notify the competent supervisory authority of a personal data breach",
+                    "stage": "notification",
+                    "due_at": _T0 + timedelta(hours=72),
+                    "zone": "Europe/Berlin",
+                    "target": False,
+                }
+            ],
+            "late": False,
+            "warnings": [],
+            "notes": ["Written in de for the authority of DE, where most people are affected."],
+            "gaps": 1,
+            "notice_text": "Meldung einer Verletzung des Schutzes personenbezogener Daten\n"
+            "1. Art der Verletzung (GDPR Art. 33(3)(a))\n"
+            "   [[FILL IN: Art der Verletzung (GDPR Art. 33(3)(a))]]\n",
+            "notice_html": Markup("<h2>Meldung einer Verletzung des Schutzes personenbezogener Daten</h2>"),
+            "working_text": "Notification of a personal data breach\n",
+            "working_html": Markup("<h2>Notification of a personal data breach</h2>"),
         },
         "individuals_notice_draft": {
-            "incident": incident,
-            "controller": {"name": "Discloser GmbH"},
-            "dpo": dict(_DPO),
-            "what_happened": None,
-            "record_categories": ["your name", "your business e-mail address"],
-            "consequences": "You may receive more unsolicited or phishing e-mail.",
-            "measures_taken": ["The recipient confirmed that the file was deleted."],
-            "advice": [],
-            "helpline": None,
+            "incident": {"id": incident["id"], "title": incident["title"]},
+            "notice": {
+                "title": "Notice of Data Breach",
+                "law": "California Civil Code § 1798.82",
+                "language": "en",
+                "language_name": "English",
+                "authority": "affected California residents",
+                "audience": "individuals",
+            },
+            "deadlines": [
+                {
+                    "citation": "California Civil Code § 1798.82(a)",
+                    "title": "Notify affected California residents",
+                    "stage": "notification",
+                    "due_at": _T0 + timedelta(days=30),
+                    "zone": "America/Los_Angeles",
+                    "target": False,
+                }
+            ],
+            "late": False,
+            "warnings": [
+                "This incident involves the counterparty's confidential information (trade secret)."
+            ],
+            "notes": [],
+            "gaps": 0,
+            "notice_text": "Notice of Data Breach\n\nWhat Happened\n",
+            "notice_html": Markup("<h2>Notice of Data Breach</h2>"),
+            "working_text": None,
+            "working_html": None,
         },
         "drill_inject": {
             "incident": {**incident, "id": "DRILL-2026-0003", "title": "Tabletop: recipe leak"},

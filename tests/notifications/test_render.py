@@ -84,27 +84,6 @@ def test_line_break_reaching_the_subject_is_refused() -> None:
         render("incident_opened", context)
 
 
-def test_regulator_draft_has_article_33_3_fields_and_marks_gaps() -> None:
-    out = render("regulator_notice_draft", sample_context("regulator_notice_draft"))
-    for needle in (
-        "Art. 33(3)(a)", "Art. 33(3)(b)", "Art. 33(3)(c)", "Art. 33(3)(d)",
-        "Categories of data subjects: employees", "Approximate number of data subjects: 1,250",
-        "Dr. Lena Vogel", "[[FILL IN: approximate number of records]]",
-        "[[FILL IN: likely consequences for the people affected]]",
-    ):  # fmt: skip
-        assert needle in out.text, needle
-    assert '<mark class="fill">[[FILL IN: likely consequences' in out.html
-    assert "Reasons for the delay" not in out.text
-
-
-def test_regulator_draft_asks_for_reasons_when_late() -> None:
-    context = sample_context("regulator_notice_draft")
-    context["now"] = context["due_at"].replace(day=context["due_at"].day + 1)
-    out = render("regulator_notice_draft", context)
-    assert "Reasons for the delay (Art. 33(1))" in out.text
-    assert "[[FILL IN: why this notification is made after 72 hours]]" in out.text
-
-
 def test_workspace_override_wins_and_others_fall_back(tmp_path: Path) -> None:
     (tmp_path / "test.subject.j2").write_text("Custom check via {{ channel }}\n", encoding="utf-8")
     out = render("test", sample_context("test"), template_dir=tmp_path)
