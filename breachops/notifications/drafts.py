@@ -26,6 +26,7 @@ from markupsafe import Markup
 
 from breachops.config.agreements import Agreement, Contact
 from breachops.config.rules import DATA_CATEGORIES, PERSONAL_CATEGORIES, Rule
+from breachops.config.zones import zone_of
 from breachops.errors import InputError
 from breachops.notifications.notice_templates import (
     check_notice_template,
@@ -374,8 +375,13 @@ class DraftWriter:
 
 
 def window_zones(catalogue: Iterable[Rule]) -> dict[tuple[str, str], str]:
-    """Each rule stage's window time zone, by (rule id, stage name)."""
-    return {(rule.id, stage.name): stage.window.timezone for rule in catalogue for stage in rule.stages}
+    """Each rule stage's time zone, by (rule id, stage name): the window's own, else the zone in which
+    the jurisdiction counts its days (UTC for a bloc, whose member states differ)."""
+    return {
+        (rule.id, stage.name): stage.window.timezone or zone_of(rule.jurisdiction)
+        for rule in catalogue
+        for stage in rule.stages
+    }
 
 
 @functools.cache
