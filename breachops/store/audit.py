@@ -2,7 +2,7 @@
 sealed with the workspace's key, and one ledger of every stream's heads.
 
 Each event's hash chains it to the one before (``audit_hashing.py``); its MAC, HMAC-SHA256 of that hash
-under the workspace's audit key (``audit_key.py``, kept outside the database), makes the chain one that
+under the workspace's audit key (``config/audit_key.py``, kept outside the database), makes the chain one that
 write access to the database alone cannot recompute. Every transaction that appends to a stream also
 appends to the ledger (``audit_ledger``) the head it leaves the stream with; the ledger is chained and
 sealed the same way, so a stream's newest events cannot be cut off with its head, nor its head deleted
@@ -20,7 +20,7 @@ the chains they make are the ones the same events appended one by one would make
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -47,6 +47,7 @@ from breachops.store.audit_verify import (
     Problem,
     VerifyResult,
     export,
+    known_stream,
     prove_witness,
     verify,
     verify_all,
@@ -67,7 +68,9 @@ __all__ = [
     "canonical_json",
     "event_hash",
     "export",
+    "heads_of",
     "iso_utc",
+    "known_stream",
     "prove_witness",
     "refuse_secrets",
     "to_jsonable",
@@ -116,6 +119,21 @@ def _insert_missing_heads(session: Session, head_ids: Sequence[str]) -> None:
                     session.execute(insert(AuditHead).values(**values))
             except IntegrityError:
                 pass  # another appender created it first
+
+
+def heads_of(session: Session, incident_ids: Collection[str]) -> dict[str, tuple[int, str]]:
+    """The current (seq, hash) of each stream that has a head: what outgoing messages carry as the
+    witness of the record they were sent from."""
+    if not incident_ids:
+        return {}
+    return {
+        row.incident_id: (row.last_seq, row.last_hash)
+        for row in session.execute(
+            select(AuditHead.incident_id, AuditHead.last_seq, AuditHead.last_hash).where(
+                AuditHead.incident_id.in_(sorted(incident_ids))
+            )
+        )
+    }
 
 
 @dataclass(frozen=True, slots=True)

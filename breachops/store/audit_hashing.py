@@ -3,7 +3,7 @@
 An event's hash is ``sha256(prev_hash + canonical_json({incident_id, seq, at, actor, kind, payload}))``
 in hex; the first event's prev_hash is 64 zeros. A ledger entry's hash is ``sha256(prev_hash +
 canonical_json({incident_id, last_hash, last_seq, seq}))``. Both are sealed with the workspace's key
-(``audit_key.py``): the MAC is HMAC-SHA256 of the hash, which already covers the content, the position
+(``config/audit_key.py``): the MAC is HMAC-SHA256 of the hash, which already covers the content, the position
 and everything before it.
 """
 
@@ -22,8 +22,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from breachops.config.audit_key import AuditKey
 from breachops.errors import InputError
-from breachops.store.audit_key import AuditKey
 
 __all__ = [
     "GENESIS_HASH",
@@ -152,9 +152,10 @@ def ledger_hash(prev_hash: str, seq: int, incident_id: str, last_seq: int, last_
 
 def session_key(session: Session) -> AuditKey | None:
     """The audit key the session was made with (``session_factory(engine, audit_key=...)``): a key, or
-    a function that gives it on first need (so a command that appends nothing never reads it)."""
+    a function of the asking session that gives it on first need (so a command that appends nothing
+    never reads it)."""
     source = session.info.get("audit_key")
     if source is None or isinstance(source, AuditKey):
         return source
-    key: AuditKey | None = source()
+    key: AuditKey | None = source(session)
     return key

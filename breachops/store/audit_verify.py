@@ -17,9 +17,9 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from breachops.config.audit_key import AuditKey
 from breachops.files import private_file
 from breachops.store.audit_hashing import GENESIS_HASH, canonical_json, event_hash, ledger_hash, session_key
-from breachops.store.audit_key import AuditKey
 from breachops.store.models import LEDGER_HEAD, AuditEvent, AuditHead, AuditLedgerEntry, Incident
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "Problem",
     "VerifyResult",
     "export",
+    "known_stream",
     "prove_witness",
     "verify",
     "verify_all",
@@ -371,6 +372,17 @@ def verify_all(session: Session) -> tuple[list[VerifyResult], LedgerResult]:
             result = _with_ledger(result, ledger, events)
         results.append(result)
     return results, ledger
+
+
+def known_stream(session: Session, incident_id: str) -> bool:
+    """Whether anything names this stream: an incident record, events or ledger entries (a stream whose
+    incident record was deleted is still one to check)."""
+    if session.get(Incident, incident_id) is not None:
+        return True
+    for column in (AuditEvent.incident_id, AuditLedgerEntry.incident_id):
+        if session.execute(select(column).where(column == incident_id).limit(1)).first():
+            return True
+    return False
 
 
 def prove_witness(session: Session, incident_id: str, digest: str, seq: int | None = None) -> Problem | None:

@@ -32,7 +32,7 @@ from breachops.files import FILE_MODE, create_private, private_dir
 if TYPE_CHECKING:
     from alembic.config import Config
 
-    from breachops.store.audit_key import AuditKey
+    from breachops.config.audit_key import AuditKey
 
 __all__ = [
     "MIGRATIONS",
@@ -101,13 +101,13 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
 
 
 def session_factory(
-    engine: Engine, audit_key: AuditKey | Callable[[], AuditKey | None] | None = None
+    engine: Engine, audit_key: AuditKey | Callable[[Session], AuditKey | None] | None = None
 ) -> sessionmaker[Session]:
     """Sessions that keep loaded values after commit (the CLI prints what it just stored).
 
     Use ``with factory.begin() as session:`` for one transaction that commits or rolls back whole.
-    ``audit_key`` (a key, or a function giving it on first need) seals the audit events the sessions
-    append and checks them in ``verify``; without one, events are written unsealed (legacy).
+    ``audit_key`` (a key, or a function of the session giving it on first need) seals the audit events
+    the sessions append and checks them in ``verify``; without one, events are written unsealed.
     """
     return sessionmaker(bind=engine, expire_on_commit=False, info={"audit_key": audit_key})
 
