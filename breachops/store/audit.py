@@ -99,13 +99,10 @@ def _last_of(session: Session, head_id: str) -> tuple[int, str]:
 
 
 def _insert_missing_heads(session: Session, head_ids: Sequence[str]) -> None:
-    """Create the head row of each stream (or of the ledger) that has none, from what is stored. A
+    """Create the head row of each stream (or of the ledger) in ``head_ids``, from what is stored. A
     stream's head lost by hand is rebuilt so appends go on; the ledger still names where it was, and
     ``verify`` compares the two."""
-    present = set(session.scalars(select(AuditHead.incident_id).where(AuditHead.incident_id.in_(head_ids))))
     for head_id in head_ids:
-        if head_id in present:
-            continue
         last_seq, last_hash = _last_of(session, head_id)
         values = {"incident_id": head_id, "last_seq": last_seq, "last_hash": last_hash}
         dialect = session.get_bind().dialect.name
@@ -132,6 +129,18 @@ def heads_of(session: Session, incident_ids: Collection[str]) -> dict[str, tuple
             select(AuditHead.incident_id, AuditHead.last_seq, AuditHead.last_hash).where(
                 AuditHead.incident_id.in_(sorted(incident_ids))
             )
+        )
+    }
+
+
+def _lock_heads(session: Session, head_ids: Sequence[str]) -> dict[str, tuple[int, str]]:
+    return {
+        row.incident_id: (row.last_seq, row.last_hash)
+        for row in session.execute(
+            select(AuditHead.incident_id, AuditHead.last_seq, AuditHead.last_hash)
+            .where(AuditHead.incident_id.in_(head_ids))
+            .order_by(AuditHead.incident_id)  # one lock order for every appender
+            .with_for_update()
         )
     }
 
@@ -191,16 +200,10 @@ def append_streams(session: Session, streams: Mapping[str, Sequence[Entry]]) -> 
     for _ in range(_APPEND_ATTEMPTS):
         try:
             with session.begin_nested():
-                _insert_missing_heads(session, locked)
-                heads = {
-                    row.incident_id: (row.last_seq, row.last_hash)
-                    for row in session.execute(
-                        select(AuditHead.incident_id, AuditHead.last_seq, AuditHead.last_hash)
-                        .where(AuditHead.incident_id.in_(locked))
-                        .order_by(AuditHead.incident_id)  # one lock order for every appender
-                        .with_for_update()
-                    )
-                }
+                heads = _lock_heads(session, locked)
+                if len(heads) < len(locked):  # a new stream (or a head lost by hand): make its row
+                    _insert_missing_heads(session, [i for i in locked if i not in heads])
+                    heads = _lock_heads(session, locked)
                 moves = []
                 ledger = []
                 ledger_seq, ledger_prev = heads[LEDGER_HEAD]

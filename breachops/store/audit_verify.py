@@ -12,14 +12,21 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from breachops.config.audit_key import AuditKey
 from breachops.files import private_file
-from breachops.store.audit_hashing import GENESIS_HASH, canonical_json, event_hash, ledger_hash, session_key
+from breachops.store.audit_hashing import (
+    GENESIS_HASH,
+    canonical_json,
+    event_hash,
+    ledger_hash,
+    session_key,
+    text_hash,
+)
 from breachops.store.models import LEDGER_HEAD, AuditEvent, AuditHead, AuditLedgerEntry, Incident
 
 __all__ = [
@@ -130,18 +137,41 @@ def _seal_problem(
     return None
 
 
-def _recompute(event: AuditEvent) -> str | None:
+def _content_matches(event: Any) -> bool:
+    """Whether the event's hash is the hash of its content. The stored payload is canonical JSON (an
+    append writes it so), so its text is hashed as it stands; only when that differs is the payload
+    parsed and spelled canonically, the reference definition (``event_hash``)."""
+    if (
+        text_hash(
+            event.prev_hash, event.incident_id, event.seq, event.at, event.actor, event.kind, event.payload
+        )
+        == event.hash
+    ):
+        return True
     try:
         payload = json.loads(event.payload)
     except ValueError:
-        return None
-    return event_hash(
+        return False
+    digest = event_hash(
         event.prev_hash, event.incident_id, event.seq, event.at, event.actor, event.kind, payload
     )
+    return bool(digest == event.hash)
+
+
+# Events and ledger entries are read as plain rows: verify reads every one, and ORM objects cost
+# several times more to build than the checks themselves.
+_EVENT_COLUMNS = (
+    AuditEvent.incident_id, AuditEvent.seq, AuditEvent.at, AuditEvent.actor, AuditEvent.kind,
+    AuditEvent.payload, AuditEvent.prev_hash, AuditEvent.hash, AuditEvent.mac,
+)  # fmt: skip
+_LEDGER_COLUMNS = (
+    AuditLedgerEntry.seq, AuditLedgerEntry.incident_id, AuditLedgerEntry.last_seq, AuditLedgerEntry.last_hash,
+    AuditLedgerEntry.prev_hash, AuditLedgerEntry.hash, AuditLedgerEntry.mac,
+)  # fmt: skip
 
 
 def _walk_stream(
-    incident_id: str, events: Sequence[AuditEvent], key: AuditKey | None, head: tuple[int, str] | None
+    incident_id: str, events: Sequence[Any], key: AuditKey | None, head: tuple[int, str] | None
 ) -> VerifyResult:
     """The stream's own checks. For each event, in this order: its seq follows the previous one (else
     an event was deleted); its prev_hash is the previous event's hash (else the events were reordered,
@@ -179,7 +209,7 @@ def _walk_stream(
                     f"this event was written after seq {other}, not after seq {event.seq - 1}",
                 )
             return broken(event.seq, "prev_hash_mismatch", "prev_hash is not the previous event's hash")
-        if _recompute(event) != event.hash:
+        if not _content_matches(event):
             if following is not None and following.prev_hash == event.hash:
                 return broken(
                     event.seq,
@@ -209,7 +239,7 @@ def _walk_stream(
 
 
 def _against_ledger(
-    result: VerifyResult, events: Sequence[AuditEvent], named: Sequence[tuple[int, int, str]]
+    result: VerifyResult, events: Sequence[Any], named: Sequence[tuple[int, int, str]]
 ) -> VerifyResult:
     """The stream as the ledger remembers it: every head the ledger names must still be in the chain,
     and the last one must be its final event."""
@@ -251,9 +281,7 @@ def _against_ledger(
     return result
 
 
-def _walk_ledger(
-    entries: Iterable[AuditLedgerEntry], key: AuditKey | None, head: tuple[int, str] | None
-) -> LedgerResult:
+def _walk_ledger(entries: Iterable[Any], key: AuditKey | None, head: tuple[int, str] | None) -> LedgerResult:
     heads: dict[str, list[tuple[int, int, str]]] = {}
     previous_hash = GENESIS_HASH
     expected = 1
@@ -306,11 +334,11 @@ def _head(session: Session, head_id: str) -> tuple[int, str] | None:
 def verify_ledger(session: Session) -> LedgerResult:
     """Walk the ledger in seq order: no entry missing, each linked, hashed and sealed, the head row at
     its end."""
-    entries = session.scalars(select(AuditLedgerEntry).order_by(AuditLedgerEntry.seq)).yield_per(5000)
+    entries = session.execute(select(*_LEDGER_COLUMNS).order_by(AuditLedgerEntry.seq)).yield_per(5000)
     return _walk_ledger(entries, session_key(session), _head(session, LEDGER_HEAD))
 
 
-def _with_ledger(result: VerifyResult, ledger: LedgerResult, events: Sequence[AuditEvent]) -> VerifyResult:
+def _with_ledger(result: VerifyResult, ledger: LedgerResult, events: Sequence[Any]) -> VerifyResult:
     if ledger.problem is not None:
         problem = ledger.problem
         detail = f"{problem.kind.replace('_', ' ')}: {problem.detail}"
@@ -325,8 +353,8 @@ def verify(session: Session, incident_id: str) -> VerifyResult:
     """Check one stream: its chain and seals (``_walk_stream``), then the ledger, and the stream against
     every head the ledger names for it."""
     events = list(
-        session.scalars(
-            select(AuditEvent).where(AuditEvent.incident_id == incident_id).order_by(AuditEvent.seq)
+        session.execute(
+            select(*_EVENT_COLUMNS).where(AuditEvent.incident_id == incident_id).order_by(AuditEvent.seq)
         )
     )
     key = session_key(session)
