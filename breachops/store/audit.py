@@ -6,7 +6,8 @@ under the workspace's audit key (``config/audit_key.py``, kept outside the datab
 write access to the database alone cannot recompute. Every transaction that appends to a stream also
 appends to the ledger (``audit_ledger``) the head it leaves the stream with; the ledger is chained and
 sealed the same way, so a stream's newest events cannot be cut off with its head, nor its head deleted
-or rewound, without ``verify`` naming it (``audit_verify.py``). ``docs/threat-model.md`` says what is
+or rewound, without ``verify`` naming it (``audit_verify.py``; the export and the proof of a
+witness are in ``audit_evidence.py``). ``docs/threat-model.md`` says what is
 detected and what is not.
 
 Appends are serialised per stream: the stream's ``audit_heads`` row is locked (``SELECT ... FOR
@@ -31,6 +32,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from breachops.store.audit_evidence import export, known_stream, prove_witness
 from breachops.store.audit_hashing import (
     GENESIS_HASH,
     canonical_json,
@@ -46,9 +48,6 @@ from breachops.store.audit_verify import (
     LedgerResult,
     Problem,
     VerifyResult,
-    export,
-    known_stream,
-    prove_witness,
     verify,
     verify_all,
     verify_ledger,
