@@ -35,10 +35,18 @@ _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 def private_dir(path: Path) -> Path:
-    """Create ``path`` (and missing parents) and make ``path`` itself 0700. A parent that already
-    exists keeps its mode: it may be the user's home or a shared project folder."""
+    """Create ``path`` and any missing parents 0700, and make ``path`` itself 0700. A parent that
+    already exists keeps its mode: it may be the user's home or a shared project folder."""
     path = Path(path)
-    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    missing = []
+    here = path
+    while not here.exists() and here != here.parent:
+        missing.append(here)
+        here = here.parent
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # made meanwhile by another process
+            folder.mkdir(mode=DIR_MODE)
+            folder.chmod(DIR_MODE)  # mkdir's mode passes through the umask
     if stat.S_IMODE(path.stat().st_mode) != DIR_MODE:
         path.chmod(DIR_MODE)
     return path
