@@ -5,6 +5,7 @@ Nothing deeper in the code reaches for a global; entry points call this and pass
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from breachops.config.rules import Catalogue, load_catalogue
 from breachops.config.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from breachops.config.audit_key import AuditKey
     from breachops.store.agreement_snapshots import AgreementSnapshots
 
 __all__ = ["App", "bootstrap"]
@@ -29,6 +31,8 @@ __all__ = ["App", "bootstrap"]
 class App:
     settings: Settings
     clock: Clock = field(default_factory=SystemClock)
+    _audit_key: AuditKey | None = field(default=None, init=False, repr=False)
+    _key_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @cached_property
     def catalogue(self) -> Catalogue:
@@ -51,7 +55,45 @@ class App:
     def sessions(self) -> sessionmaker[Session]:
         from breachops.store import session_factory
 
-        return session_factory(self.engine)
+        # The key is read when a session first appends or verifies, not for every command.
+        return session_factory(self.engine, audit_key=self.audit_key)
+
+    def audit_key(self, session: Session | None = None) -> AuditKey:
+        """The workspace's audit key (``config/audit_key.py``): the Secret block named in
+        ``BREACHOPS_AUDIT_KEY_BLOCK``, else ``<workspace>/audit.key``, created on first need in a
+        workspace made before keys. A missing file is never replaced while the record holds events
+        sealed with it: that would seal new events with a key the old ones cannot be checked with.
+        ``session``: the one asking, in which the record is looked at."""
+        from breachops.config.audit_key import KEY_FILE, KeyLost, load_audit_key
+
+        with self._key_lock:
+            if self._audit_key is None:
+                key = load_audit_key(self.workspace, secret_block=_secret_block)
+                if key is None:
+                    if self._has_sealed_audit(session):
+                        raise KeyLost(
+                            self.workspace / KEY_FILE, None, None,
+                            "the audit key is missing, and the audit log holds events sealed with it",
+                            "Restore the file from a backup; a new key would not check the old seals.",
+                        )  # fmt: skip
+                    key = load_audit_key(self.workspace, secret_block=_secret_block, create=True)
+                self._audit_key = key
+            assert self._audit_key is not None  # loaded or created above
+            return self._audit_key
+
+    def _has_sealed_audit(self, session: Session | None) -> bool:
+        """Asked in the session that needs the key (a second connection would wait for its lock)."""
+        from sqlalchemy import select
+
+        from breachops.store.models import AuditEvent, AuditLedgerEntry
+
+        if session is None:
+            with self.sessions() as own:
+                return self._has_sealed_audit(own)
+        for column in (AuditEvent.mac, AuditLedgerEntry.mac):
+            if session.execute(select(column).where(column.is_not(None)).limit(1)).first():
+                return True
+        return False
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -69,6 +111,13 @@ class App:
     @property
     def playbook_search(self) -> list[Path]:
         return [self.workspace / "playbooks"]
+
+
+def _secret_block(name: str) -> str | None:
+    """Only flows/ knows Prefect: its reader is imported when a Secret block is named, not before."""
+    from breachops.flows.secret_blocks import read_secret_block
+
+    return read_secret_block(name)
 
 
 def bootstrap(settings: Settings | None = None, clock: Clock | None = None) -> App:

@@ -6,6 +6,7 @@ Bad input exits with status 2 and one line naming the file, field and value; not
 from __future__ import annotations
 
 import difflib
+import io
 import json
 import sys
 from datetime import datetime
@@ -39,6 +40,7 @@ from breachops.config.yaml import read_yaml_stream
 from breachops.deadlines.engine import assess
 from breachops.deadlines.models import load_facts, parse_facts
 from breachops.errors import InputError
+from breachops.files import write_private
 from breachops.reports.deadlines import assessment_to_json, render_assessment, warning_lines
 from breachops.reports.ics import assessment_to_ics
 
@@ -332,8 +334,12 @@ def deadlines(
         name = facts_file.stem if str(facts_file) != "-" else "stdin"
         _emit(assessment_to_ics(result, incident=name).decode(), output)
     else:
-        console = Console(file=output.open("w", encoding="utf-8"), width=160) if output else out
-        render_assessment(console, result, instant, why_not=why_not, notes=notes)
+        if output:
+            buffer = io.StringIO()
+            render_assessment(Console(file=buffer, width=160), result, instant, why_not=why_not, notes=notes)
+            write_private(output, buffer.getvalue())
+        else:
+            render_assessment(out, result, instant, why_not=why_not, notes=notes)
     if output:
         err.print(f"wrote {output}")
     if strict and result.gaps:
@@ -344,7 +350,7 @@ def _emit(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        write_private(output, text)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from breachops.commands.common import make_app, out, say
+from breachops.files import private_dir
 
 __all__ = ["init", "serve"]
 
@@ -48,7 +49,7 @@ def serve(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = make_app()
-    app.workspace.mkdir(parents=True, exist_ok=True)
+    private_dir(app.workspace)
     runtime = ensure_prefect(app.workspace, progress=say)
     say(f"serving playbooks and drills from {runtime.api_url} ({runtime.mode} mode); Ctrl-C stops")
     run_serve(app, runtime, poll_seconds=poll, workers=workers)

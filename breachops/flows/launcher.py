@@ -18,6 +18,7 @@ from typing import Any
 
 from breachops.bootstrap import App
 from breachops.errors import InputError
+from breachops.files import open_private_append
 from breachops.flows.names import drill_deployment_name, incident_deployment_name
 from breachops.flows.prefect_api import PrefectAPI, RunState
 from breachops.flows.runtime import PrefectRuntime, ensure_prefect
@@ -73,7 +74,7 @@ def ensure_serve(app: App, runtime: PrefectRuntime, progress: Progress = None) -
     workspace = app.workspace.resolve()
     env = dict(os.environ)
     env.update({"BREACHOPS_WORKSPACE": str(workspace), "PREFECT_API_URL": runtime.api_url})
-    log = (workspace / "serve.log").open("ab")
+    log = open_private_append(workspace / "serve.log")
     process = subprocess.Popen(
         [sys.executable, "-m", "breachops", "serve"],
         env=env,

@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from breachops.files import open_private_append, private_dir, write_private
+
 __all__ = ["LOCAL_HOST", "PrefectRuntime", "configure_prefect_env", "ensure_prefect", "stop_local_server"]
 
 LOCAL_HOST = "127.0.0.1"
@@ -102,8 +104,9 @@ def _alive(pid: int) -> bool:
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
     """One process at a time decides whether to start the server (two CLIs at once must not start two)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a+") as handle:
+    if not path.parent.exists():
+        private_dir(path.parent)
+    with open_private_append(path) as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -156,7 +159,7 @@ def read_local_server(workspace: Path) -> PrefectRuntime | None:
 
 def _start_local_server(workspace: Path, timeout: float) -> PrefectRuntime:
     home = _prefect_home(workspace)
-    home.mkdir(parents=True, exist_ok=True)
+    private_dir(home)  # Prefect's database and logs: as private as the workspace's own
     port = _free_port()
     api_url = f"http://{LOCAL_HOST}:{port}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
@@ -172,7 +175,7 @@ def _start_local_server(workspace: Path, timeout: float) -> PrefectRuntime:
             "PREFECT_SERVER_DATABASE_CONNECTION_TIMEOUT": "30",
         }
     )
-    log = (home / "server.log").open("ab")
+    log = open_private_append(home / "server.log")
     process = subprocess.Popen(
         [sys.executable, "-m", "prefect", "server", "start", "--host", LOCAL_HOST, "--port", str(port)],
         env=env,
@@ -189,8 +192,8 @@ def _start_local_server(workspace: Path, timeout: float) -> PrefectRuntime:
                 f"the local Prefect server exited with status {process.returncode}; see {home / 'server.log'}"
             )
         if _healthy(api_url, timeout=1.0):
-            (home / _SERVER_FILE).write_text(
-                json.dumps({"pid": process.pid, "api_url": api_url, "port": port})
+            write_private(
+                home / _SERVER_FILE, json.dumps({"pid": process.pid, "api_url": api_url, "port": port})
             )
             return PrefectRuntime(api_url=api_url, mode="local", home=home, pid=process.pid)
         time.sleep(0.25)

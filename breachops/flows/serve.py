@@ -17,6 +17,7 @@ import time
 from typing import Any, cast
 
 from breachops.bootstrap import App
+from breachops.files import write_private
 from breachops.flows.runtime import PrefectRuntime
 
 __all__ = ["serve"]
@@ -45,8 +46,9 @@ def serve(
     if runtime.mode == "local" or os.environ.get("BREACHOPS_SERVE_RECOVER") == "1":
         executor.recover_orphans()
     record = app.workspace.resolve() / "serve.json"
-    record.parent.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps({"pid": os.getpid(), "api_url": runtime.api_url, "started": time.time()}))
+    write_private(
+        record, json.dumps({"pid": os.getpid(), "api_url": runtime.api_url, "started": time.time()})
+    )
     log.info("serving %d deployment(s) from %s", len(deployments), runtime.api_url)
     reminders = _start_reminders(app)
     last_nudge = 0.0

@@ -34,6 +34,7 @@ RESERVED_HEADERS = frozenset(
         "Content-Type", "Content-Transfer-Encoding", "Content-Disposition", "Received", "DKIM-Signature",
         "Return-Path", "Sender", "Auto-Submitted", "X-SG-ID", "X-SG-EID",
         "X-Breachops-Drill", "X-Breachops-Key", "X-Breachops-Incident", "X-Breachops-Kind",
+        "X-Breachops-Audit-Head",
     )
 )  # fmt: skip
 

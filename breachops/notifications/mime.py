@@ -30,8 +30,9 @@ _MAX_LINE = 78  # RFC 5322 §2.1.1: "SHOULD be no more than 78 characters"
 def mime_bytes(message: OutgoingMessage, *, now: datetime) -> bytes:
     """The message with Message-ID (from the idempotency key), Date (``now``), From, To and Subject.
 
-    A drill message carries ``X-Breachops-Drill: yes``; every message says ``Auto-Submitted:
-    auto-generated`` (RFC 3834) so out-of-office replies do not answer it.
+    A drill message carries ``X-Breachops-Drill: yes``; a message sent from an audit stream its head
+    (``X-Breachops-Audit-Head: <seq>:<hash>``, a witness: ``notifications/witness.py``); every message
+    says ``Auto-Submitted: auto-generated`` (RFC 3834) so out-of-office replies do not answer it.
     """
     headers = [
         ("Message-ID", message.message_id),
@@ -46,6 +47,9 @@ def mime_bytes(message: OutgoingMessage, *, now: datetime) -> bytes:
     ]
     if message.drill:
         headers.append(("X-Breachops-Drill", "yes"))
+    if message.audit_head is not None:
+        # One unbreakable token: folded right after the colon, the line keeps to 78 characters.
+        headers.append(("X-Breachops-Audit-Head", f"{CRLF} {message.audit_head}"))
     headers += [(name, _unstructured(name, value)) for name, value in message.headers.items()]
     headers.append(("MIME-Version", "1.0"))
     seed = hashlib.sha256(f"{message.idempotency_key}|{now.isoformat()}".encode()).hexdigest()[:24]
@@ -73,7 +77,7 @@ _Part = tuple[list[tuple[str, str]], str]  # a MIME entity: its headers and its 
 
 
 def _header_block(headers: list[tuple[str, str]]) -> str:
-    return "".join(f"{name}: {value}{CRLF}" for name, value in headers)
+    return "".join(f"{name}:{'' if value.startswith(CRLF) else ' '}{value}{CRLF}" for name, value in headers)
 
 
 def _text_part(subtype: str, text: str) -> _Part:

@@ -40,6 +40,7 @@ ICS_METHODS = frozenset(
     {"PUBLISH", "REQUEST", "REPLY", "ADD", "CANCEL", "REFRESH", "COUNTER", "DECLINECOUNTER"}
 )
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")  # visible ASCII, no spaces: safe in headers and custom args
+_AUDIT_HEAD = re.compile(r"^\d{1,12}:[0-9a-f]{64}$")
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _ICS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}\.ics$")
 _SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -87,6 +88,8 @@ class OutgoingMessage:
     drill: bool = False
     headers: Mapping[str, str] = field(default_factory=dict, hash=False)
     ics: IcsAttachment | None = None
+    # ``<seq>:<hash>``: the head of the incident's audit record when the message left (a witness).
+    audit_head: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.idempotency_key, str) or not _KEY.match(self.idempotency_key):
@@ -119,6 +122,10 @@ class OutgoingMessage:
             check_header_name(f"headers[{header!r}]", header)
             extra[header] = check_header_value(f"headers[{header!r}]", value)
         object.__setattr__(self, "headers", MappingProxyType(extra))
+        if self.audit_head is not None and (
+            not isinstance(self.audit_head, str) or not _AUDIT_HEAD.match(self.audit_head)
+        ):
+            raise HeaderError("mail message", "audit_head", self.audit_head, "must be <seq>:<64 hex digits>")
         if self.ics is not None and not isinstance(self.ics, IcsAttachment):
             raise HeaderError("mail message", "ics", None, "must be an IcsAttachment")
 

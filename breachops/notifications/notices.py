@@ -43,6 +43,7 @@ from breachops.notifications.keys import fit_key
 from breachops.notifications.regimes import Regimes
 from breachops.notifications.render import render
 from breachops.store import Repository
+from breachops.store.audit import heads_of
 from breachops.store.models import Incident, ObligationRow, StepRow
 
 __all__ = [
@@ -168,7 +169,10 @@ class Notices:
         steps = [s for s in self.repo.steps(self.incident.id) if s.status not in ("done", "skipped")]
         obligations = self.repo.obligations(self.incident.id)
         recent = self.repo.fact_events(self.incident.id)
+        head = heads_of(self.repo.session, [self.incident.id]).get(self.incident.id)
         context = {
+            # The record's head as the digest is written: a witness in each lead's mailbox.
+            "audit_head": None if head is None else {"seq": head[0], "hash": head[1]},
             "incident": {
                 "id": self.incident.id,
                 "title": self.incident.title,

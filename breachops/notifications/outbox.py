@@ -75,7 +75,9 @@ from breachops.notifications.planner import ReminderPlanner
 from breachops.notifications.render import DRILL_PREFIX, local, render, utc
 from breachops.notifications.retry import next_delay
 from breachops.notifications.senders import SenderPool
+from breachops.notifications.witness import format_head
 from breachops.store import Repository
+from breachops.store.audit import heads_of
 from breachops.store.models import SYSTEM_STREAM, Drill, Incident, Message
 from breachops.store.repository import MessageDraft
 
@@ -446,6 +448,8 @@ def _claim_due(
         incident_ids = {row.incident_id for row in won if row.incident_id is not None}
         agreements = app.agreements.of(session, incident_ids)
         contacts = {incident_id: _contacts(agreement) for incident_id, agreement in agreements.items()}
+        # Each message carries its stream's head as it stands now: a witness in every mailbox.
+        heads = heads_of(session, {row.incident_id or SYSTEM_STREAM for row in won})
         # A message of an incident whose record is missing gets no contacts, so nobody passes the check.
         return [
             _claim(
@@ -454,6 +458,7 @@ def _claim_due(
                 lease,
                 sender,
                 None if row.incident_id is None else contacts.get(row.incident_id, {}),
+                heads.get(row.incident_id or SYSTEM_STREAM),
             )
             for row in won
         ]
@@ -465,6 +470,7 @@ def _claim(
     lease: timedelta,
     sender: Mailbox,
     contacts: dict[str, tuple[str, Contact]] | None,
+    head: tuple[int, str] | None = None,
 ) -> _Claimed:
     row.not_before = now + lease  # the lease: recover_stuck may take it over once it has run out
     row.provider_message_id = None
@@ -489,6 +495,7 @@ def _claim(
                 kind=row.kind,
                 drill=row.drill,
                 ics=_ics(row.attachment),
+                audit_head=None if head is None else format_head(*head),
             )
         except InputError as exc:
             problem = f"cannot build the message: {exc}"

@@ -92,6 +92,7 @@ def sample_context(kind: str) -> dict[str, Any]:
             "now": _T0 + timedelta(hours=7, minutes=30),
         },
         "digest": {
+            "audit_head": {"seq": 42, "hash": "9f" * 32},
             "incident": incident,
             "as_of": _T0 + timedelta(days=1),
             "open_steps": [

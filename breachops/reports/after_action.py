@@ -25,6 +25,7 @@ from markupsafe import Markup
 
 from breachops.config.coverage import gap_message
 from breachops.deadlines.scoring import DrillRecord, DrillScore, ObligationOutcome, format_span
+from breachops.files import private_dir, write_private
 from breachops.playbooks.scenarios import Scenario, format_offset
 
 __all__ = [
@@ -162,12 +163,12 @@ def render_markdown(report: AfterActionReport) -> str:
 
 def write_report(report: AfterActionReport, directory: Path) -> tuple[Path, Path]:
     """Write ``<drill id>-after-action.html`` and ``.md`` into ``directory`` (created if missing)."""
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", report.record.drill_id).strip("-.") or "drill"
     html_path = directory / f"{stem}-after-action.html"
     md_path = directory / f"{stem}-after-action.md"
-    html_path.write_text(render_html(report), encoding="utf-8")
-    md_path.write_text(render_markdown(report), encoding="utf-8")
+    write_private(html_path, render_html(report))
+    write_private(md_path, render_markdown(report))
     return html_path, md_path
 
 

@@ -10,7 +10,17 @@ Typical use::
         incident = repo.add_incident(...)
 """
 
-from breachops.store.audit import GENESIS_HASH, Problem, VerifyResult, canonical_json, export, verify
+from breachops.store.audit import (
+    GENESIS_HASH,
+    LedgerResult,
+    Problem,
+    VerifyResult,
+    canonical_json,
+    export,
+    prove_witness,
+    verify,
+    verify_all,
+)
 from breachops.store.audit import append as append_audit
 from breachops.store.database import make_engine, session_factory, upgrade
 from breachops.store.models import (
@@ -43,6 +53,7 @@ __all__ = [
     "FactChange",
     "FactEvent",
     "Incident",
+    "LedgerResult",
     "Message",
     "ObligationDiff",
     "ObligationRow",
@@ -60,7 +71,9 @@ __all__ = [
     "canonical_json",
     "export",
     "make_engine",
+    "prove_witness",
     "session_factory",
     "upgrade",
     "verify",
+    "verify_all",
 ]

@@ -18,6 +18,8 @@ message. PostgreSQL keeps its own settings.
 from __future__ import annotations
 
 import re
+import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,8 +27,12 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from breachops.files import FILE_MODE, create_private, private_dir
+
 if TYPE_CHECKING:
     from alembic.config import Config
+
+    from breachops.config.audit_key import AuditKey
 
 __all__ = [
     "MIGRATIONS",
@@ -60,7 +66,13 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
 
     file = _sqlite_file(parsed)
     if file is not None:
-        file.parent.mkdir(parents=True, exist_ok=True)
+        # The database holds incidents and their record: 0600 in a 0700 folder, whatever the umask.
+        # SQLite gives its -wal and -shm files the database file's mode.
+        if not file.parent.exists():
+            private_dir(file.parent)
+        create_private(file, b"")  # an empty file is an empty database; an existing one is kept
+        if stat.S_IMODE(file.stat().st_mode) != FILE_MODE:
+            file.chmod(FILE_MODE)
     connect_args = dict(kwargs.pop("connect_args", {}))
     connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
     connect_args.setdefault("check_same_thread", False)
@@ -88,12 +100,16 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     return engine
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
+def session_factory(
+    engine: Engine, audit_key: AuditKey | Callable[[Session], AuditKey | None] | None = None
+) -> sessionmaker[Session]:
     """Sessions that keep loaded values after commit (the CLI prints what it just stored).
 
     Use ``with factory.begin() as session:`` for one transaction that commits or rolls back whole.
+    ``audit_key`` (a key, or a function of the session giving it on first need) seals the audit events
+    the sessions append and checks them in ``verify``; without one, events are written unsealed.
     """
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    return sessionmaker(bind=engine, expire_on_commit=False, info={"audit_key": audit_key})
 
 
 def alembic_config(connection: Any | None = None) -> Config:

@@ -27,9 +27,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "LEDGER_HEAD",
     "SYSTEM_STREAM",
     "AuditEvent",
     "AuditHead",
+    "AuditLedgerEntry",
     "Base",
     "Drill",
     "DrillCounter",
@@ -46,6 +48,8 @@ __all__ = [
 
 SYSTEM_STREAM = "_system"
 """The audit stream of events that belong to no incident (e.g. a message sent outside one)."""
+LEDGER_HEAD = "_ledger"
+"""The ``audit_heads`` row that holds the ledger's own head (no stream has this name)."""
 
 # Deterministic constraint names, so that migrations name the same thing on every database.
 NAMING_CONVENTION = {
@@ -230,6 +234,24 @@ class AuditEvent(Base):
     payload: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # HMAC-SHA256 of ``hash`` under the workspace's audit key; None on events written before the key.
+    mac: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditLedgerEntry(Base):
+    """One move of one stream's head, in the workspace-wide ledger: every transaction that appends to a
+    stream also appends here the head it leaves. The ledger is itself hash-chained and sealed, so a
+    stream's newest events cannot be cut off, nor its head deleted or rewound, without it showing."""
+
+    __tablename__ = "audit_ledger"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    incident_id: Mapped[str] = mapped_column(String(32), index=True)
+    last_seq: Mapped[int] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditHead(Base):

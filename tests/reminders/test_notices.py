@@ -20,7 +20,7 @@ from breachops.notifications import MemoryChannel
 from breachops.notifications.notices import DIGEST_HOUR
 from breachops.notifications.planner import ReminderPlanner
 from breachops.reports.incident import incident_to_dict
-from breachops.store import Repository
+from breachops.store import Repository, prove_witness
 from breachops.store.models import Message
 
 from .conftest import ROOT, START, open_example
@@ -134,6 +134,25 @@ def test_a_daily_digest_per_open_incident_once_a_day(app, clock):
         "rafael.costa@horizonte.example",
     ]
     assert all(m.subject.startswith(f"{incident} daily digest") for m in digests)
+
+
+def test_every_message_and_each_digest_line_carry_a_head_of_the_record_that_proves_as_a_witness(app, clock):
+    incident = open_example(app)
+    channel = MemoryChannel(clock=clock)
+    reminders = ReminderService(app, channel)
+    clock.set((START + timedelta(days=1)).replace(hour=DIGEST_HOUR, minute=0))
+    reminders.tick()
+    reminders.tick()
+    sent = [m for m in channel.sent.values() if m.incident_id == incident]
+    assert sent and all(m.audit_head for m in sent)
+    [digest, *_] = [m for m in sent if m.kind == "digest"]
+    line = next(x for x in digest.text.splitlines() if x.startswith("Audit head: "))
+    seq, digest_hash = line.removeprefix("Audit head: ").split(":")
+    with app.transaction() as session:
+        assert prove_witness(session, incident, digest_hash, int(seq)) is None
+        for message in sent:
+            head_seq, head_hash = message.audit_head.split(":")
+            assert prove_witness(session, incident, head_hash, int(head_seq)) is None
 
 
 def test_message_states_show_in_the_incident_report(app, clock):

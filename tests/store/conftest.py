@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from breachops.clock import ManualClock
+from breachops.config.audit_key import AuditKey
 from breachops.store.database import make_engine, session_factory, upgrade
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -78,9 +79,18 @@ def engine(db_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+TEST_AUDIT_KEY = AuditKey(bytes(range(32)))
+
+
 @pytest.fixture
-def factory(engine: Engine) -> sessionmaker[Session]:
-    return session_factory(engine)
+def audit_key() -> AuditKey:
+    return TEST_AUDIT_KEY
+
+
+@pytest.fixture
+def factory(engine: Engine, audit_key: AuditKey) -> sessionmaker[Session]:
+    """Sessions that seal the audit events they append, as every breachops process does."""
+    return session_factory(engine, audit_key=audit_key)
 
 
 @pytest.fixture

@@ -7,14 +7,13 @@ already exists: a message is never half-written, and two writers of the same key
 from __future__ import annotations
 
 import email.policy
-import os
-import tempfile
 from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from breachops.clock import Clock, SystemClock
+from breachops.files import private_dir, private_file
 from breachops.notifications.channels.base import Delivery, DeliveryError
 from breachops.notifications.mime import mime_bytes
 from breachops.notifications.models import OutgoingMessage, key_to_name
@@ -41,22 +40,17 @@ class OutboxChannel:
         now = self._clock.now()
         data = mime_bytes(message, now=now)
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".eml", dir=self.folder)
+            if not self.folder.is_dir():
+                private_dir(self.folder)
             try:
-                with os.fdopen(fd, "wb") as handle:
+                # A new 0600 file linked into place: refuses to replace an existing file (or link).
+                with private_file(target, replace=False) as handle:
                     handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                try:
-                    os.link(tmp, target)  # an atomic rename that refuses to replace an existing file
-                except FileExistsError:
-                    return self._delivered(target)
-                except OSError:  # a file system without hard links: rename (last writer wins)
-                    os.replace(tmp, target)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
+            except FileExistsError:
+                return self._delivered(target)
+            except PermissionError:  # a file system without hard links: rename (last writer wins)
+                with private_file(target) as handle:
+                    handle.write(data)
         except OSError as exc:
             raise DeliveryError(
                 f"cannot write to the outbox {self.folder}: {exc.strerror or exc}", retryable=True

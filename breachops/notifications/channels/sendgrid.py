@@ -81,6 +81,7 @@ def sendgrid_body(message: OutgoingMessage) -> dict[str, Any]:
         "X-Breachops-Incident": message.incident_id,
         "X-Breachops-Kind": message.kind,
         **({"X-Breachops-Drill": "yes"} if message.drill else {}),
+        **({"X-Breachops-Audit-Head": message.audit_head} if message.audit_head else {}),
         **message.headers,
     }
     for name, value in headers.items():
@@ -90,6 +91,7 @@ def sendgrid_body(message: OutgoingMessage) -> dict[str, Any]:
         "breachops_incident": message.incident_id,
         "breachops_kind": message.kind,
         "breachops_drill": "yes" if message.drill else "no",
+        **({"breachops_audit_head": message.audit_head} if message.audit_head else {}),
     }
     for key, value in args.items():
         mail.add_custom_arg(CustomArg(key, value, p=0))
