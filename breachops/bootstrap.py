@@ -21,6 +21,7 @@ from breachops.config.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from breachops.store.agreement_snapshots import AgreementSnapshots
+    from breachops.web.links import StepLinks
 
 __all__ = ["App", "bootstrap"]
 
@@ -65,6 +66,13 @@ class App:
         from breachops.store.agreement_snapshots import AgreementSnapshots
 
         return AgreementSnapshots()
+
+    def step_links(self) -> StepLinks | None:
+        """Signed links to the web console's step pages, for messages; None while no console URL is
+        known (``BREACHOPS_WEB_URL``, or a console running on this workspace)."""
+        from breachops.web.links import step_links
+
+        return step_links(self.workspace)
 
     @property
     def playbook_search(self) -> list[Path]:

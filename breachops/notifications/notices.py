@@ -23,7 +23,7 @@ import functools
 from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from breachops.bootstrap import App
 from breachops.config.agreements import Agreement, Contact, parse_agreement
@@ -32,6 +32,9 @@ from breachops.notifications.keys import fit_key
 from breachops.notifications.render import render
 from breachops.store import Repository
 from breachops.store.models import Incident, ObligationRow, StepRow
+
+if TYPE_CHECKING:  # the console builds the links; messages only carry them
+    from breachops.web.links import StepLinks
 
 __all__ = [
     "DIGEST_HOUR",
@@ -64,8 +67,10 @@ class Notices:
         *,
         template_dir: Path | None = None,
         participants: Collection[str] | None = None,
+        links: StepLinks | None = None,
     ) -> None:
         self.repo = repo
+        self.links = links  # signed links to the console's step pages, when a console URL is known
         self.incident = incident
         self.now = now
         self.template_dir = template_dir
@@ -140,9 +145,8 @@ class Notices:
             "assigned_by": "the playbook " + (self.incident.playbook_name or ""),
         }
         parties = _TEAMS if step.owner_party == "both" else (step.owner_party,)
-        return self._queue(
-            "step_assigned", f"step_assigned|{step.step_id}", [(p, step.owner_role) for p in parties], context
-        )
+        owners = [(p, step.owner_role) for p in parties]
+        return self._queue("step_assigned", f"step_assigned|{step.step_id}", owners, context, step.step_id)
 
     def digest(self, instant: datetime) -> list[str]:
         """The digest of ``instant`` (a day's ``DIGEST_HOUR``), as things stand now."""
@@ -302,8 +306,16 @@ class Notices:
             found.append(key if self.repo.get_message_by_key(key) is not None else None)
         return found
 
+    def _link(self, step_id: str, email: str) -> str | None:
+        return self.links.url(self.incident.id, step_id, email, self.now) if self.links else None
+
     def _queue(
-        self, kind: str, what: str, wanted: Iterable[tuple[str, str]], context: dict[str, Any]
+        self,
+        kind: str,
+        what: str,
+        wanted: Iterable[tuple[str, str]],
+        context: dict[str, Any],
+        step_id: str | None = None,
     ) -> list[str]:
         queued: list[str] = []
         for label, person in self._people(wanted):
@@ -311,8 +323,9 @@ class Notices:
             if self.repo.get_message_by_key(key) is not None:
                 continue
             recipient = {"name": person.name, "email": person.email, "timezone": person.timezone}
+            extra = {"action_url": self._link(step_id, person.email)} if step_id is not None else {}
             rendered = render(
-                kind, {**context, "recipient": recipient}, drill=self.incident.drill,
+                kind, {**context, **extra, "recipient": recipient}, drill=self.incident.drill,
                 template_dir=self.template_dir,
             )  # fmt: skip
             made = self.repo.queue_message(
@@ -350,7 +363,7 @@ def notify(
         incident = repo.get_incident(incident_id)
         notices = Notices(
             repo, incident, now or app.clock.now(), template_dir=folder if folder.is_dir() else None,
-            participants=participants if incident.drill else None,
+            participants=participants if incident.drill else None, links=app.step_links(),
         )  # fmt: skip
         return make(notices)
 
