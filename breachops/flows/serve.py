@@ -49,6 +49,9 @@ def serve(
     record.write_text(json.dumps({"pid": os.getpid(), "api_url": runtime.api_url, "started": time.time()}))
     log.info("serving %d deployment(s) from %s", len(deployments), runtime.api_url)
     reminders = _start_reminders(app)
+    from breachops.web.app import start_web
+
+    web = start_web(app, send_now=reminders.tick)  # the console, beside the reminder service
     last_nudge = 0.0
     last_schedules = -DRILL_SCHEDULE_SECONDS
 
@@ -64,6 +67,7 @@ def serve(
     try:
         executor.run_forever(stop, on_tick=tick)
     finally:
+        web.stop()
         reminders.stop()
         executor.shutdown(wait=False)
         try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -90,9 +91,16 @@ class Auth:
             if next_path != "/":
                 url += f"?next={quote(next_path, safe='/')}"
             self._queue(session, person, url, expires, now)
-        if self.send_now is not None:
-            self.send_now()
+        if self.send_now is not None:  # mail it now rather than at the sender's next look
+            threading.Thread(target=self._send, name="breachops-web-send", daemon=True).start()
         return True
+
+    def _send(self) -> None:
+        try:
+            assert self.send_now is not None
+            self.send_now()
+        except Exception:  # the message stays queued; the reminder service sends it
+            log.warning("could not send the sign-in message now; it stays queued", exc_info=True)
 
     def _queue(self, session: Session, person: Person, url: str, expires: datetime, now: datetime) -> None:
         # The key names the request, never the token: keys travel in headers and the audit log.

@@ -14,6 +14,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from starlette.concurrency import run_in_threadpool
 
 from breachops.bootstrap import App
 from breachops.errors import InputError
@@ -127,7 +128,7 @@ class Pages:
         email = first(form, "email").strip()
         target = safe_next(first(form, "next"))
         if email and len(email) <= 254:
-            self.auth.request_sign_in(email, target)
+            await run_in_threadpool(self.auth.request_sign_in, email, target)
         # The same page whether or not the address is known.
         return self.page(request, "sign_in.html.j2", title="Check your mail", next=target, sent=True)
 
@@ -143,7 +144,7 @@ class Pages:
         form = await self.checked_form(request)
         if form is None:
             return self.refused(request, "The form expired. Open the link from your mail again.")
-        opened = self.auth.complete_sign_in(token)
+        opened = await run_in_threadpool(self.auth.complete_sign_in, token)
         if opened is None:
             return self.page(request, "sign_in.html.j2", 410, title="Link not valid", next="/", sent=False,
                              invalid=True)  # fmt: skip
@@ -155,7 +156,7 @@ class Pages:
         form = await self.checked_form(request)
         if form is None:
             return self.refused(request, "The form expired. Reload the page and try again.")
-        self.auth.sign_out(request.cookies.get(SESSION_COOKIE))
+        await run_in_threadpool(self.auth.sign_out, request.cookies.get(SESSION_COOKIE))
         response = RedirectResponse("/sign-in", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
@@ -268,10 +269,15 @@ class Pages:
         return self._step_page(request, viewer, incident_id, step_id)
 
     async def step_submit(self, request: Request, incident_id: str, step_id: str) -> Response:
+        form = await self.checked_form(request)
+        return await run_in_threadpool(self._submit, request, incident_id, step_id, form)
+
+    def _submit(
+        self, request: Request, incident_id: str, step_id: str, form: dict[str, list[str]] | None
+    ) -> Response:
         viewer = self.viewer(request)
         if viewer is None:
             return self.to_sign_in(request)
-        form = await self.checked_form(request)
         if form is None:
             return self.refused(
                 request, "The form expired or did not come from this console. Reload and retry."
