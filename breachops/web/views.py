@@ -32,6 +32,7 @@ __all__ = [
 _OPEN_OBLIGATION = ("pending", "overdue", "awaiting")
 _OPEN_STEP = ("pending", "waiting", "running")
 PHASES = ("containment", "investigation", "remediation", "notification")
+TIMELINE_HORIZON = timedelta(days=14)
 
 
 @dataclass(frozen=True)
@@ -148,12 +149,15 @@ def _timeline(obligations: list[ObligationRow], opened: datetime, now: datetime)
     """Positions (0-1000 wide) of each dated obligation and of now, on a span from opening to the last
     due time (a little past now at least)."""
     dated = [o for o in obligations if o.due is not None]
-    end = max([o.due for o in dated if o.due is not None] + [now + timedelta(hours=1)])
     start = min(opened, now)
+    # Two weeks past now at most: a duty due in months would squeeze the urgent ones into a corner;
+    # later ones sit at the right edge, labelled with their date.
+    horizon = now + TIMELINE_HORIZON
+    end = max([o.due for o in dated if o.due is not None and o.due <= horizon] + [now + timedelta(hours=1)])
     span = (end - start).total_seconds() or 1.0
 
     def x(at: datetime) -> float:
-        return round(40 + 920 * (at - start).total_seconds() / span, 1)
+        return round(40 + 920 * min((at - start).total_seconds() / span, 1.0), 1)
 
     marks = []
     for index, o in enumerate(sorted(dated, key=lambda o: o.due or now)):
