@@ -14,12 +14,14 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from breachops.bootstrap import App
 from breachops.errors import InputError
 from breachops.flows import service
 from breachops.store import Repository
+from breachops.store.models import Incident
 from breachops.store.repository import UnknownIncident
 from breachops.web.auth import SESSION_COOKIE, SESSION_LIFETIME, Auth
 from breachops.web.forms import FormTooLarge, answer_from_form, first, read_form
@@ -184,12 +186,13 @@ class Pages:
             return self.to_sign_in(request)
         now = self.app.clock.now()
         with self.app.transaction() as session:
-            incidents = visible(
-                self.app,
-                session,
-                viewer,
-                Repository(session).list_incidents(include_drills=True, status="open"),
+            # Only the columns the board shows: whole rows would parse every snapshot's JSON.
+            heads = session.execute(
+                select(Incident.id, Incident.title, Incident.drill)
+                .where(Incident.status == "open")
+                .order_by(Incident.id)
             )
+            incidents = visible(self.app, session, viewer, list(heads))
             agreements = self.app.agreements.of(session, [i.id for i in incidents])
             rows = board_rows(session, incidents, agreements, viewer.email, viewer.timezone, now)
             return self.page(

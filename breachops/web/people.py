@@ -7,9 +7,10 @@ nothing else; a session opened from a step's link sees that one incident only.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -53,11 +54,31 @@ def contact_in(agreement: Agreement, email: str) -> tuple[str, str, Contact] | N
     return None
 
 
+_WORKSPACE_AGREEMENT: dict[Path, tuple[tuple[int, int], Agreement]] = {}
+
+
+def _workspace_agreement(path: Path) -> Agreement | None:
+    """The workspace's agreement, read again only when the file changes (every request asks)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    stamp = (info.st_mtime_ns, info.st_size)
+    cached = _WORKSPACE_AGREEMENT.get(path)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    try:
+        agreement = load_agreement(path)
+    except InputError:  # a half-edited file must not lock everyone out; incidents still count
+        return None
+    _WORKSPACE_AGREEMENT[path] = (stamp, agreement)
+    return agreement
+
+
 def _agreements(app: App, session: Session) -> Iterable[Agreement]:
-    default = app.workspace / "agreement.yaml"
-    if default.exists():
-        with contextlib.suppress(InputError):  # a half-edited file must not lock everyone out
-            yield load_agreement(default)
+    default = _workspace_agreement(app.workspace / "agreement.yaml")
+    if default is not None:
+        yield default
     ids = list(session.scalars(select(Incident.id)))
     yield from app.agreements.of(session, ids).values()
 
@@ -71,7 +92,7 @@ def find_person(app: App, session: Session, email: str) -> Person | None:
     return None
 
 
-def visible(app: App, session: Session, viewer: Viewer, incidents: list[Incident]) -> list[Incident]:
+def visible(app: App, session: Session, viewer: Viewer, incidents: list[Any]) -> list[Any]:
     """The incidents (drills included) whose agreement lists the viewer, within the session's scope."""
     allowed = [i for i in incidents if viewer.may_open(i.id)]
     agreements = app.agreements.of(session, [i.id for i in allowed])

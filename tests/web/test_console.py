@@ -94,3 +94,30 @@ def test_a_drill_page_carries_the_drill_banner(app, client):
     sign_in(client, app, LEAD_BR)
     assert "DRILL" in client.get(f"/incidents/{incident}").text
     assert "DRILL" in client.get("/").text
+
+
+def test_the_workspace_agreements_contacts_can_sign_in_before_any_incident(app, client):
+    import shutil
+
+    from tests.web.conftest import ROOT
+
+    app.workspace.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(ROOT / "examples" / "agreement.yaml", app.workspace / "agreement.yaml")
+    sign_in(client, app, DPO_DE)
+    assert "No open incident or drill of your agreements." in client.get("/").text
+
+
+def test_bind_address_and_log_redaction():
+    import pytest
+
+    from breachops.errors import InputError
+    from breachops.web.app import bind_address, redact
+
+    assert bind_address({}) == ("127.0.0.1", 0)
+    assert bind_address({"BREACHOPS_WEB_BIND": "0.0.0.0:8080"}) == ("0.0.0.0", 8080)
+    assert bind_address({"BREACHOPS_WEB_BIND": "[::1]:9000"}) == ("::1", 9000)
+    with pytest.raises(InputError, match="BREACHOPS_WEB_BIND"):
+        bind_address({"BREACHOPS_WEB_BIND": "8080"})
+    assert redact("/sign-in/abc.def") == "/sign-in/…"
+    assert redact("/act/xyz") == "/act/…"
+    assert redact("/incidents/INC-2026-0001") == "/incidents/INC-2026-0001"
