@@ -54,6 +54,19 @@ class App:
 
         return session_factory(self.engine)
 
+    @cached_property
+    def read_sessions(self) -> sessionmaker[Session]:
+        from breachops.store import session_factory
+
+        return session_factory(self.engine.execution_options(read_only=True))
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A transaction that only reads: on SQLite it takes no write lock, so many readers (the web
+        console's pages) never queue behind each other or behind a writer."""
+        with self.read_sessions.begin() as session:
+            yield session
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work: everything in it, audit events included, is stored or nothing is."""

@@ -80,10 +80,11 @@ class Auth:
         """Mail a sign-in link to ``email`` if it belongs to a contact. The caller shows the same page
         either way; the result is for tests and metrics only."""
         now = self.app.clock.now()
-        with self.app.transaction() as session:
+        with self.app.reading() as session:
             person = find_person(self.app, session, email)
-            if person is None:
-                return False
+        if person is None:
+            return False
+        with self.app.transaction() as session:
             token = secrets.token_urlsafe(32)
             expires = now + SIGN_IN_LIFETIME
             web_tokens.issue(session, token, kind="sign_in", email=person.email, at=now, expires_at=expires)
@@ -119,7 +120,7 @@ class Auth:
 
     def sign_in_usable(self, token: str) -> bool:
         now = self.app.clock.now()
-        with self.app.transaction() as session:
+        with self.app.reading() as session:
             row = web_tokens.find(session, token, "sign_in")
             return row is not None and row.used_at is None and row.expires_at > now
 
@@ -168,7 +169,7 @@ class Auth:
         if not session_token:
             return None
         now = self.app.clock.now()
-        with self.app.transaction() as session:
+        with self.app.reading() as session:
             row = web_tokens.find(session, session_token, "session")
             if row is None or row.expires_at <= now:
                 return None

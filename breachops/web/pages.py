@@ -185,7 +185,7 @@ class Pages:
         if viewer is None:
             return self.to_sign_in(request)
         now = self.app.clock.now()
-        with self.app.transaction() as session:
+        with self.app.reading() as session:
             # Only the columns the board shows: whole rows would parse every snapshot's JSON.
             heads = session.execute(
                 select(Incident.id, Incident.title, Incident.drill)
@@ -216,7 +216,7 @@ class Pages:
         if viewer is None:
             return self.to_sign_in(request)
         now = self.app.clock.now()
-        with self.app.transaction() as session:
+        with self.app.reading() as session:
             incident = self._incident(session, viewer, incident_id)
             if incident is None:
                 return self.not_found(request)
@@ -242,7 +242,7 @@ class Pages:
         values: dict[str, list[str]] | None = None,
     ) -> Response:
         now = self.app.clock.now()
-        with self.app.transaction() as session:
+        with self.app.reading() as session:
             incident = self._incident(session, viewer, incident_id)
             if incident is None:
                 return self.not_found(request)
@@ -285,7 +285,7 @@ class Pages:
             return self.refused(
                 request, "The form expired or did not come from this console. Reload and retry."
             )
-        with self.app.transaction() as session:
+        with self.app.reading() as session:
             incident = self._incident(session, viewer, incident_id)
             if incident is None:
                 return self.not_found(request)

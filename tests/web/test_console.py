@@ -121,3 +121,19 @@ def test_bind_address_and_log_redaction():
     assert redact("/sign-in/abc.def") == "/sign-in/…"
     assert redact("/act/xyz") == "/act/…"
     assert redact("/incidents/INC-2026-0001") == "/incidents/INC-2026-0001"
+
+
+def test_pages_load_while_a_writer_holds_the_database(app, client):
+    """Pages read without the write lock (SQLite WAL): a long write elsewhere does not stall them."""
+    import time
+
+    incident = open_example(app)
+    sign_in(client, app, LEAD_BR)
+    with app.transaction() as session:
+        Repository(session).get_incident(incident)  # BEGIN IMMEDIATE: the write lock is held from here
+        started = time.monotonic()
+        board = client.get("/")
+        page = client.get(f"/incidents/{incident}")
+        elapsed = time.monotonic() - started
+    assert board.status_code == page.status_code == 200
+    assert elapsed < 5  # far below the busy timeout a writer would wait
