@@ -206,9 +206,17 @@ def incident_view(
             .order_by(ObligationRow.due, ObligationRow.key)
         )
     )
+    # What each message is and where it stands; never its body, which holds its reader's own link.
     messages = list(
-        session.scalars(select(Message).where(Message.incident_id == incident.id).order_by(Message.id))
-    )
+        session.execute(
+            select(
+                Message.kind, Message.recipients, Message.subject, Message.status,
+                Message.created_at, Message.sent_at,
+            )
+            .where(Message.incident_id == incident.id)
+            .order_by(Message.id)
+        )
+    )  # fmt: skip
     events = list(
         session.scalars(
             select(AuditEvent).where(AuditEvent.incident_id == incident.id).order_by(AuditEvent.seq)

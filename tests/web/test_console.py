@@ -82,11 +82,13 @@ def test_a_gate_answer_that_fails_its_check_is_shown_again_with_the_reason_and_n
 
 def test_the_incident_page_shows_phases_timeline_facts_messages_and_a_verified_audit_trail(app, client):
     incident = open_example(app)
+    service.mark_waiting(app, incident, ["freeze-access"])  # its message holds Tiago's own link
     sign_in(client, app, LEAD_BR)
     page = client.get(f"/incidents/{incident}")
     assert page.status_code == 200
     for part in ("Containment", "Investigation", "<svg", "source_code", "incident_opened", "Chain verified"):
         assert part in page.text, part
+    assert "step_assigned" in page.text and "/act/" not in page.text  # subjects and states, no bodies
 
 
 def test_a_drill_page_carries_the_drill_banner(app, client):
