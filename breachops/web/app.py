@@ -60,7 +60,7 @@ def wake_flow(app: App, flow_run_id: str, step_id: str, by: str) -> None:
 
     def run() -> None:
         try:
-            log.info("%s", wake_after_answer(app, flow_run_id, step_id, by))
+            log.info("flow run %s: %s", flow_run_id, wake_after_answer(app, flow_run_id, step_id, by))
         except Exception:
             log.warning("could not wake flow run %s; `breachops serve` will", flow_run_id, exc_info=True)
 
