@@ -9,12 +9,12 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from breachops.store.models import WebToken
 
-__all__ = ["consume", "find", "issue", "revoke", "token_hash"]
+__all__ = ["consume", "find", "issue", "issued_since", "purge_expired", "revoke", "token_hash"]
 
 
 def token_hash(token: str) -> str:
@@ -65,3 +65,18 @@ def consume(session: Session, token: str, kind: str, now: datetime) -> WebToken 
 
 def revoke(session: Session, token: str) -> None:
     session.execute(delete(WebToken).where(WebToken.token_hash == token_hash(token)))
+
+
+def issued_since(session: Session, email: str, kind: str, since: datetime) -> int:
+    """How many tokens of ``kind`` were issued to ``email`` at or after ``since``."""
+    counted = session.scalar(
+        select(func.count())
+        .select_from(WebToken)
+        .where(WebToken.email == email.lower(), WebToken.kind == kind, WebToken.created_at >= since)
+    )
+    return int(counted or 0)
+
+
+def purge_expired(session: Session, before: datetime) -> None:
+    """Forget tokens that stopped working before ``before``."""
+    session.execute(delete(WebToken).where(WebToken.expires_at < before))

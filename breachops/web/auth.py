@@ -33,6 +33,7 @@ __all__ = [
     "SESSION_COOKIE",
     "SESSION_LIFETIME",
     "SIGN_IN_LIFETIME",
+    "SIGN_IN_LIMIT",
     "Auth",
     "Opened",
 ]
@@ -40,6 +41,9 @@ __all__ = [
 log = logging.getLogger("breachops.web")
 
 SIGN_IN_LIFETIME = timedelta(minutes=15)
+SIGN_IN_LIMIT = 3
+"""Sign-in links one address gets per ``SIGN_IN_LIFETIME`` at most: asking again and again cannot
+flood a contact's mailbox."""
 SESSION_LIFETIME = timedelta(hours=12)
 SESSION_COOKIE = "breachops_session"
 CSRF_COOKIE = "breachops_csrf"
@@ -85,6 +89,13 @@ class Auth:
         if person is None:
             return False
         with self.app.transaction() as session:
+            if (
+                web_tokens.issued_since(session, person.email, "sign_in", now - SIGN_IN_LIFETIME)
+                >= SIGN_IN_LIMIT
+            ):
+                log.info("sign-in link not sent: %d already sent within %s", SIGN_IN_LIMIT, SIGN_IN_LIFETIME)
+                return False
+            web_tokens.purge_expired(session, now - timedelta(days=1))
             token = secrets.token_urlsafe(32)
             expires = now + SIGN_IN_LIFETIME
             web_tokens.issue(session, token, kind="sign_in", email=person.email, at=now, expires_at=expires)

@@ -271,3 +271,25 @@ def test_pages_ask_for_sign_in_first(app, client, path):
     open_example(app)
     answer = client.get(path, follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"].startswith("/sign-in?next=/")
+
+
+def test_asking_again_and_again_mails_at_most_three_links_per_quarter_hour(app, client):
+    open_example(app)
+    page = client.get("/sign-in")
+    for _ in range(5):
+        answer = client.post("/sign-in", data={"csrf": csrf_of(page.text), "email": DPO_DE})
+        assert "Check your mail" in answer.text
+    assert len(messages(app, "sign_in", DPO_DE)) == 3
+    app.clock.advance(timedelta(minutes=15, seconds=1))
+    client.post("/sign-in", data={"csrf": csrf_of(page.text), "email": DPO_DE})
+    assert len(messages(app, "sign_in", DPO_DE)) == 4
+
+
+def test_expired_tokens_are_forgotten_a_day_later(app, client):
+    open_example(app)
+    sign_in(client, app, DPO_DE)  # one used sign-in link, one session
+    app.clock.advance(timedelta(days=2))
+    sign_in(client, app, LEAD_BR)
+    with app.transaction() as session:
+        kept = sorted((t.kind, t.email) for t in session.scalars(select(WebToken)))
+    assert kept == [("session", LEAD_BR), ("sign_in", LEAD_BR)]
