@@ -7,6 +7,7 @@ without it. Screenshots of the board and the incident page are kept in ``test-ar
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.skipif(
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
 )
+expect = sync_api.expect  # waits for the page to get there, unlike a bare is_visible()
 
 
 def artifacts() -> Path:
@@ -69,35 +71,37 @@ def test_sign_in_by_mailed_link_answer_a_gate_and_see_it_done_and_audited(app, c
     context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
     page = context.new_page()
     page.goto(f"{console.url}/")
-    assert "/sign-in" in page.url  # the board asks who you are first
+    expect(page).to_have_url(re.compile(r"/sign-in\?next=/$"))  # the board asks who you are first
     page.get_by_label("Email address").fill(SECURITY_DE)
     page.get_by_role("button", name="Mail me a sign-in link").click()
-    assert page.get_by_role("heading", name="Check your mail").is_visible()
+    expect(page.get_by_role("heading", name="Check your mail")).to_be_visible()
 
     link = link_in(messages(app, "sign_in", SECURITY_DE)[-1])
     assert link.startswith(f"{console.url}/sign-in/")
     page.goto(link)
     page.get_by_role("button", name="Sign in").click()
-    assert page.get_by_role("heading", name="Open incidents").is_visible()
+    expect(page.get_by_role("heading", name="Open incidents")).to_be_visible()
     board = page.locator("table.board")
-    assert incident in board.inner_text()
+    expect(board).to_contain_text(incident)
     mine = page.get_by_role("link", name="Preserve evidence on both sides")
-    assert mine.is_visible()  # waiting for this person
+    expect(mine).to_be_visible()  # waiting for this person
     page.screenshot(path=str(artifacts() / "web-board.png"), full_page=True)
 
     mine.click()
-    assert page.get_by_role("heading", name="What is asked").is_visible()
-    assert "Europe/Berlin" in page.content()
+    expect(page.get_by_role("heading", name="What is asked")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("(Europe/Berlin)")
     page.get_by_label("Links to the evidence store", exact=False).fill("https://evidence.example/case/7")
     page.get_by_label("Yes").check()
+    page.screenshot(path=str(artifacts() / "web-step.png"), full_page=True)
     page.get_by_role("button", name="Mark done and record the answer").click()
-    assert page.get_by_text(f"Done by {SECURITY_DE}").is_visible()
+    expect(page.get_by_text(f"Done by {SECURITY_DE}")).to_be_visible()
 
     page.get_by_role("link", name=incident).click()
     audit = page.locator("table.audit")
-    row = audit.locator("tr", has_text="step.completed")
-    assert SECURITY_DE in row.first.inner_text() and "preserve-evidence" in row.first.inner_text()
-    assert page.get_by_text("Chain verified").is_visible()
+    row = audit.locator("tr", has_text="step.completed").first
+    expect(row).to_contain_text(SECURITY_DE)
+    expect(row).to_contain_text("preserve-evidence")
+    expect(page.get_by_text("Chain verified")).to_be_visible()
     page.screenshot(path=str(artifacts() / "web-incident.png"), full_page=True)
     page.screenshot(path=str(artifacts() / "web-incident-top.png"))
 
@@ -105,7 +109,7 @@ def test_sign_in_by_mailed_link_answer_a_gate_and_see_it_done_and_audited(app, c
     phone.add_cookies(context.cookies())
     small = phone.new_page()
     small.goto(f"{console.url}/")
-    assert small.get_by_role("heading", name="Open incidents").is_visible()
+    expect(small.get_by_role("heading", name="Open incidents")).to_be_visible()
     # Readable on a phone: nothing wider than the screen but the tables' own scroll boxes.
     assert small.evaluate("document.documentElement.scrollWidth") <= 390
     small.screenshot(path=str(artifacts() / "web-board-phone.png"), full_page=True)
