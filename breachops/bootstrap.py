@@ -23,6 +23,7 @@ from breachops.config.settings import Settings, load_settings
 if TYPE_CHECKING:
     from breachops.config.audit_key import AuditKey
     from breachops.store.agreement_snapshots import AgreementSnapshots
+    from breachops.web.links import StepLinks
 
 __all__ = ["App", "bootstrap"]
 
@@ -95,6 +96,19 @@ class App:
                 return True
         return False
 
+    @cached_property
+    def read_sessions(self) -> sessionmaker[Session]:
+        from breachops.store import session_factory
+
+        return session_factory(self.engine.execution_options(read_only=True), audit_key=self.audit_key)
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A transaction that only reads: on SQLite it takes no write lock, so many readers (the web
+        console's pages) never queue behind each other or behind a writer."""
+        with self.read_sessions.begin() as session:
+            yield session
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work: everything in it, audit events included, is stored or nothing is."""
@@ -107,6 +121,13 @@ class App:
         from breachops.store.agreement_snapshots import AgreementSnapshots
 
         return AgreementSnapshots()
+
+    def step_links(self) -> StepLinks | None:
+        """Signed links to the web console's step pages, for messages; None while no console URL is
+        known (``BREACHOPS_WEB_URL``, or a console running on this workspace)."""
+        from breachops.web.links import step_links
+
+        return step_links(self.workspace)
 
     @property
     def playbook_search(self) -> list[Path]:

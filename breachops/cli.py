@@ -27,6 +27,7 @@ from breachops.commands.drills import drill_app
 from breachops.commands.incidents import incident_app, step_app
 from breachops.commands.outbox import notify_app, outbox_app
 from breachops.commands.runtime import init, serve
+from breachops.commands.web import web
 from breachops.config.agreements import load_agreement
 from breachops.config.coverage import Coverage
 from breachops.config.rules import (
@@ -67,6 +68,7 @@ app.add_typer(notify_app, name="notify")
 app.add_typer(drill_app, name="drill")
 app.command("init")(init)
 app.command("serve")(serve)
+app.command("web")(web)
 
 
 class DeadlineFormat(StrEnum):

@@ -27,6 +27,9 @@ def init(
     app = make_app()
     target = workspace or app.workspace
     written = init_workspace(target, shipped_playbook_files())
+    from breachops.web.secret import workspace_secret
+
+    workspace_secret(target)  # signs the console's links; private to this workspace
     for path in written:
         out.print(f"wrote {path}")
     if not written:

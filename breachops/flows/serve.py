@@ -51,6 +51,9 @@ def serve(
     )
     log.info("serving %d deployment(s) from %s", len(deployments), runtime.api_url)
     reminders = _start_reminders(app)
+    from breachops.web.app import start_web
+
+    web = start_web(app, send_now=reminders.tick)  # the console, beside the reminder service
     last_nudge = 0.0
     last_schedules = -DRILL_SCHEDULE_SECONDS
 
@@ -66,6 +69,7 @@ def serve(
     try:
         executor.run_forever(stop, on_tick=tick)
     finally:
+        web.stop()
         reminders.stop()
         executor.shutdown(wait=False)
         try:

@@ -26,7 +26,7 @@ import functools
 from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from breachops.bootstrap import App
 from breachops.config.agreements import Agreement, Contact, parse_agreement
@@ -45,6 +45,9 @@ from breachops.notifications.render import render
 from breachops.store import Repository
 from breachops.store.audit import heads_of
 from breachops.store.models import Incident, ObligationRow, StepRow
+
+if TYPE_CHECKING:  # the console builds the links; messages only carry them
+    from breachops.web.links import StepLinks
 
 __all__ = [
     "DIGEST_HOUR",
@@ -75,11 +78,13 @@ class Notices:
         participants: Collection[str] | None = None,
         regimes: Callable[[], Regimes] | None = None,
         zones: Callable[[], Mapping[tuple[str, str], str]] | None = None,
+        links: StepLinks | None = None,
     ) -> None:
         self.repo = repo
         # Read only when a draft is made: a broken regime file must not stop the other messages.
         self._regimes = regimes or functools.partial(regimes_for, None)
         self._zones = zones or dict  # rule stage -> window time zone: the recipient's zone in drafts
+        self.links = links  # signed links to the console's step pages, when a console URL is known
         self.incident = incident
         self.now = now
         self.template_dir = template_dir
@@ -154,9 +159,8 @@ class Notices:
             "assigned_by": "the playbook " + (self.incident.playbook_name or ""),
         }
         parties = _TEAMS if step.owner_party == "both" else (step.owner_party,)
-        return self._queue(
-            "step_assigned", f"step_assigned|{step.step_id}", [(p, step.owner_role) for p in parties], context
-        )
+        owners = [(p, step.owner_role) for p in parties]
+        return self._queue("step_assigned", f"step_assigned|{step.step_id}", owners, context, step.step_id)
 
     def digest(self, instant: datetime) -> list[str]:
         """The digest of ``instant`` (a day's ``DIGEST_HOUR``), as things stand now."""
@@ -292,8 +296,16 @@ class Notices:
             found.append(key if self.repo.get_message_by_key(key) is not None else None)
         return found
 
+    def _link(self, step_id: str, email: str) -> str | None:
+        return self.links.url(self.incident.id, step_id, email, self.now) if self.links else None
+
     def _queue(
-        self, kind: str, what: str, wanted: Iterable[tuple[str, str]], context: dict[str, Any]
+        self,
+        kind: str,
+        what: str,
+        wanted: Iterable[tuple[str, str]],
+        context: dict[str, Any],
+        step_id: str | None = None,
     ) -> list[str]:
         queued: list[str] = []
         for label, person in self._people(wanted):
@@ -301,8 +313,9 @@ class Notices:
             if self.repo.get_message_by_key(key) is not None:
                 continue
             recipient = {"name": person.name, "email": person.email, "timezone": person.timezone}
+            extra = {"action_url": self._link(step_id, person.email)} if step_id is not None else {}
             rendered = render(
-                kind, {**context, "recipient": recipient}, drill=self.incident.drill,
+                kind, {**context, **extra, "recipient": recipient}, drill=self.incident.drill,
                 template_dir=self.template_dir,
             )  # fmt: skip
             made = self.repo.queue_message(
@@ -342,7 +355,7 @@ def notify(
             repo, incident, now or app.clock.now(), template_dir=folder if folder.is_dir() else None,
             participants=participants if incident.drill else None,
             regimes=functools.partial(regimes_for, app.workspace / "regimes"),
-            zones=lambda: window_zones(app.catalogue),
+            zones=lambda: window_zones(app.catalogue), links=app.step_links(),
         )  # fmt: skip
         return make(notices)
 

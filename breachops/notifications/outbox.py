@@ -52,7 +52,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from markupsafe import escape
 from sqlalchemy import bindparam, select, update
@@ -80,6 +80,9 @@ from breachops.store import Repository
 from breachops.store.audit import heads_of
 from breachops.store.models import SYSTEM_STREAM, Drill, Incident, Message
 from breachops.store.repository import MessageDraft
+
+if TYPE_CHECKING:  # the console builds the links; messages only carry them
+    from breachops.web.links import StepLinks
 
 __all__ = [
     "ALERT_KIND",
@@ -196,6 +199,7 @@ def queue_due_reminders(
         agreements = app.agreements.of(session, ids)
         stored = Repository(session).stored_message_keys([item.key for item in due])
     drafts = []
+    links = app.step_links()
     for item in due:
         incident = incidents.get(item.incident_id)
         if item.key in stored or incident is None:
@@ -204,7 +208,7 @@ def queue_due_reminders(
         reminder, recipient = item.reminder, item.recipient
         contact = agreement.parties[recipient.party].contacts[recipient.role]  # type: ignore[index]
         subject, text, html = _render_reminder(
-            app, incident, agreement, reminder, contact, now, planner.policy_for(agreement)
+            app, incident, agreement, reminder, contact, now, planner.policy_for(agreement), links
         )
         drafts.append(
             MessageDraft(
@@ -245,8 +249,12 @@ def _render_reminder(
     contact: Contact,
     now: datetime,
     policy: ReminderPolicy,
+    links: StepLinks | None = None,
 ) -> tuple[str, str, str]:
     late = now - reminder.due_at > policy.late_after
+    # A step's reminder links to the step's page; an obligation's to the incident's page.
+    step_id = reminder.target.removeprefix("step:") if reminder.target.startswith("step:") else ""
+    action_url = links.url(incident.id, step_id, contact.email, now) if links else None
     # A late "due in" reminder is rendered as of the time it was meant for; the note tells the rest.
     as_of = reminder.due_at if late and reminder.kind == "reminder" else now
     context = {
@@ -261,6 +269,7 @@ def _render_reminder(
         "owner": _owner_text(agreement, reminder),
         "level": reminder.level,
         "now": as_of,
+        "action_url": action_url,
     }
     rendered = render(reminder.kind, context, drill=incident.drill, template_dir=_template_dir(app))
     subject, text, html = rendered.subject, rendered.text, rendered.html

@@ -60,6 +60,7 @@ KINDS: tuple[str, ...] = (
     "drill_inject",
     "drill_invitation",
     "test",
+    "sign_in",
 )
 DRILL_PREFIX = "[DRILL]"
 FILL_MARK = "[[FILL IN: {}]]"

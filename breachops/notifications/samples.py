@@ -67,6 +67,7 @@ def sample_context(kind: str) -> dict[str, Any]:
                 "gate": "the log export's SHA-256 and where it is stored",
             },
             "assigned_by": "Marta Silva",
+            "action_url": "https://console.example/act/SAMPLE-STEP-LINK",
         },
         "reminder": {
             "incident": incident,
@@ -78,6 +79,7 @@ def sample_context(kind: str) -> dict[str, Any]:
             },
             "owner": "Legal (Jonas Weber)",
             "now": _T0 + timedelta(hours=44),
+            "action_url": None,
         },
         "overdue": {
             "incident": incident,
@@ -90,6 +92,7 @@ def sample_context(kind: str) -> dict[str, Any]:
             "owner": "Security (Priya Nair)",
             "level": 1,
             "now": _T0 + timedelta(hours=7, minutes=30),
+            "action_url": "https://console.example/act/SAMPLE-STEP-LINK",
         },
         "digest": {
             "audit_head": {"seq": 42, "hash": "9f" * 32},
@@ -238,6 +241,10 @@ def sample_context(kind: str) -> dict[str, Any]:
             ],
         },
         "test": {"channel": "outbox", "sent_at": _T0},
+        "sign_in": {
+            "sign_in_url": "https://console.example/sign-in/SAMPLE-TOKEN",
+            "expires_at": _T0 + timedelta(minutes=15),
+        },
     }
     if kind not in samples:
         raise KeyError(kind)

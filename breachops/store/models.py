@@ -44,6 +44,7 @@ __all__ = [
     "ObligationRow",
     "StepRow",
     "UTCDateTime",
+    "WebToken",
 ]
 
 SYSTEM_STREAM = "_system"
@@ -345,3 +346,18 @@ class DrillSchedule(Base):
     next_run_at: Mapped[datetime | None]
     last_fired_at: Mapped[datetime | None]
     invited_for: Mapped[datetime | None]  # the occurrence whose invitations went out
+
+
+class WebToken(Base):
+    """A console sign-in link or session. Only the SHA-256 of the token is kept: a copy of the database
+    opens no session. ``scope`` limits a session opened from a step's link to that one incident."""
+
+    __tablename__ = "web_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # sign_in | session
+    email: Mapped[str] = mapped_column(String(256), index=True)
+    scope: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
