@@ -20,6 +20,7 @@ from rich.table import Table
 
 from breachops.bootstrap import App
 from breachops.commands.audit import audit_app
+from breachops.commands.background import restart, status, stop
 from breachops.commands.common import TableOrJson, err, make_app, out
 from breachops.commands.drills import drill_app
 from breachops.commands.incidents import incident_app, step_app
@@ -56,6 +57,9 @@ app.add_typer(notify_app, name="notify")
 app.add_typer(drill_app, name="drill")
 app.command("init")(init)
 app.command("serve")(serve)
+app.command("status")(status)
+app.command("stop")(stop)
+app.command("restart")(restart)
 
 
 class DeadlineFormat(StrEnum):

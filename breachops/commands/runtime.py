@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from breachops.commands.common import make_app, out, say
+from breachops.commands.common import err, make_app, out, say
 
 __all__ = ["init", "serve"]
 
@@ -45,14 +46,24 @@ def serve(
     """
     from breachops.flows.runtime import ensure_prefect
     from breachops.flows.serve import serve as run_serve
+    from breachops.flows.serve_record import AlreadyServing, acquire_serve_lock
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Each poll is an HTTP request: at INFO, httpx would log two lines a second while nothing happens.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # three lines per 30 s safety tick
     app = make_app()
     app.workspace.mkdir(parents=True, exist_ok=True)
+    try:
+        lock = acquire_serve_lock(app.workspace)  # held until this process ends
+    except AlreadyServing as exc:
+        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
     runtime = ensure_prefect(app.workspace, progress=say)
     say(f"serving playbooks and drills from {runtime.api_url} ({runtime.mode} mode); Ctrl-C stops")
     run_serve(app, runtime, poll_seconds=poll, workers=workers)
     # A drill or a step may still be running in a worker thread; waiting for it would make a stop
     # take as long as the drill. Every run is idempotent and the next `serve` reschedules it.
     logging.shutdown()
+    lock.close()
     os._exit(0)

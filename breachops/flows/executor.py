@@ -19,6 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from prefect import Flow, get_client
+from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.filters import (
     DeploymentFilter,
     DeploymentFilterId,
@@ -61,6 +62,7 @@ class FlowExecutor:
     _pool: ThreadPoolExecutor = field(init=False)
     _running: dict[UUID, Future[None]] = field(init=False, default_factory=dict)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _poll_client: SyncPrefectClient | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="breachops-flow")
@@ -90,35 +92,57 @@ class FlowExecutor:
         return recovered
 
     # -- polling ------------------------------------------------------------------------------
+    def _client(self) -> SyncPrefectClient:
+        """One client for every poll: a new one each half second cost CPU and a CSRF-token request."""
+        if self._poll_client is None:
+            client = get_client(sync_client=True)
+            client.__enter__()
+            self._poll_client = client
+        return self._poll_client
+
+    def _drop_client(self) -> None:
+        client, self._poll_client = self._poll_client, None
+        if client is not None:
+            try:
+                client.__exit__(None, None, None)
+            except Exception:  # closing a client whose server went away
+                log.debug("closing the Prefect client failed", exc_info=True)
+
     def poll_once(self) -> list[UUID]:
         """Claim every due scheduled run and start it; returns the ids started."""
+        try:
+            return self._poll(self._client())
+        except Exception:
+            self._drop_client()  # a fresh connection next time (the server may have restarted)
+            raise
+
+    def _poll(self, client: SyncPrefectClient) -> list[UUID]:
         started: list[UUID] = []
-        with get_client(sync_client=True) as client:
-            runs = client.read_flow_runs(
-                flow_run_filter=FlowRunFilter(
-                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])),
-                    next_scheduled_start_time=FlowRunFilterNextScheduledStartTime(
-                        before_=self.clock.now()  # type: ignore[arg-type]  # a datetime is what it sends
-                    ),
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])),
+                next_scheduled_start_time=FlowRunFilterNextScheduledStartTime(
+                    before_=self.clock.now()  # type: ignore[arg-type]  # a datetime is what it sends
                 ),
-                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=list(self.deployments))),
-                sort=FlowRunSort.NEXT_SCHEDULED_START_TIME_ASC,
-                limit=self.max_workers * 4,
-            )
-            for run in runs:
-                with self._lock:
-                    if run.id in self._running:
-                        continue
-                # Pending is the claim: the orchestrator refuses a second Pending, so two serving
-                # processes never run the same flow run.
-                result: Any = client.set_flow_run_state(run.id, Pending())
-                if result.state is None or result.state.type != StateType.PENDING:
+            ),
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=list(self.deployments))),
+            sort=FlowRunSort.NEXT_SCHEDULED_START_TIME_ASC,
+            limit=self.max_workers * 4,
+        )
+        for run in runs:
+            with self._lock:
+                if run.id in self._running:
                     continue
-                flow_ = self.deployments.get(run.deployment_id) if run.deployment_id else None
-                if flow_ is None:
-                    continue
-                self._submit(flow_, run)
-                started.append(run.id)
+            # Pending is the claim: the orchestrator refuses a second Pending, so two serving
+            # processes never run the same flow run.
+            result: Any = client.set_flow_run_state(run.id, Pending())
+            if result.state is None or result.state.type != StateType.PENDING:
+                continue
+            flow_ = self.deployments.get(run.deployment_id) if run.deployment_id else None
+            if flow_ is None:
+                continue
+            self._submit(flow_, run)
+            started.append(run.id)
         return started
 
     def _submit(self, flow_: Flow[..., Any], run: FlowRun) -> None:
@@ -146,17 +170,32 @@ class FlowExecutor:
         with self._lock:
             return len(self._running)
 
-    def run_forever(self, stop: threading.Event, on_tick: Callable[[], None] | None = None) -> None:
+    def run_forever(
+        self,
+        stop: threading.Event,
+        on_tick: Callable[[], None] | None = None,
+        on_poll: Callable[[Exception | None], None] | None = None,
+    ) -> None:
+        """Poll, tell ``on_poll`` whether it reached Prefect, run ``on_tick``; until ``stop`` is set."""
         while not stop.is_set():
+            error: Exception | None = None
             try:
                 self.poll_once()
-                if on_tick:
+            except Exception as exc:  # the API may be restarting; try again next tick
+                error = exc
+                if on_poll is None:
+                    log.exception("polling Prefect failed; retrying")
+            if on_poll is not None:
+                on_poll(error)
+            if on_tick:
+                try:
                     on_tick()
-            except Exception:  # the API may be restarting; try again next tick
-                log.exception("polling Prefect failed; retrying")
+                except Exception:
+                    log.exception("a periodic task failed; retrying at the next tick")
             stop.wait(self.poll_seconds)
 
     def shutdown(self, wait: bool = True) -> None:
+        self._drop_client()
         self._pool.shutdown(wait=wait, cancel_futures=False)
 
     def wait_idle(self, timeout: float) -> bool:

@@ -1,14 +1,17 @@
 """`breachops serve`: the long-running process that runs the playbooks (and, later, the scheduler).
 
 It registers the deployments, reschedules runs a killed predecessor left half-done, then claims and
-runs scheduled flow runs in threads. Every few seconds it also wakes any incident whose answers are in
-the store while its flow still sleeps (a resume that never reached Prefect), so no answer is lost.
-Every 30 s it sends the invitations of scheduled drills and starts the drills that are due.
+runs scheduled flow runs in threads. Every few seconds it also gives every open incident its flow run
+(``reconcile.py``) and wakes any incident whose answers are in the store while its flow still sleeps
+(a resume that never reached Prefect), so no incident is left without its playbook and no answer is
+lost. Every 30 s it sends the invitations of scheduled drills and starts the drills that are due.
+
+It writes a heartbeat every tick (``serve_record.py``), ends when its workspace folder is deleted,
+and, on the embedded default, brings the local Prefect server back when it stops answering.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
@@ -18,11 +21,14 @@ from typing import Any, cast
 
 from breachops.bootstrap import App
 from breachops.flows.runtime import PrefectRuntime
+from breachops.flows.serve_record import Heartbeat, remove_serve_record, shell_settings, write_serve_record
+from breachops.flows.workspace_watch import WorkspaceWatch
 
 __all__ = ["serve"]
 
 log = logging.getLogger("breachops.serve")
 DRILL_SCHEDULE_SECONDS = 30.0
+CHECK_SECONDS = 5.0  # how often the workspace, the incidents' flow runs and sleeping incidents are checked
 
 
 def serve(
@@ -32,6 +38,7 @@ def serve(
     poll_seconds: float = 0.5,
     workers: int = 8,
     stop: threading.Event | None = None,
+    check_seconds: float = CHECK_SECONDS,
 ) -> None:
     from breachops.flows.deploy import register
     from breachops.flows.executor import FlowExecutor
@@ -40,37 +47,97 @@ def serve(
     for sig in (signal.SIGTERM, signal.SIGINT):
         if threading.current_thread() is threading.main_thread():
             signal.signal(sig, lambda *_: stop.set())
+    _watch_workspace(app, stop, check_seconds)
+    heartbeat = Heartbeat(app.workspace)
+    heartbeat.beat(force=True)  # alive from the start; registering the deployments takes a while
     deployments = register()
     executor = FlowExecutor(deployments, poll_seconds=poll_seconds, max_workers=workers, clock=app.clock)
     if runtime.mode == "local" or os.environ.get("BREACHOPS_SERVE_RECOVER") == "1":
         executor.recover_orphans()
-    record = app.workspace.resolve() / "serve.json"
-    record.parent.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps({"pid": os.getpid(), "api_url": runtime.api_url, "started": time.time()}))
+    settings = shell_settings(app.settings.resolved_database_url)
+    write_serve_record(app.workspace, runtime.api_url, runtime.mode, settings)
     log.info("serving %d deployment(s) from %s", len(deployments), runtime.api_url)
+    log.info("settings: %s", ", ".join(f"{k}={v}" for k, v in settings.items()))
     reminders = _start_reminders(app)
-    last_nudge = 0.0
+    last_check = -check_seconds
     last_schedules = -DRILL_SCHEDULE_SECONDS
 
+    def on_poll(error: Exception | None) -> None:
+        if error is None:
+            heartbeat.prefect_ok()
+            return
+        if heartbeat.prefect_error is None:  # once per outage, not twice a second
+            log.warning("cannot reach Prefect at %s: %s; retrying", runtime.api_url, error)
+        heartbeat.prefect_failed(f"{type(error).__name__}: {error}")
+
     def tick() -> None:
-        nonlocal last_nudge, last_schedules
+        nonlocal last_check, last_schedules
+        heartbeat.beat()
+        prefect_down = heartbeat.prefect_error is not None and runtime.mode == "local"
+        if prefect_down and not _bring_back_local_server(app, runtime, heartbeat):
+            return
         if time.monotonic() - last_schedules >= DRILL_SCHEDULE_SECONDS:
             last_schedules = time.monotonic()
             _run_drill_schedules(app, reminders)
-        if time.monotonic() - last_nudge > 5:
-            last_nudge = time.monotonic()
+        if time.monotonic() - last_check >= check_seconds:
+            last_check = time.monotonic()
+            _reconcile(app, runtime)
             _nudge_sleeping_incidents(app, runtime.api_url)
 
     try:
-        executor.run_forever(stop, on_tick=tick)
+        executor.run_forever(stop, on_tick=tick, on_poll=on_poll)
     finally:
         reminders.stop()
         executor.shutdown(wait=False)
-        try:
-            if json.loads(record.read_text()).get("pid") == os.getpid():
-                record.unlink()
-        except (OSError, ValueError):
-            pass
+        remove_serve_record(app.workspace)
+
+
+def _watch_workspace(app: App, stop: threading.Event, every: float) -> None:
+    """End `serve` once its workspace folder is deleted: nothing outlives its workspace.
+
+    A thread of its own, so that a poll stuck on an unreachable server does not delay it; if the main
+    loop has not ended 20 s after being told to, the process ends anyway.
+    """
+    watch = WorkspaceWatch(app.workspace)
+
+    def run() -> None:
+        while not stop.wait(every):
+            if watch.gone:
+                log.warning("workspace %s deleted; stopping", watch.path)
+                stop.set()
+                time.sleep(20)
+                os._exit(0)
+
+    threading.Thread(target=run, name="breachops-workspace-watch", daemon=True).start()
+
+
+def _bring_back_local_server(app: App, runtime: PrefectRuntime, heartbeat: Heartbeat) -> bool:
+    """The local server stopped answering: its watchdog restarts it on the same address; if the
+    watchdog is gone too, start a server on the recorded port (this process's clients know it)."""
+    from breachops.flows.runtime import healthy, restart_local_server
+
+    if healthy(runtime.api_url):
+        return True  # it answers (the error was something else)
+    try:
+        restarted = restart_local_server(app.workspace)
+    except Exception as exc:
+        log.error("could not restart the local Prefect server: %s", exc)
+        return False
+    if restarted.api_url != runtime.api_url:
+        log.error("the local Prefect server came back at %s; restart serve to follow it", restarted.api_url)
+        return False
+    heartbeat.prefect_restarts += 1
+    log.info("the local Prefect server answers again at %s", runtime.api_url)
+    return True
+
+
+def _reconcile(app: App, runtime: PrefectRuntime) -> None:
+    from breachops.flows.reconcile import reconcile_flow_runs
+
+    try:
+        reconcile_flow_runs(app, runtime)
+    except Exception as exc:  # Prefect or the database briefly away: the next check tries again
+        log.warning("could not check the incidents' flow runs: %s", exc)
 
 
 def _start_reminders(app: App) -> Any:
