@@ -30,7 +30,7 @@ from breachops.config.agreements import load_agreement
 from breachops.config.rules import Rule, load_rule_file, shipped_rule_files
 from breachops.deadlines.engine import assess
 from breachops.deadlines.models import load_facts, parse_facts
-from breachops.errors import InputError
+from breachops.errors import InputError, ServiceUnavailable
 from breachops.reports.deadlines import assessment_to_json, render_assessment
 from breachops.reports.ics import assessment_to_ics
 
@@ -257,3 +257,6 @@ def main() -> None:
     except InputError as exc:
         err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except ServiceUnavailable as exc:
+        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(1)

@@ -58,6 +58,8 @@ class FlowExecutor:
     deployments: dict[UUID, Flow[..., Any]]
     poll_seconds: float = 0.5
     max_workers: int = 8
+    idle_poll_seconds: float = 2.0
+    busy_seconds: float = 60.0  # poll fast this long after the last run ended
     clock: Clock = field(default_factory=SystemClock)
     _pool: ThreadPoolExecutor = field(init=False)
     _running: dict[UUID, Future[None]] = field(init=False, default_factory=dict)
@@ -175,12 +177,21 @@ class FlowExecutor:
         stop: threading.Event,
         on_tick: Callable[[], None] | None = None,
         on_poll: Callable[[Exception | None], None] | None = None,
+        wake: threading.Event | None = None,
     ) -> None:
-        """Poll, tell ``on_poll`` whether it reached Prefect, run ``on_tick``; until ``stop`` is set."""
+        """Poll, tell ``on_poll`` whether it reached Prefect, run ``on_tick``; until ``stop`` is set.
+
+        Every ``poll_seconds`` while runs are in flight or were lately; every ``idle_poll_seconds``
+        when nothing happens (each poll costs the server a query). ``wake`` (set by the CLI's signal
+        after it creates or resumes a run) ends the wait at once.
+        """
+        wake = wake or threading.Event()
+        busy_until = 0.0
         while not stop.is_set():
             error: Exception | None = None
             try:
-                self.poll_once()
+                if self.poll_once():
+                    busy_until = time.monotonic() + self.busy_seconds
             except Exception as exc:  # the API may be restarting; try again next tick
                 error = exc
                 if on_poll is None:
@@ -192,7 +203,11 @@ class FlowExecutor:
                     on_tick()
                 except Exception:
                     log.exception("a periodic task failed; retrying at the next tick")
-            stop.wait(self.poll_seconds)
+            if self.active:
+                busy_until = time.monotonic() + self.busy_seconds
+            busy = time.monotonic() < busy_until
+            wake.wait(self.poll_seconds if busy else max(self.poll_seconds, self.idle_poll_seconds))
+            wake.clear()
 
     def shutdown(self, wait: bool = True) -> None:
         self._drop_client()

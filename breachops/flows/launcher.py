@@ -7,6 +7,7 @@ set) both are the team's to run, and nothing is started here.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from breachops.bootstrap import App
-from breachops.errors import InputError
+from breachops.errors import InputError, ServiceUnavailable
 from breachops.flows.names import drill_deployment_name, incident_deployment_name
 from breachops.flows.prefect_api import PrefectAPI, RunState
 from breachops.flows.runtime import PrefectRuntime, ensure_prefect
@@ -35,6 +36,7 @@ __all__ = [
     "start_incident_flow",
     "start_serve",
     "wake_after_answer",
+    "wake_serve",
 ]
 
 Progress = Callable[[str], None] | None
@@ -52,6 +54,19 @@ def serve_pid(app: App) -> int | None:
     from breachops.flows.serve_record import running_pid
 
     return running_pid(app.workspace)
+
+
+def wake_serve(app: App) -> None:
+    """Tell this workspace's `serve` that a run is waiting, so that it polls now (SIGUSR1)."""
+    import signal
+
+    from breachops.flows.serve_record import read_serve_record
+
+    pid = serve_pid(app)
+    # Only a serve that says it listens: to an older one, SIGUSR1 would be fatal.
+    if pid is not None and (read_serve_record(app.workspace) or {}).get("wake_signal") == "SIGUSR1":
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGUSR1)
 
 
 def settings_drift(app: App) -> str | None:
@@ -105,9 +120,9 @@ def start_serve(app: App, runtime: PrefectRuntime, progress: Progress = None) ->
             # Another command started one at the same moment and holds the workspace's serve lock.
             if (other := serve_pid(app)) is not None:
                 return other
-            raise RuntimeError(f"`breachops serve` exited at start; see {workspace / 'serve.log'}")
+            raise ServiceUnavailable(f"`breachops serve` exited at start; see {workspace / 'serve.log'}")
         time.sleep(0.1)
-    raise RuntimeError(f"`breachops serve` did not start within 60 s; see {workspace / 'serve.log'}")
+    raise ServiceUnavailable(f"`breachops serve` did not start within 60 s; see {workspace / 'serve.log'}")
 
 
 def _api(runtime: PrefectRuntime) -> PrefectAPI:
@@ -120,6 +135,7 @@ def start_incident_flow(app: App, incident_id: str, progress: Progress = None) -
     with _api(runtime) as api:
         run_id = create_run(api, runtime, *incident_run_spec(incident_id))
     attach_run(app, incident_id, run_id, drill=False, actor="cli")
+    wake_serve(app)
     return run_id
 
 
@@ -129,6 +145,7 @@ def start_drill_flow(app: App, drill_id: str, progress: Progress = None) -> str:
     with _api(runtime) as api:
         run_id = create_run(api, runtime, *drill_run_spec(drill_id))
     attach_run(app, drill_id, run_id, drill=True, actor="cli")
+    wake_serve(app)
     return run_id
 
 
@@ -210,6 +227,7 @@ def wake_after_answer(app: App, flow_run_id: str, step_id: str, by: str, timeout
             if state is not None and state.paused:
                 status, _reason = api.resume(flow_run_id, resume_input(api, flow_run_id, state, step_id, by))
                 if status == "ACCEPT":
+                    wake_serve(app)
                     return "the playbook goes on"
             if time.monotonic() > deadline:
                 return "the flow has not reached its next gate yet; it will read the answer when it does"

@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from breachops.errors import ServiceUnavailable
+
 __all__ = ["PrefectAPI", "PrefectAPIError", "RunState"]
 
 
@@ -27,7 +29,7 @@ def _backoff(attempt: int) -> float:
     return min(8.0, 0.25 * 2**attempt) * (0.5 + random.random() / 2)
 
 
-class PrefectAPIError(RuntimeError):
+class PrefectAPIError(ServiceUnavailable):
     pass
 
 

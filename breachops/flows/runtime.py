@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from breachops.errors import ServiceUnavailable
 from breachops.flows.procinfo import alive
 
 __all__ = [
@@ -211,7 +212,7 @@ def _start_local_server(workspace: Path, timeout: float, port: int | None = None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(
+            raise ServiceUnavailable(
                 f"the local Prefect server exited with status {process.returncode}; see {home / 'server.log'}"
             )
         if healthy(api_url, timeout=1.0):
@@ -220,7 +221,7 @@ def _start_local_server(workspace: Path, timeout: float, port: int | None = None
             return PrefectRuntime(api_url=api_url, mode="local", home=home, pid=pid)
         time.sleep(0.25)
     _end_group(process.pid, grace=10.0)
-    raise RuntimeError(
+    raise ServiceUnavailable(
         f"the local Prefect server did not answer within {timeout:.0f} s; see {home / 'server.log'}"
     )
 

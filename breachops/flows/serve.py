@@ -28,6 +28,7 @@ __all__ = ["serve"]
 
 log = logging.getLogger("breachops.serve")
 DRILL_SCHEDULE_SECONDS = 30.0
+WAKE_SIGNAL = signal.SIGUSR1
 CHECK_SECONDS = 5.0  # how often the workspace, the incidents' flow runs and sleeping incidents are checked
 
 
@@ -44,9 +45,16 @@ def serve(
     from breachops.flows.executor import FlowExecutor
 
     stop = stop or threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(sig, lambda *_: stop.set())
+    wake = threading.Event()
+
+    def on_stop(*_: object) -> None:
+        stop.set()
+        wake.set()
+
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, on_stop)
+        signal.signal(WAKE_SIGNAL, lambda *_: wake.set())  # a CLI created or resumed a run
     _watch_workspace(app, stop, check_seconds)
     heartbeat = Heartbeat(app.workspace)
     heartbeat.beat(force=True)  # alive from the start; registering the deployments takes a while
@@ -85,7 +93,7 @@ def serve(
             _nudge_sleeping_incidents(app, runtime.api_url)
 
     try:
-        executor.run_forever(stop, on_tick=tick, on_poll=on_poll)
+        executor.run_forever(stop, on_tick=tick, on_poll=on_poll, wake=wake)
     finally:
         reminders.stop()
         executor.shutdown(wait=False)

@@ -90,6 +90,7 @@ def write_serve_record(workspace: Path, api_url: str, mode: str, settings: Mappi
         "mode": mode,
         "started": time.time(),
         "settings": dict(settings),
+        "wake_signal": "SIGUSR1",  # polls at once on this signal (see serve.py)
     }
     _write_json(workspace.resolve() / RECORD, record)
 
