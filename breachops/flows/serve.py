@@ -55,7 +55,7 @@ def serve(
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, on_stop)
         signal.signal(WAKE_SIGNAL, lambda *_: wake.set())  # a CLI created or resumed a run
-    _watch_workspace(app, stop, check_seconds)
+    _watch_workspace(app, stop, wake, min(check_seconds, 2.0))
     heartbeat = Heartbeat(app.workspace)
     heartbeat.beat(force=True)  # alive from the start; registering the deployments takes a while
     deployments = register()
@@ -100,11 +100,11 @@ def serve(
         remove_serve_record(app.workspace)
 
 
-def _watch_workspace(app: App, stop: threading.Event, every: float) -> None:
+def _watch_workspace(app: App, stop: threading.Event, wake: threading.Event, every: float) -> None:
     """End `serve` once its workspace folder is deleted: nothing outlives its workspace.
 
     A thread of its own, so that a poll stuck on an unreachable server does not delay it; if the main
-    loop has not ended 20 s after being told to, the process ends anyway.
+    loop has not ended 10 s after being told to, the process ends anyway.
     """
     watch = WorkspaceWatch(app.workspace)
 
@@ -113,7 +113,8 @@ def _watch_workspace(app: App, stop: threading.Event, every: float) -> None:
             if watch.gone:
                 log.warning("workspace %s deleted; stopping", watch.path)
                 stop.set()
-                time.sleep(20)
+                wake.set()
+                time.sleep(10)
                 os._exit(0)
 
     threading.Thread(target=run, name="breachops-workspace-watch", daemon=True).start()

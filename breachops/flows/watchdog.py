@@ -1,4 +1,4 @@
-"""The local Prefect server's keeper: ``python -m breachops.flows.watchdog WORKSPACE PORT``.
+"""The local Prefect server's keeper: ``python -m breachops.flows.watchdog WORKSPACE PORT [COMMAND...]``.
 
 The CLI starts this small process (standard library only, about 10 MB) instead of the server itself.
 It starts `prefect server start` on the given port as its child and then:
@@ -69,7 +69,7 @@ def _end(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def main(workspace: Path, port: int) -> int:
+def main(workspace: Path, port: int, command: list[str] | None = None) -> int:
     watch = WorkspaceWatch(workspace)
     home = workspace.resolve() / "prefect"
     stopping = False
@@ -80,7 +80,9 @@ def main(workspace: Path, port: int) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
-    command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    command = command or [
+        *(sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port))
+    ]
     deaths: list[float] = []
     restarts = 0
     while True:
@@ -107,4 +109,5 @@ def main(workspace: Path, port: int) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1]), int(sys.argv[2])))
+    # Anything after WORKSPACE PORT replaces the server command (the tests use a stand-in).
+    sys.exit(main(Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3:] or None))

@@ -1,7 +1,8 @@
 """Whether the workspace folder a background process was started for still exists.
 
-A process remembers the folder's inode when it starts; once the folder is deleted (or replaced by a
-new one of the same name) the process has nothing left to serve and ends. Standard library only.
+A process keeps the folder open while it runs: once the folder is deleted its link count drops to
+zero, and while it is held open its inode number cannot be reused by a new folder of the same name,
+so a replaced workspace is told apart from the original too. Standard library only.
 """
 
 from __future__ import annotations
@@ -15,16 +16,19 @@ __all__ = ["WorkspaceWatch"]
 class WorkspaceWatch:
     def __init__(self, workspace: Path):
         self.path = workspace.resolve()
-        self._identity = self._stat()
-
-    def _stat(self) -> tuple[int, int] | None:
         try:
-            st = os.stat(self.path)
+            self._fd: int | None = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY)
         except OSError:
-            return None
-        return st.st_dev, st.st_ino
+            self._fd = None
 
     @property
     def gone(self) -> bool:
         """True once the folder this process started with is no longer at its path."""
-        return self._identity is None or self._stat() != self._identity
+        if self._fd is None:
+            return True
+        try:
+            held = os.fstat(self._fd)
+            there = os.stat(self.path)
+        except OSError:
+            return True
+        return held.st_nlink == 0 or (there.st_dev, there.st_ino) != (held.st_dev, held.st_ino)
