@@ -65,6 +65,7 @@ class FlowExecutor:
     _running: dict[UUID, Future[None]] = field(init=False, default_factory=dict)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _poll_client: SyncPrefectClient | None = field(init=False, default=None)
+    on_run_done: Callable[[], None] | None = None  # called when a run suspends or ends
 
     def __post_init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="breachops-flow")
@@ -157,6 +158,11 @@ class FlowExecutor:
     def _forget(self, run_id: UUID) -> None:
         with self._lock:
             self._running.pop(run_id, None)
+        if self.on_run_done is not None:
+            try:
+                self.on_run_done()
+            except Exception:
+                log.exception("after flow run %s", run_id)
 
     @staticmethod
     def _execute(flow_: Flow[..., Any], run: FlowRun) -> None:

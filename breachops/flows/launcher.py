@@ -91,7 +91,7 @@ def ensure_serve(app: App, runtime: PrefectRuntime, progress: Progress = None) -
     pid = serve_pid(app)
     if pid is not None:
         if progress and (drift := settings_drift(app)):
-            progress(drift)
+            print(drift, file=sys.stderr)  # one line, however narrow the terminal
         return pid
     return start_serve(app, runtime, progress)
 

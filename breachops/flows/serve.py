@@ -46,6 +46,11 @@ def serve(
 
     stop = stop or threading.Event()
     wake = threading.Event()
+    kicked = threading.Event()  # the reminders look at once (not from the signal handler: locks)
+
+    def on_wake(*_: object) -> None:
+        kicked.set()
+        wake.set()
 
     def on_stop(*_: object) -> None:
         stop.set()
@@ -54,7 +59,7 @@ def serve(
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, on_stop)
-        signal.signal(WAKE_SIGNAL, lambda *_: wake.set())  # a CLI created or resumed a run
+        signal.signal(WAKE_SIGNAL, on_wake)  # a CLI created or resumed a run, and queued mail
     _watch_workspace(app, stop, wake, min(check_seconds, 2.0))
     heartbeat = Heartbeat(app.workspace)
     heartbeat.beat(force=True)  # alive from the start; registering the deployments takes a while
@@ -67,6 +72,8 @@ def serve(
     log.info("serving %d deployment(s) from %s", len(deployments), runtime.api_url)
     log.info("settings: %s", ", ".join(f"{k}={v}" for k, v in settings.items()))
     reminders = _start_reminders(app)
+    # A run that suspends at a gate or ends has just queued mail (a step waiting for its owners).
+    executor.on_run_done = reminders.wake
     last_check = -check_seconds
     last_schedules = -DRILL_SCHEDULE_SECONDS
 
@@ -81,6 +88,9 @@ def serve(
     def tick() -> None:
         nonlocal last_check, last_schedules
         heartbeat.beat()
+        if kicked.is_set():
+            kicked.clear()
+            reminders.wake()
         prefect_down = heartbeat.prefect_error is not None and runtime.mode == "local"
         if prefect_down and not _bring_back_local_server(app, runtime, heartbeat):
             return
