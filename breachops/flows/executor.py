@@ -72,7 +72,9 @@ class FlowExecutor:
 
     # -- recovery -----------------------------------------------------------------------------
     def recover_orphans(self) -> list[UUID]:
-        """Reschedule runs left Running or Pending by a process that died (a SIGKILLed `serve`).
+        """Reschedule runs left Running or Pending by a process that died (a SIGKILLed `serve`), or
+        by a server that died under them (their state changes never reached it); not runs of ours
+        still running.
 
         Safe because every step is idempotent: a step already done in the store is not run again.
         Only for a single `serve` per Prefect server (the embedded default); several serving
@@ -89,6 +91,9 @@ class FlowExecutor:
                 deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=list(self.deployments))),
             )
             for run in runs:
+                with self._lock:
+                    if run.id in self._running:
+                        continue  # ours, and still running
                 client.set_flow_run_state(run.id, Scheduled(name="Recovering"), force=True)
                 recovered.append(run.id)
                 log.warning("rescheduled flow run %s, left %s by a stopped process", run.id, run.state_name)

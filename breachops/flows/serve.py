@@ -75,6 +75,7 @@ def serve(
     # A run that suspends at a gate or ends has just queued mail (a step waiting for its owners).
     executor.on_run_done = reminders.wake
     last_check = -check_seconds
+    seen_restarts = [_server_restarts(app)]
     last_schedules = -DRILL_SCHEDULE_SECONDS
 
     def on_poll(error: Exception | None) -> None:
@@ -99,6 +100,10 @@ def serve(
             _run_drill_schedules(app, reminders)
         if time.monotonic() - last_check >= check_seconds:
             last_check = time.monotonic()
+            if runtime.mode == "local" and (now_restarts := _server_restarts(app)) != seen_restarts[0]:
+                seen_restarts[0] = now_restarts
+                log.warning("the local Prefect server was restarted; rescheduling runs it lost track of")
+                executor.recover_orphans()
             _reconcile(app, runtime)
             _nudge_sleeping_incidents(app, runtime.api_url)
 
@@ -148,6 +153,14 @@ def _bring_back_local_server(app: App, runtime: PrefectRuntime, heartbeat: Heart
     heartbeat.prefect_restarts += 1
     log.info("the local Prefect server answers again at %s", runtime.api_url)
     return True
+
+
+def _server_restarts(app: App) -> tuple[int, int]:
+    """Which watchdog keeps the local server, and how often it restarted it: a change means a new server."""
+    from breachops.flows.runtime import server_record
+
+    record = server_record(app.workspace) or {}
+    return int(record.get("watchdog") or 0), int(record.get("restarts") or 0)
 
 
 def _reconcile(app: App, runtime: PrefectRuntime) -> None:

@@ -365,3 +365,44 @@ def test_a_run_prefect_lost_is_created_again_under_a_new_key(
     assert reconcile_flow_runs(app, runtime) == [incident]
     assert list(stand_in.runs) == [f"incident:{incident}:run-from-a-reset-server"]
     assert reconcile_flow_runs(app, runtime) == []
+
+
+# ---- status, from the records and /proc ---------------------------------------------------------
+
+
+def test_status_names_a_stalled_serve_an_unreachable_prefect_and_open_work_without_serve(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from breachops.flows.status import workspace_status
+
+    for key in [k for k in os.environ if k.startswith(("PREFECT_", "BREACHOPS_"))]:
+        monkeypatch.delenv(key)
+    app = App(Settings(workspace=tmp_path / "ws"), clock=ManualClock(OPENED))
+    incident = _open_incident(app)
+    found = workspace_status(app)
+    assert found["open_incidents"] == [incident] and found["serve"] is None
+    assert any("`breachops serve` is not running" in p for p in found["problems"])
+
+    # A serve whose process lives but whose heartbeat is two minutes old, and which lost Prefect.
+    stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+    try:
+        now = time.time()
+        (app.workspace / "serve.json").write_text(
+            json.dumps({"pid": stand_in.pid, "api_url": "http://127.0.0.1:9/api", "settings": {}})
+        )
+        (app.workspace / "serve.heartbeat").write_text(
+            json.dumps(
+                {"at": now - 120, "prefect_ok_at": now - 150, "prefect_error": "ConnectError: refused"}
+            )
+        )
+        found = workspace_status(app, now=now)
+        assert found["serve"]["pid"] == stand_in.pid
+        assert found["serve"]["last_tick_seconds_ago"] == 120
+        problems = "\n".join(found["problems"])
+        assert f"serve (pid {stand_in.pid}) has not ticked for 2 min: stalled" in problems
+        assert "serve cannot reach Prefect (last reached 2 min ago): ConnectError: refused" in problems
+        assert "other settings than this shell" in problems  # it recorded none; the shell has some
+        assert not found["healthy"]
+    finally:
+        stand_in.kill()
+        stand_in.wait()
