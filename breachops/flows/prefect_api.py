@@ -48,6 +48,12 @@ class RunState:
         return self.type == "PAUSED"
 
 
+def _state(state: dict[str, Any] | None) -> RunState | None:
+    if not state:
+        return None
+    return RunState(type=state["type"], name=state["name"], details=state.get("state_details") or {})
+
+
 class PrefectAPI:
     def __init__(self, api_url: str, timeout: float = 15.0, attempts: int = _ATTEMPTS):
         self.attempts = attempts
@@ -105,10 +111,17 @@ class PrefectAPI:
         return str(self._call("POST", f"deployments/{deployment_id}/create_flow_run", json=body)["id"])
 
     def state(self, flow_run_id: str) -> RunState | None:
-        state = self._call("GET", f"flow_runs/{flow_run_id}").get("state")
-        if not state:
-            return None
-        return RunState(type=state["type"], name=state["name"], details=state.get("state_details") or {})
+        return _state(self._call("GET", f"flow_runs/{flow_run_id}").get("state"))
+
+    def states(self, flow_run_ids: list[str]) -> dict[str, RunState | None]:
+        """The states of many runs in one request per 200; a run Prefect does not have is left out."""
+        found: dict[str, RunState | None] = {}
+        for start in range(0, len(flow_run_ids), 200):
+            chunk = flow_run_ids[start : start + 200]
+            body = {"flow_runs": {"id": {"any_": chunk}}, "limit": len(chunk)}
+            for run in self._call("POST", "flow_runs/filter", json=body) or []:
+                found[str(run["id"])] = _state(run.get("state"))
+        return found
 
     def run_input(self, flow_run_id: str, key: str) -> Any:
         """A stored run input (the server keeps it as JSON text)."""

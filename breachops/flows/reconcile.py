@@ -46,24 +46,17 @@ def reconcile_flow_runs(app: App, runtime: PrefectRuntime) -> list[str]:
         ]
     mended: list[str] = []
     with PrefectAPI(runtime.api_url) as api:
+        states = api.states([i.flow_run_id for i in incidents if i.flow_run_id])
         for incident in incidents:
             run = incident.flow_run_id
+            if run and run in states:
+                if (state := states[run]) is not None and state.type == "CRASHED":
+                    log.warning("%s: flow run %s crashed; rescheduling", incident.id, run)
+                    api.reschedule(run, "Recovering")
+                    mended.append(incident.id)
+                continue
             if run:
-                try:
-                    state = api.state(run)
-                except LookupError:
-                    state = None
-                    log.warning(
-                        "%s: Prefect lost flow run %s; creating one", incident.id, incident.flow_run_id
-                    )
-                else:
-                    if state is not None and state.type == "CRASHED":
-                        log.warning(
-                            "%s: flow run %s crashed; rescheduling", incident.id, incident.flow_run_id
-                        )
-                        api.reschedule(run, "Recovering")
-                        mended.append(incident.id)
-                    continue
+                log.warning("%s: Prefect lost flow run %s; creating one", incident.id, run)
             elif incident.young:
                 continue
             else:

@@ -222,8 +222,9 @@ def _nudge_sleeping_incidents(app: App, api_url: str) -> None:
     if not open_runs:
         return
     with PrefectAPI(api_url) as api:
+        states = api.states([run_id for _incident, run_id in open_runs])  # one request, not one each
         for incident_id, run_id in open_runs:
-            state = api.state(run_id)
+            state = states.get(run_id)
             if state is None or not state.paused:
                 continue
             where = service.progress(app, incident_id)

@@ -256,6 +256,9 @@ class StandInPrefect:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
+                if self.path == "/api/flow_runs/filter":
+                    wanted = set(body["flow_runs"]["id"]["any_"])
+                    return self._send(200, [r for r in stand_in.runs.values() if r["id"] in wanted])
                 if self.path.endswith("/create_flow_run"):
                     stand_in.create_attempts += 1
                     if stand_in.create_attempts <= stand_in.refuse:
