@@ -54,7 +54,7 @@ def acquire_serve_lock(workspace: Path) -> IO[str]:
     """Take the workspace's serve lock for the life of this process (keep the returned handle open)."""
     path = workspace.resolve() / LOCK
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = path.open("a+")
+    handle = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, 0o600), "r+")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -70,9 +70,12 @@ def acquire_serve_lock(workspace: Path) -> IO[str]:
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data))
-    tmp.replace(path)  # readers never see half a file
+    """A private file (0600), written whole: readers never see half of it."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(json.dumps(data))
+    tmp.replace(path)
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

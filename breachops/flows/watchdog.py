@@ -54,7 +54,8 @@ def _record(home: Path, pid: int, port: int, restarts: int) -> None:
         "started": time.time(),
     }
     tmp = home / "server.json.tmp"
-    tmp.write_text(json.dumps(data))
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+        handle.write(json.dumps(data))  # private, and whole: readers never see half of it
     tmp.replace(home / "server.json")
 
 
