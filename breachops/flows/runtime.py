@@ -232,8 +232,10 @@ def restart_local_server(workspace: Path, timeout: float = 120.0) -> PrefectRunt
         running = read_local_server(workspace)
         if running is not None:
             return running
-        port = int((server_record(workspace) or {}).get("port") or 0) or None
-        return _start_local_server(workspace, timeout, port=port)
+        record = server_record(workspace) or {}
+        if alive(int(record.get("watchdog") or 0)):  # still bringing it back: a second would fight it
+            raise ServiceUnavailable(f"the local Prefect server at {record.get('api_url')} is restarting")
+        return _start_local_server(workspace, timeout, port=int(record.get("port") or 0) or None)
 
 
 def _end_group(leader: int, grace: float) -> bool:

@@ -106,6 +106,7 @@ def workspace_status(app: App, *, now: float | None = None) -> dict[str, Any]:
 def _store_status(app: App) -> dict[str, Any]:
     from sqlalchemy import func, select
 
+    from breachops.deadlines.reminders import ReminderPolicy
     from breachops.notifications.outbox import next_due
     from breachops.store import Repository
     from breachops.store.drills import DrillRepository
@@ -116,7 +117,8 @@ def _store_status(app: App) -> dict[str, Any]:
         drills = [d.id for d in DrillRepository(session).list_drills(status="running")]
         parked = session.scalar(select(func.count()).select_from(Message).where(Message.status == "failed"))
         queued = session.scalar(select(func.count()).select_from(Message).where(Message.status == "queued"))
-    due = next_due(app, app.clock.now())
+    policy = ReminderPolicy().with_overrides(app.settings.reminders)  # as serve's reminder service
+    due = next_due(app, app.clock.now(), policy=policy)
     return {
         "open_incidents": incidents,
         "running_drills": drills,

@@ -384,6 +384,7 @@ def test_status_names_a_stalled_serve_an_unreachable_prefect_and_open_work_witho
     incident = _open_incident(app)
     found = workspace_status(app)
     assert found["open_incidents"] == [incident] and found["serve"] is None
+    assert found["next_reminder_due"] is not None  # the example's obligations have reminders ahead
     assert any("`breachops serve` is not running" in p for p in found["problems"])
 
     # A serve whose process lives but whose heartbeat is two minutes old, and which lost Prefect.
