@@ -35,7 +35,7 @@ def init(
 
 
 def serve(
-    poll: Annotated[float, typer.Option("--poll", help="Seconds between looks for runs to start.")] = 0.5,
+    poll: Annotated[float, typer.Option("--poll", help="Seconds between polls (2 s if idle).")] = 0.5,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Flow runs executed at once.")] = 8,
 ) -> None:
     """Run the playbooks and drills: claim and run their flow runs, send reminders, fire drill
