@@ -101,9 +101,9 @@ def serve(
         if time.monotonic() - last_check >= check_seconds:
             last_check = time.monotonic()
             if runtime.mode == "local" and (now_restarts := _server_restarts(app)) != seen_restarts[0]:
-                seen_restarts[0] = now_restarts
                 log.warning("the local Prefect server was restarted; rescheduling runs it lost track of")
                 executor.recover_orphans()
+                seen_restarts[0] = now_restarts  # only once that worked: else the next check tries again
             _reconcile(app, runtime)
             _nudge_sleeping_incidents(app, runtime.api_url)
 
