@@ -22,6 +22,7 @@ from rich.text import Text
 
 from breachops.bootstrap import App
 from breachops.commands.audit import audit_app
+from breachops.commands.background import restart, status, stop
 from breachops.commands.common import TableOrJson, err, make_app, out
 from breachops.commands.drills import drill_app
 from breachops.commands.incidents import incident_app, step_app
@@ -40,7 +41,7 @@ from breachops.config.values import check_instant
 from breachops.config.yaml import read_yaml_stream
 from breachops.deadlines.engine import assess
 from breachops.deadlines.models import load_facts, parse_facts
-from breachops.errors import InputError
+from breachops.errors import InputError, ServiceUnavailable
 from breachops.files import write_private
 from breachops.reports.deadlines import assessment_to_json, render_assessment, warning_lines
 from breachops.reports.ics import assessment_to_ics
@@ -69,6 +70,9 @@ app.add_typer(drill_app, name="drill")
 app.command("init")(init)
 app.command("serve")(serve)
 app.command("web")(web)
+app.command("status")(status)
+app.command("stop")(stop)
+app.command("restart")(restart)
 
 
 class DeadlineFormat(StrEnum):
@@ -362,3 +366,6 @@ def main() -> None:
     except InputError as exc:
         err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except ServiceUnavailable as exc:
+        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(1)

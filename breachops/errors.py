@@ -8,7 +8,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-__all__ = ["InputError", "field_path", "from_validation_error"]
+__all__ = ["InputError", "ServiceUnavailable", "field_path", "from_validation_error"]
+
+
+class ServiceUnavailable(RuntimeError):
+    """Prefect or `breachops serve` could not be reached or started (after retrying).
+
+    The CLI prints ``str(error)`` as one line and exits with status 1; what was stored stays stored.
+    """
 
 
 class InputError(ValueError):

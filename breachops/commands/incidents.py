@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.text import Text
 from sqlalchemy import select
 
@@ -15,7 +16,7 @@ from breachops.commands.common import TableOrJson, actor, err, make_app, out, sa
 from breachops.config.agreements import load_agreement
 from breachops.deadlines.engine import assess, coverage_gaps
 from breachops.deadlines.models import load_facts, parse_facts
-from breachops.errors import InputError
+from breachops.errors import InputError, ServiceUnavailable
 from breachops.flows import service
 from breachops.playbooks import load_playbook
 from breachops.reports.deadlines import (
@@ -81,7 +82,9 @@ def incident_open(
     ] = "Suspected leak of confidential information",
     by: Annotated[str | None, typer.Option("--by", help="Who opens it (email).")] = None,
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
-    no_flow: Annotated[bool, typer.Option("--no-flow", help="Record only; start no Prefect flow.")] = False,
+    no_flow: Annotated[
+        bool, typer.Option("--no-flow", help="Record only; a running `breachops serve` starts its playbook.")
+    ] = False,
 ) -> None:
     """Open an incident: record it, show its obligations, and start its playbook flow."""
     app = make_app()
@@ -107,7 +110,11 @@ def incident_open(
     if not no_flow:
         from breachops.flows.launcher import start_incident_flow
 
-        flow_run_id = start_incident_flow(app, incident_id, progress=say)
+        try:
+            flow_run_id = start_incident_flow(app, incident_id, progress=say)
+        except ServiceUnavailable as exc:  # recorded all the same; `serve` starts its playbook later
+            reason = escape(str(exc))
+            say(f"{incident_id} is recorded; its playbook did not start ({reason}); `serve` starts it")
     now = app.clock.now()
     result = assess(facts, app.catalogue, now=now, agreement=agreement_)
     if fmt is TableOrJson.json:

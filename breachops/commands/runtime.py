@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from breachops.commands.common import make_app, out, say
+from breachops.commands.common import err, make_app, out, say
 from breachops.files import private_dir
 
 __all__ = ["init", "serve"]
@@ -38,7 +39,7 @@ def init(
 
 
 def serve(
-    poll: Annotated[float, typer.Option("--poll", help="Seconds between looks for runs to start.")] = 0.5,
+    poll: Annotated[float, typer.Option("--poll", help="Seconds between polls (2 s if idle).")] = 0.5,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Flow runs executed at once.")] = 8,
 ) -> None:
     """Run the playbooks and drills: claim and run their flow runs, send reminders, fire drill
@@ -49,14 +50,24 @@ def serve(
     """
     from breachops.flows.runtime import ensure_prefect
     from breachops.flows.serve import serve as run_serve
+    from breachops.flows.serve_record import AlreadyServing, acquire_serve_lock
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Each poll is an HTTP request: at INFO, httpx would log two lines a second while nothing happens.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # three lines per 30 s safety tick
     app = make_app()
     private_dir(app.workspace)
+    try:
+        lock = acquire_serve_lock(app.workspace)  # held until this process ends
+    except AlreadyServing as exc:
+        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
     runtime = ensure_prefect(app.workspace, progress=say)
     say(f"serving playbooks and drills from {runtime.api_url} ({runtime.mode} mode); Ctrl-C stops")
     run_serve(app, runtime, poll_seconds=poll, workers=workers)
     # A drill or a step may still be running in a worker thread; waiting for it would make a stop
     # take as long as the drill. Every run is idempotent and the next `serve` reschedules it.
     logging.shutdown()
+    lock.close()
     os._exit(0)

@@ -7,31 +7,37 @@ set) both are the team's to run, and nothing is started here.
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from breachops.bootstrap import App
-from breachops.errors import InputError
+from breachops.errors import InputError, ServiceUnavailable
 from breachops.files import open_private_append
 from breachops.flows.names import drill_deployment_name, incident_deployment_name
 from breachops.flows.prefect_api import PrefectAPI, RunState
 from breachops.flows.runtime import PrefectRuntime, ensure_prefect
 
 __all__ = [
+    "attach_run",
     "cancel_incident_flow",
+    "create_run",
+    "drill_run_spec",
     "ensure_runtime",
     "ensure_serve",
     "flow_run_state",
+    "incident_run_spec",
     "serve_pid",
+    "settings_drift",
     "start_drill_flow",
     "start_incident_flow",
+    "start_serve",
     "wake_after_answer",
+    "wake_serve",
 ]
 
 Progress = Callable[[str], None] | None
@@ -44,31 +50,54 @@ def ensure_runtime(app: App, progress: Progress = None, start_serve: bool = True
     return runtime
 
 
-def _serve_file(app: App) -> Path:
-    return app.workspace.resolve() / "serve.json"
-
-
 def serve_pid(app: App) -> int | None:
     """The pid of this workspace's `breachops serve`, if one is alive."""
-    record = _serve_file(app)
-    try:
-        pid = int(json.loads(record.read_text())["pid"])
-    except (OSError, ValueError, KeyError):
+    from breachops.flows.serve_record import running_pid
+
+    return running_pid(app.workspace)
+
+
+def wake_serve(app: App) -> None:
+    """Tell this workspace's `serve` that a run is waiting, so that it polls now (SIGUSR1)."""
+    import signal
+
+    from breachops.flows.serve_record import read_serve_record
+
+    pid = serve_pid(app)
+    # Only a serve that says it listens: to an older one, SIGUSR1 would be fatal.
+    if pid is not None and (read_serve_record(app.workspace) or {}).get("wake_signal") == "SIGUSR1":
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGUSR1)
+
+
+def settings_drift(app: App) -> str | None:
+    """One line when the running `serve` uses other settings than this shell gives, else None."""
+    from breachops.flows.serve_record import read_serve_record, settings_differences, shell_settings
+
+    record = read_serve_record(app.workspace) or {}
+    running = record.get("settings")
+    if not isinstance(running, dict):
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    changes = settings_differences(running, shell_settings(app.settings.resolved_database_url))
+    if not changes:
         return None
-    except PermissionError:
-        return pid
-    return pid
+    return (
+        f"`breachops serve` (pid {record.get('pid')}) runs with other settings than this shell: "
+        f"{'; '.join(changes)}; `breachops restart` applies this shell's"
+    )
 
 
 def ensure_serve(app: App, runtime: PrefectRuntime, progress: Progress = None) -> int:
     """Start `breachops serve` in the background for this workspace unless one runs already."""
     pid = serve_pid(app)
     if pid is not None:
+        if progress and (drift := settings_drift(app)):
+            print(drift, file=sys.stderr)  # one line, however narrow the terminal
         return pid
+    return start_serve(app, runtime, progress)
+
+
+def start_serve(app: App, runtime: PrefectRuntime, progress: Progress = None) -> int:
     if progress:
         progress("starting `breachops serve` in the background to run the playbook")
     workspace = app.workspace.resolve()
@@ -89,9 +118,12 @@ def ensure_serve(app: App, runtime: PrefectRuntime, progress: Progress = None) -
         if serve_pid(app) == process.pid:
             return process.pid
         if process.poll() is not None:
-            raise RuntimeError(f"`breachops serve` exited at start; see {workspace / 'serve.log'}")
+            # Another command started one at the same moment and holds the workspace's serve lock.
+            if (other := serve_pid(app)) is not None:
+                return other
+            raise ServiceUnavailable(f"`breachops serve` exited at start; see {workspace / 'serve.log'}")
         time.sleep(0.1)
-    raise RuntimeError(f"`breachops serve` did not start within 60 s; see {workspace / 'serve.log'}")
+    raise ServiceUnavailable(f"`breachops serve` did not start within 60 s; see {workspace / 'serve.log'}")
 
 
 def _api(runtime: PrefectRuntime) -> PrefectAPI:
@@ -100,62 +132,77 @@ def _api(runtime: PrefectRuntime) -> PrefectAPI:
 
 def start_incident_flow(app: App, incident_id: str, progress: Progress = None) -> str:
     """Create the incident's flow run from its deployment and record its id on the incident."""
-    run_id = _create_run(
-        app,
-        incident_deployment_name(),
-        {"incident_id": incident_id},
-        incident_id,
-        f"incident:{incident_id}",
-        progress,
-    )
-    from breachops.store import Repository
-
-    with app.transaction() as session:
-        repo = Repository(session)
-        repo.attach_flow_run(repo.get_incident(incident_id), run_id, "cli", app.clock.now())
+    runtime = ensure_runtime(app, progress)
+    with _api(runtime) as api:
+        run_id = create_run(api, runtime, *incident_run_spec(incident_id))
+    attach_run(app, incident_id, run_id, drill=False, actor="cli")
+    wake_serve(app)
     return run_id
 
 
 def start_drill_flow(app: App, drill_id: str, progress: Progress = None) -> str:
     """Create the drill's flow run; its id goes on the drill and on its incident record."""
-    run_id = _create_run(
-        app, drill_deployment_name(), {"drill_id": drill_id}, drill_id, f"drill:{drill_id}", progress
-    )
-    from breachops.store import Repository
-    from breachops.store.drills import DrillRepository
-
-    with app.transaction() as session:
-        drills = DrillRepository(session)
-        drills.attach_flow_run(drills.get_drill(drill_id), run_id)
-        repo = Repository(session)
-        repo.attach_flow_run(repo.get_incident(drill_id), run_id, "cli", app.clock.now())
+    runtime = ensure_runtime(app, progress)
+    with _api(runtime) as api:
+        run_id = create_run(api, runtime, *drill_run_spec(drill_id))
+    attach_run(app, drill_id, run_id, drill=True, actor="cli")
+    wake_serve(app)
     return run_id
 
 
-def _create_run(
-    app: App, name: str, parameters: dict[str, Any], tag: str, idempotency_key: str, progress: Progress
+RunSpec = tuple[str, dict[str, Any], str, str]
+
+
+def incident_run_spec(incident_id: str) -> RunSpec:
+    """Deployment, parameters, tag and idempotency key of an incident's one flow run."""
+    return incident_deployment_name(), {"incident_id": incident_id}, incident_id, f"incident:{incident_id}"
+
+
+def drill_run_spec(drill_id: str) -> RunSpec:
+    return drill_deployment_name(), {"drill_id": drill_id}, drill_id, f"drill:{drill_id}"
+
+
+def attach_run(app: App, record_id: str, run_id: str, *, drill: bool, actor: str) -> None:
+    """Record the flow run on the incident (and on the drill, for a drill)."""
+    from breachops.store import Repository
+
+    with app.transaction() as session:
+        if drill:
+            from breachops.store.drills import DrillRepository
+
+            drills = DrillRepository(session)
+            drills.attach_flow_run(drills.get_drill(record_id), run_id)
+        repo = Repository(session)
+        repo.attach_flow_run(repo.get_incident(record_id), run_id, actor, app.clock.now())
+
+
+def create_run(
+    api: PrefectAPI,
+    runtime: PrefectRuntime,
+    name: str,
+    parameters: dict[str, Any],
+    tag: str,
+    idempotency_key: str,
 ) -> str:
     """A flow run of deployment ``name``; the idempotency key makes a retried start return the same run."""
-    runtime = ensure_runtime(app, progress)
-    with _api(runtime) as api:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                deployment_id = api.deployment_id(name)
-                break
-            except LookupError:
-                # A `serve` that is starting registers it in a moment; in team mode it must exist.
-                if runtime.mode != "local" or time.monotonic() > deadline:
-                    raise InputError(
-                        None,
-                        None,
-                        None,
-                        f"Prefect has no deployment {name!r} at {runtime.api_url}",
-                        "Start `breachops serve`, or deploy prefect.yaml and set "
-                        "BREACHOPS_INCIDENT_DEPLOYMENT / BREACHOPS_DRILL_DEPLOYMENT.",
-                    ) from None
-                time.sleep(0.2)
-        return api.create_flow_run(deployment_id, parameters, ["breachops", tag], idempotency_key)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            deployment_id = api.deployment_id(name)
+            break
+        except LookupError:
+            # A `serve` that is starting registers it in a moment; in team mode it must exist.
+            if runtime.mode != "local" or time.monotonic() > deadline:
+                raise InputError(
+                    None,
+                    None,
+                    None,
+                    f"Prefect has no deployment {name!r} at {runtime.api_url}",
+                    "Start `breachops serve`, or deploy prefect.yaml and set "
+                    "BREACHOPS_INCIDENT_DEPLOYMENT / BREACHOPS_DRILL_DEPLOYMENT.",
+                ) from None
+            time.sleep(0.2)
+    return api.create_flow_run(deployment_id, parameters, ["breachops", tag], idempotency_key)
 
 
 def flow_run_state(app: App, flow_run_id: str) -> RunState | None:
@@ -181,6 +228,7 @@ def wake_after_answer(app: App, flow_run_id: str, step_id: str, by: str, timeout
             if state is not None and state.paused:
                 status, _reason = api.resume(flow_run_id, resume_input(api, flow_run_id, state, step_id, by))
                 if status == "ACCEPT":
+                    wake_serve(app)
                     return "the playbook goes on"
             if time.monotonic() > deadline:
                 return "the flow has not reached its next gate yet; it will read the answer when it does"

@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from breachops.errors import ServiceUnavailable
+
 __all__ = ["PrefectAPI", "PrefectAPIError", "RunState"]
 
 
@@ -27,7 +29,7 @@ def _backoff(attempt: int) -> float:
     return min(8.0, 0.25 * 2**attempt) * (0.5 + random.random() / 2)
 
 
-class PrefectAPIError(RuntimeError):
+class PrefectAPIError(ServiceUnavailable):
     pass
 
 
@@ -46,8 +48,15 @@ class RunState:
         return self.type == "PAUSED"
 
 
+def _state(state: dict[str, Any] | None) -> RunState | None:
+    if not state:
+        return None
+    return RunState(type=state["type"], name=state["name"], details=state.get("state_details") or {})
+
+
 class PrefectAPI:
-    def __init__(self, api_url: str, timeout: float = 15.0):
+    def __init__(self, api_url: str, timeout: float = 15.0, attempts: int = _ATTEMPTS):
+        self.attempts = attempts
         headers = {}
         if key := os.environ.get("PREFECT_API_KEY"):
             headers["Authorization"] = f"Bearer {key}"
@@ -59,18 +68,21 @@ class PrefectAPI:
     def __exit__(self, *_: object) -> None:
         self._client.close()
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        # A busy server (SQLite under a burst) answers 503 or 429: back off and try again, as Prefect's
-        # own client does. Every call here is safe to repeat (flow runs carry an idempotency key).
-        for attempt in range(_ATTEMPTS):
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        # A busy server (SQLite under a burst) answers 503 or 429, a restarting one refuses the
+        # connection: back off and try again, as Prefect's own client does. Every call here is safe
+        # to repeat (flow runs carry an idempotency key).
+        for attempt in range(self.attempts):
+            last = attempt == self.attempts - 1
             try:
                 response = self._client.request(method, path, **kwargs)
             except (httpx.TransportError, httpx.TimeoutException) as exc:
-                if attempt == _ATTEMPTS - 1:
-                    raise PrefectAPIError(f"Prefect API {method} {path}: {exc}") from None
+                if last:
+                    reason = str(exc) or type(exc).__name__
+                    raise PrefectAPIError(f"Prefect API {method} {path}: {reason}") from None
                 time.sleep(_backoff(attempt))
                 continue
-            if response.status_code in _RETRY and attempt < _ATTEMPTS - 1:
+            if response.status_code in _RETRY and not last:
                 retry_after = response.headers.get("Retry-After")
                 time.sleep(float(retry_after) if retry_after and retry_after.isdigit() else _backoff(attempt))
                 continue
@@ -81,6 +93,10 @@ class PrefectAPI:
             raise PrefectAPIError(
                 f"Prefect API {method} {path}: {response.status_code} {response.text[:300]}"
             )
+        return response
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._request(method, path, **kwargs)
         return response.json() if response.content else None
 
     def deployment_id(self, name: str) -> str:
@@ -95,25 +111,32 @@ class PrefectAPI:
         return str(self._call("POST", f"deployments/{deployment_id}/create_flow_run", json=body)["id"])
 
     def state(self, flow_run_id: str) -> RunState | None:
-        state = self._call("GET", f"flow_runs/{flow_run_id}").get("state")
-        if not state:
-            return None
-        return RunState(type=state["type"], name=state["name"], details=state.get("state_details") or {})
+        return _state(self._call("GET", f"flow_runs/{flow_run_id}").get("state"))
+
+    def states(self, flow_run_ids: list[str]) -> dict[str, RunState | None]:
+        """The states of many runs in one request per 200; a run Prefect does not have is left out."""
+        found: dict[str, RunState | None] = {}
+        for start in range(0, len(flow_run_ids), 200):
+            chunk = flow_run_ids[start : start + 200]
+            body = {"flow_runs": {"id": {"any_": chunk}}, "limit": len(chunk)}
+            for run in self._call("POST", "flow_runs/filter", json=body) or []:
+                found[str(run["id"])] = _state(run.get("state"))
+        return found
 
     def run_input(self, flow_run_id: str, key: str) -> Any:
         """A stored run input (the server keeps it as JSON text)."""
-        try:
-            response = self._client.get(f"flow_runs/{flow_run_id}/input/{key}")
-        except httpx.HTTPError as exc:
-            raise PrefectAPIError(f"Prefect API GET input {key}: {exc}") from None
-        if response.status_code >= 400:
-            raise PrefectAPIError(f"Prefect API GET input {key}: {response.status_code}")
+        response = self._request("GET", f"flow_runs/{flow_run_id}/input/{key}")
         return json.loads(response.text)
 
     def resume(self, flow_run_id: str, run_input: dict[str, Any] | None) -> tuple[str, str]:
         result = self._call("POST", f"flow_runs/{flow_run_id}/resume", json={"run_input": run_input})
         details = result.get("details") or {}
         return str(result.get("status", "")).upper(), str(details.get("reason", ""))
+
+    def reschedule(self, flow_run_id: str, name: str) -> None:
+        """Put a run back to Scheduled (a crashed run), for `serve` to claim again."""
+        body = {"state": {"type": "SCHEDULED", "name": name}, "force": True}
+        self._call("POST", f"flow_runs/{flow_run_id}/set_state", json=body)
 
     def cancel(self, flow_run_id: str, message: str) -> None:
         body = {"state": {"type": "CANCELLED", "name": "Cancelled", "message": message}, "force": True}

@@ -23,10 +23,23 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from breachops.files import open_private_append, private_dir, write_private
+from breachops.errors import ServiceUnavailable
+from breachops.files import open_private_append, private_dir
+from breachops.flows.procinfo import alive
 
-__all__ = ["LOCAL_HOST", "PrefectRuntime", "configure_prefect_env", "ensure_prefect", "stop_local_server"]
+__all__ = [
+    "LOCAL_HOST",
+    "PrefectRuntime",
+    "configure_prefect_env",
+    "ensure_prefect",
+    "healthy",
+    "read_local_server",
+    "restart_local_server",
+    "server_record",
+    "stop_local_server",
+]
 
 LOCAL_HOST = "127.0.0.1"
 _SERVER_FILE = "server.json"
@@ -77,7 +90,7 @@ def configure_prefect_env(workspace: Path, api_url: str | None = None) -> None:
         os.environ["PREFECT_API_URL"] = api_url
 
 
-def _healthy(api_url: str, timeout: float = 2.0) -> bool:
+def healthy(api_url: str, timeout: float = 2.0) -> bool:
     try:
         with urllib.request.urlopen(f"{api_url}/health", timeout=timeout) as response:
             return response.status == 200
@@ -89,16 +102,6 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((LOCAL_HOST, 0))
         return int(s.getsockname()[1])
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @contextlib.contextmanager
@@ -141,26 +144,41 @@ def ensure_prefect(
     return runtime
 
 
-def read_local_server(workspace: Path) -> PrefectRuntime | None:
-    """The local server recorded in the workspace, if it still answers."""
-    home = _prefect_home(workspace)
-    record = home / _SERVER_FILE
-    if not record.exists():
-        return None
+def server_record(workspace: Path) -> dict[str, Any] | None:
+    """What ``server.json`` says (pid, watchdog pid, address, port), alive or not."""
     try:
-        data = json.loads(record.read_text())
+        data = json.loads((_prefect_home(workspace) / _SERVER_FILE).read_text())
     except (OSError, ValueError):
         return None
-    pid, url = int(data.get("pid", 0)), str(data.get("api_url", ""))
-    if pid and _alive(pid) and url and _healthy(url):
-        return PrefectRuntime(api_url=url, mode="local", home=home, pid=pid)
+    return data if isinstance(data, dict) else None
+
+
+def read_local_server(workspace: Path, *, restart_wait: float = 90.0) -> PrefectRuntime | None:
+    """The local server recorded in the workspace, if it answers.
+
+    While its watchdog restarts a server that died, wait (up to ``restart_wait``) for it to answer
+    on the same address rather than start a second one.
+    """
+    data = server_record(workspace)
+    if data is None:
+        return None
+    url, watchdog = str(data.get("api_url", "")), int(data.get("watchdog") or 0)
+    deadline = time.monotonic() + restart_wait
+    while url:
+        pid = int((server_record(workspace) or data).get("pid") or 0)
+        if alive(pid) and healthy(url):
+            return PrefectRuntime(api_url=url, mode="local", home=_prefect_home(workspace), pid=pid)
+        if not alive(watchdog) or time.monotonic() > deadline:
+            return None
+        time.sleep(0.5)
     return None
 
 
-def _start_local_server(workspace: Path, timeout: float) -> PrefectRuntime:
+def _start_local_server(workspace: Path, timeout: float, port: int | None = None) -> PrefectRuntime:
+    """Start the server under its watchdog (``watchdog.py``), on ``port`` or a free one."""
     home = _prefect_home(workspace)
     private_dir(home)  # Prefect's database and logs: as private as the workspace's own
-    port = _free_port()
+    port = port or _free_port()
     api_url = f"http://{LOCAL_HOST}:{port}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(quiet_defaults(workspace))
@@ -173,45 +191,91 @@ def _start_local_server(workspace: Path, timeout: float) -> PrefectRuntime:
             # SQLite serialises writers: under a burst, wait for the lock rather than answer 503.
             "PREFECT_SERVER_DATABASE_TIMEOUT": "60",
             "PREFECT_SERVER_DATABASE_CONNECTION_TIMEOUT": "30",
+            # Loops this server has no use for, which cost CPU while idle: no deployment has a
+            # Prefect schedule (drill schedules live in breachops' database), no work pool, no
+            # automation; and `serve` claims Scheduled runs whether Prefect calls them late or not.
+            "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
+            "PREFECT_SERVER_SERVICES_FOREMAN_ENABLED": "false",
+            "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED": "false",
+            "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "false",
         }
     )
+    (home / _SERVER_FILE).unlink(missing_ok=True)
     log = open_private_append(home / "server.log")
     process = subprocess.Popen(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", LOCAL_HOST, "--port", str(port)],
+        [sys.executable, "-m", "breachops.flows.watchdog", str(workspace.resolve()), str(port)],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
-        start_new_session=True,  # outlives the command that started it
+        start_new_session=True,  # outlives the command that started it; `stop` ends its group
         cwd=home,
     )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(
+            raise ServiceUnavailable(
                 f"the local Prefect server exited with status {process.returncode}; see {home / 'server.log'}"
             )
-        if _healthy(api_url, timeout=1.0):
-            write_private(
-                home / _SERVER_FILE, json.dumps({"pid": process.pid, "api_url": api_url, "port": port})
-            )
-            return PrefectRuntime(api_url=api_url, mode="local", home=home, pid=process.pid)
+        if healthy(api_url, timeout=1.0):
+            record = server_record(workspace) or {}
+            pid = int(record.get("pid") or process.pid)
+            return PrefectRuntime(api_url=api_url, mode="local", home=home, pid=pid)
         time.sleep(0.25)
-    process.terminate()
-    raise RuntimeError(
+    _end_group(process.pid, grace=10.0)
+    raise ServiceUnavailable(
         f"the local Prefect server did not answer within {timeout:.0f} s; see {home / 'server.log'}"
     )
 
 
-def stop_local_server(workspace: Path) -> bool:
-    """Stop the workspace's local server, if this workspace started one."""
-    running = read_local_server(workspace)
-    if running is None or running.pid is None:
+def restart_local_server(workspace: Path, timeout: float = 120.0) -> PrefectRuntime:
+    """Bring the workspace's server back on its recorded port (for `serve`, whose clients know it)."""
+    with _locked(_prefect_home(workspace) / "server.lock"):
+        running = read_local_server(workspace)
+        if running is not None:
+            return running
+        record = server_record(workspace) or {}
+        if alive(int(record.get("watchdog") or 0)):  # still bringing it back: a second would fight it
+            raise ServiceUnavailable(f"the local Prefect server at {record.get('api_url')} is restarting")
+        return _start_local_server(workspace, timeout, port=int(record.get("port") or 0) or None)
+
+
+def _end_group(leader: int, grace: float) -> bool:
+    """SIGTERM the process group ``leader`` leads; SIGKILL after ``grace`` s. False if none was there."""
+    try:
+        os.killpg(leader, signal.SIGTERM)
+    except ProcessLookupError:
         return False
+    deadline = time.monotonic() + grace
+    while _group_alive(leader) and time.monotonic() < deadline:
+        time.sleep(0.1)
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(running.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    while _alive(running.pid) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    (running.home / _SERVER_FILE).unlink(missing_ok=True)
+        os.killpg(leader, signal.SIGKILL)
     return True
+
+
+def _group_alive(leader: int) -> bool:
+    try:
+        os.killpg(leader, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return alive(leader)  # the leader may be a zombie not yet reaped by whoever started it
+
+
+def stop_local_server(workspace: Path, grace: float = 15.0) -> int | None:
+    """Stop the workspace's local server and its watchdog; the pid of the server stopped, if any."""
+    data = server_record(workspace)
+    if data is None:
+        return None
+    pid, watchdog = int(data.get("pid") or 0), int(data.get("watchdog") or 0)
+    stopped = None
+    for leader in (watchdog, pid):
+        if leader and alive(leader) and _end_group(leader, grace):
+            stopped = pid
+    if alive(pid):  # a server from before watchdogs, or one moved to another group
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    (_prefect_home(workspace) / _SERVER_FILE).unlink(missing_ok=True)
+    return stopped

@@ -135,6 +135,16 @@ class ReminderService:
                 self.senders.close()
                 self.senders = None
 
+    def wake(self) -> None:
+        """Look now, in the scheduler's thread: messages were just queued by another process (an
+        incident opened with the CLI) or by a flow run (a step waiting for its owners)."""
+        scheduler = self.scheduler
+        if scheduler is not None and not self._stopping:
+            scheduler.add_job(
+                "breachops.flows.scheduler:_run_tick", "date", run_date=None,
+                args=[self.service_id], id=WAKE_JOB, replace_existing=True,
+            )  # fmt: skip
+
     def tick(self, now: datetime | None = None) -> DispatchReport:
         """Queue what is due, send what is due, and set the next wake-up. Safe to call at any time.
 

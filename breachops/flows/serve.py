@@ -1,14 +1,17 @@
 """`breachops serve`: the long-running process that runs the playbooks (and, later, the scheduler).
 
 It registers the deployments, reschedules runs a killed predecessor left half-done, then claims and
-runs scheduled flow runs in threads. Every few seconds it also wakes any incident whose answers are in
-the store while its flow still sleeps (a resume that never reached Prefect), so no answer is lost.
-Every 30 s it sends the invitations of scheduled drills and starts the drills that are due.
+runs scheduled flow runs in threads. Every few seconds it also gives every open incident its flow run
+(``reconcile.py``) and wakes any incident whose answers are in the store while its flow still sleeps
+(a resume that never reached Prefect), so no incident is left without its playbook and no answer is
+lost. Every 30 s it sends the invitations of scheduled drills and starts the drills that are due.
+
+It writes a heartbeat every tick (``serve_record.py``), ends when its workspace folder is deleted,
+and, on the embedded default, brings the local Prefect server back when it stops answering.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
@@ -17,13 +20,16 @@ import time
 from typing import Any, cast
 
 from breachops.bootstrap import App
-from breachops.files import write_private
 from breachops.flows.runtime import PrefectRuntime
+from breachops.flows.serve_record import Heartbeat, remove_serve_record, shell_settings, write_serve_record
+from breachops.flows.workspace_watch import WorkspaceWatch
 
 __all__ = ["serve"]
 
 log = logging.getLogger("breachops.serve")
 DRILL_SCHEDULE_SECONDS = 30.0
+WAKE_SIGNAL = signal.SIGUSR1
+CHECK_SECONDS = 5.0  # how often the workspace, the incidents' flow runs and sleeping incidents are checked
 
 
 def serve(
@@ -33,50 +39,141 @@ def serve(
     poll_seconds: float = 0.5,
     workers: int = 8,
     stop: threading.Event | None = None,
+    check_seconds: float = CHECK_SECONDS,
 ) -> None:
     from breachops.flows.deploy import register
     from breachops.flows.executor import FlowExecutor
 
     stop = stop or threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(sig, lambda *_: stop.set())
+    wake = threading.Event()
+    kicked = threading.Event()  # the reminders look at once (not from the signal handler: locks)
+
+    def on_wake(*_: object) -> None:
+        kicked.set()
+        wake.set()
+
+    def on_stop(*_: object) -> None:
+        stop.set()
+        wake.set()
+
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, on_stop)
+        signal.signal(WAKE_SIGNAL, on_wake)  # a CLI created or resumed a run, and queued mail
+    _watch_workspace(app, stop, wake, min(check_seconds, 2.0))
+    heartbeat = Heartbeat(app.workspace)
+    heartbeat.beat(force=True)  # alive from the start; registering the deployments takes a while
     deployments = register()
     executor = FlowExecutor(deployments, poll_seconds=poll_seconds, max_workers=workers, clock=app.clock)
     if runtime.mode == "local" or os.environ.get("BREACHOPS_SERVE_RECOVER") == "1":
         executor.recover_orphans()
-    record = app.workspace.resolve() / "serve.json"
-    write_private(
-        record, json.dumps({"pid": os.getpid(), "api_url": runtime.api_url, "started": time.time()})
-    )
+    settings = shell_settings(app.settings.resolved_database_url)
+    write_serve_record(app.workspace, runtime.api_url, runtime.mode, settings)
     log.info("serving %d deployment(s) from %s", len(deployments), runtime.api_url)
+    log.info("settings: %s", ", ".join(f"{k}={v}" for k, v in settings.items()))
     reminders = _start_reminders(app)
     from breachops.web.app import start_web
 
     web = start_web(app, send_now=reminders.tick)  # the console, beside the reminder service
-    last_nudge = 0.0
+    # A run that suspends at a gate or ends has just queued mail (a step waiting for its owners).
+    executor.on_run_done = reminders.wake
+    last_check = -check_seconds
+    seen_restarts = [_server_restarts(app)]
     last_schedules = -DRILL_SCHEDULE_SECONDS
 
+    def on_poll(error: Exception | None) -> None:
+        if error is None:
+            heartbeat.prefect_ok()
+            return
+        if heartbeat.prefect_error is None:  # once per outage, not twice a second
+            log.warning("cannot reach Prefect at %s: %s; retrying", runtime.api_url, error)
+        heartbeat.prefect_failed(f"{type(error).__name__}: {error}")
+
     def tick() -> None:
-        nonlocal last_nudge, last_schedules
+        nonlocal last_check, last_schedules
+        heartbeat.beat()
+        if kicked.is_set():
+            kicked.clear()
+            reminders.wake()
+        prefect_down = heartbeat.prefect_error is not None and runtime.mode == "local"
+        if prefect_down and not _bring_back_local_server(app, runtime, heartbeat):
+            return
         if time.monotonic() - last_schedules >= DRILL_SCHEDULE_SECONDS:
             last_schedules = time.monotonic()
             _run_drill_schedules(app, reminders)
-        if time.monotonic() - last_nudge > 5:
-            last_nudge = time.monotonic()
+        if time.monotonic() - last_check >= check_seconds:
+            last_check = time.monotonic()
+            if runtime.mode == "local" and (now_restarts := _server_restarts(app)) != seen_restarts[0]:
+                log.warning("the local Prefect server was restarted; rescheduling runs it lost track of")
+                executor.recover_orphans()
+                seen_restarts[0] = now_restarts  # only once that worked: else the next check tries again
+            _reconcile(app, runtime)
             _nudge_sleeping_incidents(app, runtime.api_url)
 
     try:
-        executor.run_forever(stop, on_tick=tick)
+        executor.run_forever(stop, on_tick=tick, on_poll=on_poll, wake=wake)
     finally:
         web.stop()
         reminders.stop()
         executor.shutdown(wait=False)
-        try:
-            if json.loads(record.read_text()).get("pid") == os.getpid():
-                record.unlink()
-        except (OSError, ValueError):
-            pass
+        remove_serve_record(app.workspace)
+
+
+def _watch_workspace(app: App, stop: threading.Event, wake: threading.Event, every: float) -> None:
+    """End `serve` once its workspace folder is deleted: nothing outlives its workspace.
+
+    A thread of its own, so that a poll stuck on an unreachable server does not delay it; if the main
+    loop has not ended 10 s after being told to, the process ends anyway.
+    """
+    watch = WorkspaceWatch(app.workspace)
+
+    def run() -> None:
+        while not stop.wait(every):
+            if watch.gone:
+                log.warning("workspace %s deleted; stopping", watch.path)
+                stop.set()
+                wake.set()
+                time.sleep(10)
+                os._exit(0)
+
+    threading.Thread(target=run, name="breachops-workspace-watch", daemon=True).start()
+
+
+def _bring_back_local_server(app: App, runtime: PrefectRuntime, heartbeat: Heartbeat) -> bool:
+    """The local server stopped answering: its watchdog restarts it on the same address; if the
+    watchdog is gone too, start a server on the recorded port (this process's clients know it)."""
+    from breachops.flows.runtime import healthy, restart_local_server
+
+    if healthy(runtime.api_url):
+        return True  # it answers (the error was something else)
+    try:
+        restarted = restart_local_server(app.workspace)
+    except Exception as exc:
+        log.error("could not restart the local Prefect server: %s", exc)
+        return False
+    if restarted.api_url != runtime.api_url:
+        log.error("the local Prefect server came back at %s; restart serve to follow it", restarted.api_url)
+        return False
+    heartbeat.prefect_restarts += 1
+    log.info("the local Prefect server answers again at %s", runtime.api_url)
+    return True
+
+
+def _server_restarts(app: App) -> tuple[int, int]:
+    """Which watchdog keeps the local server, and how often it restarted it: a change means a new server."""
+    from breachops.flows.runtime import server_record
+
+    record = server_record(app.workspace) or {}
+    return int(record.get("watchdog") or 0), int(record.get("restarts") or 0)
+
+
+def _reconcile(app: App, runtime: PrefectRuntime) -> None:
+    from breachops.flows.reconcile import reconcile_flow_runs
+
+    try:
+        reconcile_flow_runs(app, runtime)
+    except Exception as exc:  # Prefect or the database briefly away: the next check tries again
+        log.warning("could not check the incidents' flow runs: %s", exc)
 
 
 def _start_reminders(app: App) -> Any:
@@ -129,8 +226,9 @@ def _nudge_sleeping_incidents(app: App, api_url: str) -> None:
     if not open_runs:
         return
     with PrefectAPI(api_url) as api:
+        states = api.states([run_id for _incident, run_id in open_runs])  # one request, not one each
         for incident_id, run_id in open_runs:
-            state = api.state(run_id)
+            state = states.get(run_id)
             if state is None or not state.paused:
                 continue
             where = service.progress(app, incident_id)

@@ -23,8 +23,10 @@ from breachops.bootstrap import App
 from breachops.clock import ManualClock
 from breachops.commands.drill_schedules import register, schedules_json, schedules_table
 from breachops.config.agreements import load_agreement
+from breachops.config.audit_key import KEY_FILE
 from breachops.config.settings import Settings
 from breachops.errors import InputError
+from breachops.files import create_private, private_dir
 from breachops.flows.drill_schedules import (
     create_schedule,
     fire_due,
@@ -275,6 +277,8 @@ def test_two_serves_on_one_database_start_one_drill_per_occurrence(tmp_path, dat
     ]
     try:
         schedule(apps[0])
+        # Serves sharing one database share its audit key (in team mode: one Prefect Secret block).
+        create_private(private_dir(apps[1].workspace) / KEY_FILE, (apps[0].workspace / KEY_FILE).read_bytes())
         starter = Starter()
         for occurrence in (FIRST, SECOND):
             for c in clocks:

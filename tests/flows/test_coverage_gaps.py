@@ -40,9 +40,9 @@ def gap_events(app: App, incident: str) -> list[dict]:
         return [json.loads(r.payload) for r in rows]
 
 
-def test_opening_an_incident_in_illinois_records_the_gap_and_a_facts_change_records_it_again(app):
+def test_opening_an_incident_in_american_samoa_records_the_gap_and_a_facts_change_records_it_again(app):
     facts = parse_facts(
-        {"aware_at": "2026-11-23T10:00:00-06:00", "jurisdictions": [{"code": "US-IL", "affected": 12}]}
+        {"aware_at": "2026-11-23T10:00:00-11:00", "jurisdictions": [{"code": "US-AS", "affected": 12}]}
     )
     incident = service.open_incident(
         app,
@@ -52,17 +52,17 @@ def test_opening_an_incident_in_illinois_records_the_gap_and_a_facts_change_reco
         title="Customer file on a public share",
         actor="rafael.costa@horizonte.example",
     )
-    assert [e["jurisdictions"] for e in gap_events(app, incident)] == [["US-IL"]]
+    assert [e["jurisdictions"] for e in gap_events(app, incident)] == [["US-AS"]]
 
     result = service.change_facts(
         app,
         incident,
-        {"jurisdictions": "US-IL=12,AQ=1"},
+        {"jurisdictions": "US-AS=12,AQ=1"},
         source="cli",
         actor="rafael.costa@horizonte.example",
     )
-    assert result.gaps == ("US-IL", "AQ")
-    assert [e["jurisdictions"] for e in gap_events(app, incident)] == [["US-IL"], ["US-IL", "AQ"]]
+    assert result.gaps == ("US-AS", "AQ")
+    assert [e["jurisdictions"] for e in gap_events(app, incident)] == [["US-AS"], ["US-AS", "AQ"]]
     with app.transaction() as session:
         assert verify(session, incident).ok
 
