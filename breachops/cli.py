@@ -6,7 +6,6 @@ Bad input exits with status 2 and one line naming the file, field and value; not
 from __future__ import annotations
 
 import difflib
-import json
 import sys
 from datetime import datetime
 from enum import StrEnum
@@ -15,8 +14,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
+from typer._click import exceptions as click_errors  # Typer vendors click; no public name
 
 from breachops.bootstrap import App
 from breachops.commands.audit import audit_app
@@ -32,6 +32,7 @@ from breachops.deadlines.models import load_facts, parse_facts
 from breachops.errors import InputError
 from breachops.reports.deadlines import assessment_to_json, render_assessment
 from breachops.reports.ics import assessment_to_ics
+from breachops.textsafe import cell, inert, json_text
 
 __all__ = ["app", "main"]
 
@@ -134,15 +135,19 @@ def rules_list(
         except ValueError as exc:
             raise InputError("--jurisdiction", None, jurisdiction, str(exc)) from None
     if fmt is TableOrJson.json:
-        print(json.dumps([_rule_summary(r) for r in rules], indent=2, ensure_ascii=False))
+        print(json_text([_rule_summary(r) for r in rules], indent=2))
         return
     table = Table(title=f"{len(rules)} rules over {len({r.jurisdiction for r in rules})} jurisdictions")
     for name in ("id", "where", "to", "window", "citation", "from"):
         table.add_column(name)
     for r in rules:
         windows = " / ".join(s.window.describe() for s in r.stages)
-        flag = " [magenta](unconfirmed)[/magenta]" if not r.confirmed else ""
-        table.add_row(r.id, r.jurisdiction, r.audience, windows, r.citation + flag, _origin(r))
+        citation = cell(r.citation)
+        if not r.confirmed:
+            citation.append(" (unconfirmed)", style="magenta")
+        table.add_row(
+            cell(r.id), cell(r.jurisdiction), cell(r.audience), cell(windows), citation, cell(_origin(r))
+        )
     out.print(table)
 
 
@@ -162,9 +167,9 @@ def rules_show(
         raise InputError("ID", None, rule_id, "no rule has this id", hint)
     summary = _rule_summary(rule)
     if fmt is TableOrJson.json:
-        print(json.dumps(summary, indent=2, ensure_ascii=False))
+        print(json_text(summary, indent=2))
         return
-    table = Table(title=f"{rule.id}: {rule.title}", show_header=False, show_lines=True)
+    table = Table(title=cell(f"{rule.id}: {rule.title}"), show_header=False, show_lines=True)
     table.add_column(style="bold")
     table.add_column()
     for key, value in summary.items():
@@ -178,7 +183,7 @@ def rules_show(
             )
         elif key == "applies_when":
             shown = ", ".join(f"{k}: {v}" for k, v in value.items()) or "always"
-        table.add_row(key, str(shown))
+        table.add_row(key, cell(shown))
     out.print(table)
 
 
@@ -187,7 +192,7 @@ def rules_check(files: Annotated[list[Path], typer.Argument(help="Rule files of 
     """Validate rule files before listing them in the settings."""
     for path in files:
         rules = load_rule_file(path)
-        out.print(f"{path}: {len(rules)} rules valid")
+        out.print(cell(f"{path}: {len(rules)} rules valid"))
 
 
 @app.command("deadlines")
@@ -228,7 +233,7 @@ def deadlines(
     agreement_ = load_agreement(agreement) if agreement else None
     result = assess(facts, app_.catalogue, now=instant, agreement=agreement_)
     if fmt is DeadlineFormat.json:
-        _emit(json.dumps(assessment_to_json(result), indent=2, ensure_ascii=False) + "\n", output)
+        _emit(json_text(assessment_to_json(result), indent=2) + "\n", output)
     elif fmt is DeadlineFormat.ics:
         name = facts_file.stem if str(facts_file) != "-" else "stdin"
         _emit(assessment_to_ics(result, incident=name).decode(), output)
@@ -236,7 +241,7 @@ def deadlines(
         console = Console(file=output.open("w", encoding="utf-8"), width=160) if output else out
         render_assessment(console, result, instant, why_not=why_not)
     if output:
-        err.print(f"wrote {output}")
+        err.print(cell(f"wrote {output}"))
 
 
 def _emit(text: str, output: Path | None) -> None:
@@ -246,10 +251,41 @@ def _emit(text: str, output: Path | None) -> None:
         output.write_text(text, encoding="utf-8")
 
 
-def main() -> None:
-    """Entry point: run the app, turning bad input into one clear line and exit status 2."""
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, turning bad input into one clear line and exit status 2.
+
+    Arguments are checked as text first (bytes that are not UTF-8 arrive as lone surrogates), and a
+    usage error (an unknown option, a missing argument, a value of the wrong type) is one line too.
+    """
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
-        app()
+        check_arguments(args)
+        code = app(args=args, prog_name="breachops", standalone_mode=False)
     except InputError as exc:
-        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        _fail(str(exc))
+    except click_errors.NoArgsIsHelpError:
+        sys.exit(2)  # Typer has printed the help
+    except click_errors.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "breachops"
+        _fail(f"{where}: {exc.format_message()}", f"See `{where} --help`.")
+    except click_errors.ClickException as exc:
+        _fail(exc.format_message())
+    except typer.Abort:
+        err.print("aborted", highlight=False)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def check_arguments(args: list[str]) -> None:
+    """Refuse an argument that is not text: undecodable bytes, or a NUL (which no C string holds)."""
+    for position, arg in enumerate(args, start=1):
+        bad = next((c for c in arg if "\ud800" <= c <= "\udfff" or c == "\x00"), None)
+        if bad is not None:
+            problem = "is not valid UTF-8" if bad != "\x00" else "holds a NUL character"
+            raise InputError(f"argument {position}", None, arg, problem, "Pass arguments as UTF-8 text.")
+
+
+def _fail(message: str, hint: str | None = None) -> None:
+    line = " ".join(inert(message).split()) + (f" {hint}" if hint else "")
+    err.print(Text.assemble(("error:", "bold red"), " ", line), highlight=False, soft_wrap=True)
+    sys.exit(2)

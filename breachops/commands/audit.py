@@ -10,6 +10,7 @@ import typer
 
 from breachops.commands.common import TableOrJson, err, make_app, out
 from breachops.store import Repository, export, verify
+from breachops.textsafe import markup
 
 __all__ = ["audit_app"]
 
@@ -45,7 +46,9 @@ def audit_verify(
     elif result.ok:
         out.print(f"[green]ok[/green]: {result.events} events, chain intact, final hash {result.final_hash}")
     else:
-        err.print(f"[bold red]broken[/bold red]: {incident_id} {result.problem}")
+        err.print(
+            f"[bold red]broken[/bold red]: {markup(incident_id)} {markup(result.problem)}", highlight=False
+        )
     if not result.ok:
         raise typer.Exit(1)
 
@@ -65,8 +68,10 @@ def audit_export(
         result = verify(session, incident_id)
         final = export(session, incident_id, target)
     (target.with_name(target.name + ".sha256")).write_text(f"{final}  {target.name}\n")
-    out.print(f"wrote {target} ({result.events} events)")
+    out.print(f"wrote {markup(target)} ({result.events} events)", highlight=False)
     out.print(f"final hash {final}")
     if not result.ok:
-        err.print(f"[bold red]warning[/bold red]: the chain is broken at {result.problem}")
+        err.print(
+            f"[bold red]warning[/bold red]: the chain is broken at {markup(result.problem)}", highlight=False
+        )
         raise typer.Exit(1)

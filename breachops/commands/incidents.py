@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +25,7 @@ from breachops.reports.incident import (
 )
 from breachops.store import Repository
 from breachops.store.models import Message
+from breachops.textsafe import json_text, markup
 
 __all__ = ["incident_app", "step_app"]
 
@@ -99,22 +99,21 @@ def incident_open(
     result = assess(facts, app.catalogue, now=now, agreement=agreement_)
     if fmt is TableOrJson.json:
         print(
-            json.dumps(
+            json_text(
                 {
                     "incident": incident_id,
                     "flow_run_id": flow_run_id,
                     "obligations": assessment_to_json(result),
                 },
                 indent=2,
-                ensure_ascii=False,
             )
         )
         return
-    out.print(f"[bold]{incident_id}[/bold] opened: {title}")
+    out.print(f"[bold]{markup(incident_id)}[/bold] opened: {markup(title)}", highlight=False)
     render_assessment(out, result, now, why_not=False)
     if flow_run_id:
-        out.print(f"playbook {playbook_.ref} running as flow run {flow_run_id}")
-    out.print(f"next: `breachops incident show {incident_id}`")
+        out.print(f"playbook {markup(playbook_.ref)} running as flow run {markup(flow_run_id)}")
+    out.print(f"next: `breachops incident show {markup(incident_id)}`", highlight=False)
 
 
 @incident_app.command("list")
@@ -128,7 +127,7 @@ def incident_list(
     with app.transaction() as session:
         incidents = Repository(session).list_incidents(include_drills=drills, status=None if all_ else "open")
         if fmt is TableOrJson.json:
-            print(json.dumps([incident_summary(i) for i in incidents], indent=2, ensure_ascii=False))
+            print(json_text([incident_summary(i) for i in incidents], indent=2))
             return
         render_incident_list(out, incidents, app.clock.now())
 
@@ -165,7 +164,7 @@ def incident_show(
             data = incident_to_dict(
                 incident, steps, obligations, agreement_, flow_state, service.playbook_of(incident), messages
             )
-            print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+            print(json_text(data, indent=2, default=str))
             return
         render_incident(
             out,
@@ -211,19 +210,19 @@ def _print_fact_result(incident_id: str, result: service.FactsResult, fmt: Table
         },
     }
     if fmt is TableOrJson.json:
-        print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+        print(json_text(data, indent=2, default=str))
         return
     if not result.changed:
         out.print("nothing changed")
         return
     for name, value in result.changed.items():
-        out.print(f"fact [bold]{name}[/bold] = {value}")
+        out.print(f"fact [bold]{markup(name)}[/bold] = {markup(value)}", highlight=False)
     for key in diff.added:
-        out.print(f"[yellow]+ obligation {key}[/yellow]")
+        out.print(f"[yellow]+ obligation {markup(key)}[/yellow]")
     for key in diff.removed:
-        out.print(f"[dim]- obligation {key} (withdrawn)[/dim]")
+        out.print(f"[dim]- obligation {markup(key)} (withdrawn)[/dim]")
     for change in diff.due_changed:
-        out.print(f"~ obligation {change.key}: due {change.old} → {change.new}")
+        out.print(f"~ obligation {markup(change.key)}: due {change.old} → {change.new}")
 
 
 @incident_app.command("close")
@@ -242,7 +241,7 @@ def incident_close(
             cancel_incident_flow(app, incident.flow_run_id)
         except Exception as exc:  # the record is closed either way
             say(f"could not stop flow run {incident.flow_run_id}: {exc}")
-    out.print(f"{incident_id} closed: {reason}")
+    out.print(f"{markup(incident_id)} closed: {markup(reason)}", highlight=False)
 
 
 @step_app.command("done")
@@ -267,7 +266,7 @@ def step_done(
     # A drill's answers are tagged with the drill; its flow reads them from the store on its next tick.
     source = f"drill:{drill_id}" if drill_id else "cli"
     result = service.complete_step(app, incident_id, step_id, answer, by=by, note=note, source=source)
-    out.print(f"{incident_id} · {step_id}: done by {by}")
+    out.print(f"{markup(incident_id)} · {markup(step_id)}: done by {markup(by)}", highlight=False)
     if result.changed:
         _print_fact_result(incident_id, result, TableOrJson.table)
     if drill_id:

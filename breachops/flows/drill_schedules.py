@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -260,9 +261,9 @@ def create_schedule(
     """Check everything a future occurrence needs, then store the schedule. Nothing is stored when
     any of it is wrong: a quarterly drill must not fail for the first time three months from now."""
     trigger = parse_schedule(cron, preset, tz)
-    if not speed > 0:
+    if not (math.isfinite(speed) and speed > 0):
         raise InputError(
-            "--speed", None, speed, "must be above 0",
+            "--speed", None, speed, "must be a number above 0",
             "A scheduled drill runs on its own clock; run a facilitated one with `drill run --facilitated`.",
         )  # fmt: skip
     if invite_ahead < timedelta(0):
