@@ -87,9 +87,14 @@ def incident_open(
             f"the agreement names nobody for {len(gaps)} step owner(s); that party's incident lead "
             "stands in: " + ", ".join(gaps)
         )
+    opener = actor(by)
     incident_id = service.open_incident(
-        app, facts=facts, agreement=agreement_, playbook=playbook_, title=title, actor=actor(by)
+        app, facts=facts, agreement=agreement_, playbook=playbook_, title=title, actor=opener
     )
+    if opener.lower() not in {
+        c.email.lower() for p in agreement_.parties.values() for c in p.contacts.values()
+    }:
+        say(f"{opener} is not a contact in the agreement: recorded as opened by them, unverified")
     flow_run_id = None
     if not no_flow:
         from breachops.flows.launcher import start_incident_flow
@@ -253,6 +258,14 @@ def step_done(
         list[str] | None, typer.Option("--set", help="The gate's answer: field=value (repeat).")
     ] = None,
     note: Annotated[str, typer.Option("--note", help="Evidence or remarks for the record.")] = "",
+    on_behalf_of: Annotated[
+        str | None,
+        typer.Option(
+            "--on-behalf-of",
+            metavar="ROLE",
+            help="Confirm for the step's owning role when you do not hold it (recorded as such).",
+        ),
+    ] = None,
     wait: Annotated[
         bool, typer.Option("--wait/--no-wait", help="Wait until the flow has taken the answer.")
     ] = True,
@@ -265,8 +278,11 @@ def step_done(
         flow_run_id, drill_id = record.flow_run_id, record.drill_id if record.drill else None
     # A drill's answers are tagged with the drill; its flow reads them from the store on its next tick.
     source = f"drill:{drill_id}" if drill_id else "cli"
-    result = service.complete_step(app, incident_id, step_id, answer, by=by, note=note, source=source)
-    out.print(f"{markup(incident_id)} · {markup(step_id)}: done by {markup(by)}", highlight=False)
+    result = service.complete_step(
+        app, incident_id, step_id, answer, by=by, note=note, source=source, on_behalf_of=on_behalf_of
+    )
+    behalf = f" on behalf of {markup(on_behalf_of)}" if on_behalf_of else ""
+    out.print(f"{markup(incident_id)} · {markup(step_id)}: done by {markup(by)}{behalf}", highlight=False)
     if result.changed:
         _print_fact_result(incident_id, result, TableOrJson.table)
     if drill_id:

@@ -20,20 +20,25 @@ from breachops.deadlines.models import Facts, parse_facts
 from breachops.deadlines.reminders import notifiers_of
 from breachops.errors import InputError
 from breachops.notifications.notices import Notices, notify
+from breachops.notifications.render import render
+from breachops.notifications.samples import sample_context
 from breachops.playbooks import Playbook, Step, parse_playbook
-from breachops.store import Repository
-from breachops.store.models import Incident
+from breachops.store import Repository, audit
+from breachops.store.models import Drill, Incident
 from breachops.store.repository import ObligationDiff, StepPlan
+from breachops.textsafe import inert, unsafe_char
 
 __all__ = [
     "FactsResult",
     "Progress",
     "agreement_of",
     "change_facts",
+    "check_text",
     "close_incident",
     "complete_step",
     "facts_of",
     "mark_waiting",
+    "may_confirm",
     "missing_owners",
     "open_incident",
     "parse_assignments",
@@ -43,6 +48,8 @@ __all__ = [
 ]
 
 _DONE = ("done", "skipped")
+MAX_TITLE = 200
+MAX_NOTE = 4000
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,32 @@ def _recompute(app: App, repo: Repository, incident: Incident, facts: Facts, act
     return diff
 
 
+def check_text(label: str, value: object, *, max_length: int, newlines: bool = False) -> str:
+    """Text a person gives for the record (a title, a reason, a note, an address): not blank, at most
+    ``max_length`` characters, and no control character (no line break either, unless ``newlines``):
+    it ends up in mail subjects, tables and terminals."""
+    if not isinstance(value, str):
+        raise InputError(label, None, value, "must be text")
+    bad = unsafe_char(value, newlines=newlines)
+    if bad is not None:
+        raise InputError(
+            label, None, value, f"holds the control character {inert(bad)}", "Use plain text on one line."
+        )
+    if not value.strip():
+        raise InputError(label, None, value, "is empty")
+    if len(value) > max_length:
+        raise InputError(label, None, value[:40] + "…", f"is longer than {max_length} characters")
+    return value
+
+
+def _storable(value: Any, label: str) -> Any:
+    """What the store will keep, or one InputError (NaN, infinity, a value JSON cannot hold)."""
+    try:
+        return audit.to_jsonable(value)
+    except (TypeError, ValueError) as exc:
+        raise InputError(label, None, None, f"cannot be stored: {exc}") from None
+
+
 def open_incident(
     app: App,
     *,
@@ -123,7 +156,18 @@ def open_incident(
     drill: bool = False,
     drill_id: str | None = None,
 ) -> str:
-    """Record a new incident, its facts, obligations and planned steps; return its id."""
+    """Record a new incident, its facts, obligations and planned steps, and queue its first messages;
+    return its id.
+
+    Everything is checked before the first write (the title, who opens it, and the first messages'
+    templates, rendered with the real title for every recipient), and the records and the first
+    messages are one transaction: a refusal leaves the database exactly as it was. ``actor`` that is
+    not a contact in the agreement is recorded, marked ``unverified`` in the audit event."""
+    check_text("--title", title, max_length=MAX_TITLE)
+    check_text("--by", actor, max_length=254)
+    verified = actor.lower() in _contacts(agreement)
+    template_dir = _template_dir(app)
+    _preview_first_messages(agreement, title, actor, drill, template_dir)
     now = app.clock.now()
     with app.transaction() as session:
         repo = Repository(session)
@@ -139,11 +183,42 @@ def open_incident(
             agreement_path=agreement.origin or None,
             drill=drill,
             drill_id=drill_id,
+            opened_by_verified=verified,
         )
         _recompute(app, repo, incident, facts, actor)
-        incident_id = incident.id
-    notify(app, incident_id, Notices.incident_opened)  # both parties' incident teams
-    return incident_id
+        participants = _drill_people(session, agreement, drill_id) if drill else None
+        notices = Notices(repo, incident, now, template_dir=template_dir, participants=participants)
+        notices.incident_opened()  # both parties' incident teams
+        return incident.id
+
+
+def _template_dir(app: App) -> Any:
+    folder = app.workspace / "templates"
+    return folder if folder.is_dir() else None
+
+
+def _preview_first_messages(
+    agreement: Agreement, title: str, actor: str, drill: bool, template_dir: Any
+) -> None:
+    """Render the opening message for every contact, with the real title and sample facts: a broken
+    workspace template or a title no subject can carry is refused before anything is stored."""
+    context = sample_context("incident_opened")
+    context["incident"] = {**context["incident"], "title": title, "summary": title}
+    context["opened_by"] = actor
+    for party in agreement.parties.values():
+        for contact in party.contacts.values():
+            recipient = {"name": contact.name, "email": contact.email, "timezone": contact.timezone}
+            render(
+                "incident_opened", {**context, "recipient": recipient}, drill=drill, template_dir=template_dir
+            )
+
+
+def _drill_people(session: Any, agreement: Agreement, drill_id: str | None) -> set[str]:
+    """Who a drill incident may write to: its drill's participants, else everyone in its agreement."""
+    found = session.get(Drill, drill_id) if drill_id else None
+    if found is None:
+        return set(_contacts(agreement))
+    return {str(p["email"]).lower() for p in found.participants}
 
 
 def missing_owners(playbook: Playbook, agreement: Agreement) -> list[str]:
@@ -205,6 +280,7 @@ def change_facts(
     label: str = "--set",
 ) -> FactsResult:
     """Change facts, recompute obligations and step due times, and record every change."""
+    check_text("--by", actor, max_length=254)
     with app.transaction() as session:
         repo = Repository(session)
         incident = repo.get_incident(incident_id)
@@ -243,6 +319,47 @@ def _contacts(agreement: Agreement) -> dict[str, str]:
     return {c.email.lower(): key for key, party in agreement.parties.items() for c in party.contacts.values()}
 
 
+def may_confirm(agreement: Agreement, step: Step, by: str, on_behalf_of: str | None = None) -> str:
+    """Whether ``by`` may confirm ``step``, and as what: ``owner`` (the contact holding the step's role
+    at an owning party), ``incident_lead`` (an owning party's incident lead, who stands in for any of
+    its roles), or ``on_behalf_of`` (any contact of the agreement naming the step's role with
+    ``--on-behalf-of``; the record says so). Anyone else is refused with one InputError saying who
+    may confirm. The one rule for the CLI, the flows and the web console."""
+    who = by.strip().lower()
+    if who not in _contacts(agreement):
+        raise InputError(
+            "--by", None, by, "is not a contact in the incident's agreement",
+            "Use the email address the agreement lists for you.",
+        )  # fmt: skip
+    role = step.owner.role
+    holders: list[str] = []
+    for key in step.owner.parties:
+        party = agreement.parties.get(key)
+        if party is None:
+            continue
+        holder = party.contacts.get(role)  # type: ignore[call-overload]
+        lead = party.contacts["incident_lead"]
+        if holder is not None and holder.email.lower() == who and on_behalf_of is None:
+            return "owner"
+        if lead.email.lower() == who and on_behalf_of is None:
+            return "incident_lead"
+        if holder is not None:
+            holders.append(f"{holder.email} ({role} @ {key})")
+        holders.append(f"{lead.email} (incident lead @ {key})")
+    if on_behalf_of is not None:
+        if on_behalf_of != role:
+            raise InputError(
+                "--on-behalf-of", None, on_behalf_of, f"is not the role that owns step {step.id!r}",
+                f"It is owned by {role}; use --on-behalf-of {role}.",
+            )  # fmt: skip
+        return "on_behalf_of"
+    raise InputError(
+        "--by", None, by, f"may not confirm step {step.id!r}, owned by {role} @ {step.owner.party}",
+        f"Who may confirm: {', '.join(dict.fromkeys(holders))}; "
+        f"another contact may answer for them with --on-behalf-of {role} (recorded as such).",
+    )  # fmt: skip
+
+
 def complete_step(
     app: App,
     incident_id: str,
@@ -252,10 +369,14 @@ def complete_step(
     by: str,
     note: str = "",
     source: str = "cli",
+    on_behalf_of: str | None = None,
 ) -> FactsResult:
     """A person confirms a step (with the gate's typed answer). Refused, with nothing stored, when the
-    step is unknown, already done, not yet reachable, the person is not in the agreement, or the
-    answer does not fit the gate."""
+    step is unknown, already done, not yet reachable, the person may not confirm it (see
+    :func:`may_confirm`), or the answer does not fit the gate."""
+    check_text("--by", by, max_length=254)
+    if note:
+        check_text("--note", note, max_length=MAX_NOTE, newlines=True)
     with app.transaction() as session:
         repo = Repository(session)
         incident = repo.get_incident(incident_id)
@@ -291,22 +412,17 @@ def complete_step(
                 f"step {step_id!r} of {incident_id} is not ready yet",
                 f"It waits for: {', '.join(missing)}.",
             )
-        contacts = _contacts(agreement_of(incident))
-        if by.lower() not in contacts:
-            raise InputError(
-                "--by",
-                None,
-                by,
-                "is not a contact in the incident's agreement",
-                "Use the email address the agreement lists for you.",
-            )
+        may_confirm(agreement_of(incident), step, by, on_behalf_of)
         values = step.validate_answer(answer or {}, source=f"answer to {step_id}")
         now = app.clock.now()
         changes = step.gate.fact_changes(values, now)
         recorded = {k: v for k, v in values.items() if v is not None}
         if note:
             recorded["note"] = note
+        if on_behalf_of is not None:
+            recorded["on_behalf_of"] = on_behalf_of
         recorded["source"] = source
+        _storable(recorded, f"answer to {step_id}")
         repo.set_step_status(incident, step_id, "done", by, now, answer=recorded)
         _meet_tied_obligations(repo, incident, step, by, now)
         if changes:
@@ -393,6 +509,8 @@ def run_automatic_step(app: App, incident_id: str, step_id: str) -> bool:
 def close_incident(app: App, incident_id: str, *, reason: str, actor: str) -> Incident:
     if not reason.strip():
         raise InputError("--reason", None, reason, "a reason is required", "Say why, for the record.")
+    check_text("--reason", reason, max_length=MAX_NOTE, newlines=True)
+    check_text("--by", actor, max_length=254)
     with app.transaction() as session:
         repo = Repository(session)
         incident = repo.get_incident(incident_id)
