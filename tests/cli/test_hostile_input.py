@@ -114,7 +114,9 @@ def test_a_workspace_template_that_loops_forever_is_named_and_stores_nothing(wor
     (templates / "incident_opened.subject.j2").write_text(
         "{% for i in range(9999) %}{% for j in range(9999) %}{% endfor %}{% endfor %}"
     )
-    assert_refused(run_cli("incident", "open", FACTS, "--no-flow"), "incident_opened.subject.j2", "time budget")
+    assert_refused(
+        run_cli("incident", "open", FACTS, "--no-flow"), "incident_opened.subject.j2", "time budget"
+    )
     assert dump(workspace) == before
 
 
@@ -123,7 +125,9 @@ def test_an_opener_outside_the_agreement_is_recorded_as_unverified(workspace: Pa
     verified = open_incident("--by", "rafael.costa@horizonte.example")
     with sqlite3.connect(workspace / "breachops.db") as db:
         payloads = dict(
-            db.execute("SELECT incident_id, payload FROM audit_events WHERE kind = 'incident.opened'").fetchall()
+            db.execute(
+                "SELECT incident_id, payload FROM audit_events WHERE kind = 'incident.opened'"
+            ).fetchall()
         )
     assert json.loads(payloads[incident])["unverified"] is True
     assert "unverified" not in json.loads(payloads[verified])
@@ -199,7 +203,10 @@ def _plant_hostile_values(path: Path, incident: str) -> None:
     with sqlite3.connect(path / "breachops.db") as db:
         db.execute("UPDATE incidents SET title = ?, opened_by = ? WHERE id = ?", (hostile, hostile, incident))
         db.execute("UPDATE steps SET title = ? WHERE incident_id = ?", (hostile, incident))
-        db.execute("UPDATE obligations SET title = ?, citation = ? WHERE incident_id = ?", (hostile, hostile, incident))
+        db.execute(
+            "UPDATE obligations SET title = ?, citation = ? WHERE incident_id = ?",
+            (hostile, hostile, incident),
+        )
         db.execute(
             "UPDATE messages SET subject = ?, last_error = ?, body_text = ?, status = 'failed', recipients = ?",
             (hostile, hostile, hostile + "\nsecond line", json.dumps([hostile])),

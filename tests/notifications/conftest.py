@@ -216,7 +216,9 @@ def sendgrid_server(sendgrid_validator: Any) -> Iterator[SendGridServer]:
                 return
             if step.echo is not None:  # some gateways echo the request in their error body
                 echoed = f"{step.echo}Authorization: {self.headers.get('Authorization')}; body {raw[:200]!r}"
-                step = Scripted(step.status, step.headers, json.dumps({"errors": [{"message": echoed}]}).encode())
+                step = Scripted(
+                    step.status, step.headers, json.dumps({"errors": [{"message": echoed}]}).encode()
+                )
             self._answer(step)
 
         def _answer(self, step: Scripted) -> None:

@@ -25,7 +25,9 @@ def _fragments(text: str, secret: str, size: int = 8) -> list[str]:
 def test_the_key_is_redacted_in_plain_url_encoded_and_base64_forms() -> None:
     assert len(KEY) == 71
     basic = base64.b64encode(f"apikey:{KEY}".encode()).decode()
-    text = f"key {KEY}, url {quote(KEY, safe='')}, basic {basic}, b64 {base64.b64encode(KEY.encode()).decode()}"
+    text = (
+        f"key {KEY}, url {quote(KEY, safe='')}, basic {basic}, b64 {base64.b64encode(KEY.encode()).decode()}"
+    )
     cleaned = scrub(text, Secret(KEY))
     assert not _fragments(cleaned, KEY)
     for form in (quote(KEY, safe=""), basic, base64.b64encode(KEY.encode()).decode()):
