@@ -43,7 +43,7 @@ def command(incident: str) -> st.SearchStrategy[list[str]]:
                 "--set",
                 f"{t[3]}={t[4]}",
                 "--no-wait",
-            ]  # fmt: skip
+            ]
         ),
         st.tuples(st.sampled_from(["risk", "jurisdictions", "aware_at", "sectors"]) | words, words).map(
             lambda t: ["incident", "facts", incident, "--set", f"{t[0]}={t[1]}"]
