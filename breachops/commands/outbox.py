@@ -72,15 +72,15 @@ def outbox_show(
 ) -> None:
     """One message with its body and delivery record."""
     app = make_app()
-    number = _message_number(msg_id)
     with app.transaction() as session:
         query = select(Message)
+        number = _message_number(msg_id)
         query = (
             query.where(Message.id == number)
             if number is not None
             else query.where(Message.idempotency_key == msg_id)
         )
-        row = session.scalars(query).one_or_none() if number != 0 else None
+        row = session.scalars(query).one_or_none()
         if row is None:
             raise InputError("MSG_ID", None, msg_id, "no message has this number or key", _LIST_HINT)
         data = _summary(row) | {"body_text": row.body_text}
@@ -99,11 +99,11 @@ _MAX_ID = 2**63 - 1  # the largest id a database integer column holds
 
 
 def _message_number(msg_id: str) -> int | None:
-    """The message number ``msg_id`` spells (ASCII digits), None for a key; 0 when no row can have it."""
+    """The message number ``msg_id`` spells in ASCII digits, or None for a key."""
     if not (msg_id.isascii() and msg_id.isdigit()):
         return None
-    if len(msg_id) > 19 or int(msg_id) > _MAX_ID:
-        return 0
+    if len(msg_id.lstrip("0")) > 19 or int(msg_id) > _MAX_ID:
+        raise InputError("MSG_ID", None, msg_id, "no message has this number or key", _LIST_HINT)
     return int(msg_id)
 
 

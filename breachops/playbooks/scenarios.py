@@ -72,6 +72,9 @@ _DEFER = "defer_checks"
 # ---- scenario time -------------------------------------------------------------------------------
 
 
+_LONGEST_SPAN = timedelta(days=36525)
+
+
 def parse_span(text: Any) -> timedelta:
     """``72h``, ``3d``, ``30m``, ``1d2h30m``, ``20s`` (and ``0``) as a timedelta; ValueError otherwise."""
     if isinstance(text, timedelta):
@@ -86,8 +89,16 @@ def parse_span(text: Any) -> timedelta:
         return timedelta(0)
     if not compact or not match:
         raise ValueError(f"{text!r} is not a span of time such as 30m, 2h, 3d or 1d2h")
+    if not compact.isascii():  # \d also matches other scripts' digits
+        raise ValueError(f"{text!r} is not a span of time such as 30m, 2h, 3d or 1d2h")
     days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    try:
+        span = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    except OverflowError:
+        span = _LONGEST_SPAN * 2
+    if span > _LONGEST_SPAN:  # a date that far away overflows; no drill or reminder needs it
+        raise ValueError(f"{text!r} is longer than 100 years")
+    return span
 
 
 def parse_offset(text: Any) -> timedelta:
