@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.cli.test_hostile_input import FACTS, dump, run_cli
+from tests.cli.test_hostile_input import FACTS, dump, run_cli, start_drill
 
 STEPS = ("freeze-access", "preserve-evidence", "alert-counterparty-lead", "scope-disclosure")
 PEOPLE = ("tiago.rocha@horizonte.example", "rafael.costa@horizonte.example", "jana.weber@nordlicht.example")
@@ -25,8 +26,28 @@ hostile = st.sampled_from(["[/x]", "[bold]", "\x1b[2J", "\x1b]0;t\x07", "\x00", 
 words = st.one_of(st.text(max_size=40), undecodable, numbers, hostile, st.sampled_from(PEOPLE + STEPS))
 
 
-def command(incident: str) -> st.SearchStrategy[list[str]]:
+def command(incident: str, drill: str) -> st.SearchStrategy[list[str]]:
     return st.one_of(
+        st.one_of(words, st.sampled_from(["2h", "1d", "99999999999999999999h", "36526d"])).map(
+            lambda w: ["drill", "advance", drill, "--by", w]
+        ),
+        words.map(lambda w: ["drill", "show", w]),
+        st.tuples(words, numbers, words).map(
+            lambda t: [
+                "drill",
+                "schedule",
+                "subcontractor-source-leak",
+                "--preset",
+                "weekly",
+                "--tz",
+                t[0],
+                "--speed",
+                t[1],
+                "--invite-ahead",
+                t[2],
+            ]
+        ),
+        st.one_of(words, numbers).map(lambda w: ["drill", "unschedule", w]),
         st.tuples(words, st.sampled_from(PEOPLE) | words).map(
             lambda t: ["incident", "open", FACTS, "--no-flow", "--title", t[0], "--by", t[1]]
         ),
@@ -55,7 +76,7 @@ def command(incident: str) -> st.SearchStrategy[list[str]]:
 
 
 @pytest.fixture(scope="module")
-def fuzz_workspace() -> tuple[Path, str]:
+def fuzz_workspace() -> Iterator[tuple[Path, str, str]]:
     saved = dict(os.environ)
     for name in list(os.environ):
         if name.startswith(("PREFECT_", "BREACHOPS_")):
@@ -68,7 +89,7 @@ def fuzz_workspace() -> tuple[Path, str]:
         assert code == 0, err
         import json
 
-        yield folder, str(json.loads(out)["incident"])
+        yield folder, str(json.loads(out)["incident"]), start_drill(folder)
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -77,10 +98,10 @@ def fuzz_workspace() -> tuple[Path, str]:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_any_input_succeeds_or_is_one_line_exit_2_and_changes_nothing(
-    fuzz_workspace: tuple[Path, str], data: st.DataObject
+    fuzz_workspace: tuple[Path, str, str], data: st.DataObject
 ) -> None:
-    path, incident = fuzz_workspace
-    args = data.draw(command(incident))
+    path, incident, drill = fuzz_workspace
+    args = data.draw(command(incident, drill))
     before = dump(path)
     code, _out, err = run_cli(*args)
     assert code in (0, 2), (args, code, err[-2000:])
@@ -88,6 +109,7 @@ def test_any_input_succeeds_or_is_one_line_exit_2_and_changes_nothing(
     if code == 2:
         assert len(err.strip().splitlines()) == 1, (args, err)
         assert dump(path) == before, args
-    for check in (["incident", "list", "--all"], ["incident", "show", incident], ["outbox", "list"]):
+    for check in (["incident", "list", "--all"], ["incident", "show", incident], ["outbox", "list"],
+                  ["drill", "show", drill]):  # fmt: skip
         listed = run_cli(*check)
         assert listed[0] == 0, (args, check, listed[2][-2000:])

@@ -74,6 +74,21 @@ def open_incident(*extra: str) -> str:
     return str(json.loads(out)["incident"])
 
 
+def start_drill(path: Path) -> str:
+    """A facilitated drill recorded the way `drill run` records it (no Prefect needed to show it)."""
+    from breachops.bootstrap import bootstrap
+    from breachops.config.agreements import load_agreement
+    from breachops.flows import drill_service
+    from breachops.playbooks.scenarios import load_scenario
+
+    app = bootstrap()
+    scenario = load_scenario("subcontractor-source-leak", [path / "scenarios"], app.playbook_search)
+    agreement = load_agreement(path / "agreement.yaml")
+    return drill_service.start_drill(
+        app, scenario, agreement, speed=0.0, mode="facilitated", simulate=False, actor="facilitator"
+    )
+
+
 def assert_refused(result: tuple[int, str, str], *needles: str) -> None:
     code, _, err = result
     assert code == 2, err
@@ -197,10 +212,12 @@ def test_bad_arguments_are_one_line_and_exit_2(workspace: Path) -> None:
 # ---- output that cannot be hijacked -------------------------------------------------------------------
 
 
-def _plant_hostile_values(path: Path, incident: str) -> None:
+def _plant_hostile_values(path: Path, incident: str, drill: str) -> None:
     """What an older version, another tool or a hand edit may have left in the store."""
     hostile = " ".join(HOSTILE)
     with sqlite3.connect(path / "breachops.db") as db:
+        db.execute("UPDATE drill_injects SET title = ? WHERE drill_id = ?", (hostile, drill))
+        db.execute("UPDATE drills SET scenario_id = ? WHERE id = ?", (hostile, drill))
         db.execute("UPDATE incidents SET title = ?, opened_by = ? WHERE id = ?", (hostile, hostile, incident))
         db.execute("UPDATE steps SET title = ? WHERE incident_id = ?", (hostile, incident))
         db.execute(
@@ -217,7 +234,8 @@ def test_hostile_stored_values_are_shown_inertly_by_every_command(workspace: Pat
     incident = open_incident("--title", "[/x] and [bold red]boom[/bold red]")
     code, out, _ = run_cli("incident", "list")
     assert code == 0 and "[/x] and [bold red]boom[/bold red]" in out
-    _plant_hostile_values(workspace, incident)
+    drill = start_drill(workspace)
+    _plant_hostile_values(workspace, incident, drill)
     commands = [
         ("incident", "list"),
         ("incident", "list", "--format", "json"),
@@ -229,6 +247,11 @@ def test_hostile_stored_values_are_shown_inertly_by_every_command(workspace: Pat
         ("outbox", "show", "1", "--format", "json"),
         ("audit", "verify", incident),
         ("drill", "list"),
+        ("drill", "show", drill),
+        ("drill", "show", drill, "--format", "json"),
+        ("drill", "report", drill),
+        ("drill", "report", drill, "--markdown"),
+        ("incident", "show", drill),
         ("rules", "show", "eu-gdpr-art33-authority"),
         ("deadlines", FACTS, "--now", "2026-11-25T10:00:00Z"),
     ]
