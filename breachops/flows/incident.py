@@ -89,6 +89,7 @@ def record_answer(incident_id: str, step_id: str, phase: str, answer: dict[str, 
             by=str(answer.get("by", "")),
             note=str(answer.get("note", "")),
             source="prefect-ui",
+            on_behalf_of=str(answer.get("on_behalf_of") or "") or None,
         )
     except InputError as exc:
         # The form let through an answer the gate refuses: the step stays waiting, and the log says why.
