@@ -169,6 +169,7 @@ def start_drill(
     occurrence fired in the same one, so a drill is never started without the mark or the reverse."""
     playbook = playbook or load_playbook(scenario.playbook, app.playbook_search)
     participants = participants_of(scenario, agreement)
+    service.check_text(f"scenario {scenario.id}: title", scenario.title, max_length=service.MAX_TITLE)
     now = app.clock.now()
     facts = parse_facts(scenario.facts_at(now), f"scenario {scenario.id} facts")
     with _unit_of_work(app, session) as session:
