@@ -30,6 +30,7 @@ from breachops.config.rules import Rule, load_rule_file, shipped_rule_files
 from breachops.deadlines.engine import assess
 from breachops.deadlines.models import load_facts, parse_facts
 from breachops.errors import InputError
+from breachops.flows.service import check_fact_instants, check_instant
 from breachops.reports.deadlines import assessment_to_json, render_assessment
 from breachops.reports.ics import assessment_to_ics
 from breachops.textsafe import cell, inert, json_text
@@ -80,7 +81,10 @@ def _parse_now(value: str | None, app_: App) -> datetime:
         ) from None
     if parsed.tzinfo is None:
         raise InputError("--now", None, value, "needs its UTC offset", "Example: 2026-03-28T09:00:00Z.")
-    return parsed
+    try:
+        return check_instant("--now", None, parsed)
+    except OverflowError:  # 0001-01-01 at +14:00 is before the first UTC instant Python has
+        raise InputError("--now", None, value, "is outside 1900–2200", "Check the year.") from None
 
 
 def _origin(rule: Rule) -> str:
@@ -227,9 +231,9 @@ def deadlines(
     if str(facts_file) == "-":
         import yaml
 
-        facts = parse_facts(yaml.safe_load(sys.stdin.read()), "<stdin>")
+        facts = check_fact_instants(parse_facts(yaml.safe_load(sys.stdin.read()), "<stdin>"), "<stdin>")
     else:
-        facts = load_facts(facts_file)
+        facts = check_fact_instants(load_facts(facts_file), facts_file)
     agreement_ = load_agreement(agreement) if agreement else None
     result = assess(facts, app_.catalogue, now=instant, agreement=agreement_)
     if fmt is DeadlineFormat.json:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from breachops.bootstrap import App
@@ -33,6 +34,8 @@ __all__ = [
     "Progress",
     "agreement_of",
     "change_facts",
+    "check_fact_instants",
+    "check_instant",
     "check_text",
     "close_incident",
     "complete_step",
@@ -137,6 +140,30 @@ def check_text(label: str, value: object, *, max_length: int, newlines: bool = F
     return value
 
 
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+"""Instants outside these are typing mistakes, and a deadline counted from one would overflow the
+calendar (Python's dates end in the year 9999)."""
+
+
+def check_instant(label: str, field_name: str | None, value: datetime) -> datetime:
+    if not EARLIEST <= value <= LATEST:
+        raise InputError(
+            label, field_name, value.isoformat(), f"is outside {EARLIEST.year}–{LATEST.year}",
+            "Check the year.",
+        )  # fmt: skip
+    return value
+
+
+def check_fact_instants(facts: Facts, source: str | Path) -> Facts:
+    """Refuse a fact whose instant is outside :data:`EARLIEST`–:data:`LATEST`, naming it."""
+    for name in type(facts).model_fields:
+        value = getattr(facts, name)
+        if isinstance(value, datetime):
+            check_instant(str(source), name, value)
+    return facts
+
+
 def _storable(value: Any, label: str) -> Any:
     """What the store will keep, or one InputError (NaN, infinity, a value JSON cannot hold)."""
     try:
@@ -165,6 +192,7 @@ def open_incident(
     not a contact in the agreement is recorded, marked ``unverified`` in the audit event."""
     check_text("--title", title, max_length=MAX_TITLE)
     check_text("--by", actor, max_length=254)
+    check_fact_instants(facts, "facts")
     verified = actor.lower() in _contacts(agreement)
     template_dir = _template_dir(app)
     _preview_first_messages(agreement, title, actor, drill, template_dir)
@@ -305,7 +333,7 @@ def _change_facts(
         except ValueError as exc:
             raise InputError(label, name, value, str(exc)) from None
     merged = {k: v for k, v in {**incident.facts, **coerced}.items() if v is not None}
-    facts = parse_facts(merged, label)  # refuses bad values before anything is written
+    facts = check_fact_instants(parse_facts(merged, label), label)  # refused before anything is written
     canonical = facts.model_dump(mode="json", exclude_none=True)
     normalised = {name: canonical.get(name) for name in coerced}
     changed = repo.record_fact_changes(incident, normalised, source, actor, app.clock.now())

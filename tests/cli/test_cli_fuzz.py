@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,13 @@ numbers = st.one_of(
     st.integers(min_value=-(10**30), max_value=10**30).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(str),
 )
+instants = st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=14))])).map(
+    lambda d: d.isoformat()
+)
 hostile = st.sampled_from(["[/x]", "[bold]", "\x1b[2J", "\x1b]0;t\x07", "\x00", "\u202e", "\n", "-x", "--"])
-words = st.one_of(st.text(max_size=40), undecodable, numbers, hostile, st.sampled_from(PEOPLE + STEPS))
+words = st.one_of(
+    st.text(max_size=40), undecodable, numbers, instants, hostile, st.sampled_from(PEOPLE + STEPS)
+)
 
 
 def command(incident: str, drill: str) -> st.SearchStrategy[list[str]]:
