@@ -34,4 +34,4 @@ def actor(by: str | None) -> str:
 
 def say(message: str) -> None:
     """Progress and notes go to standard error, so that standard output stays parseable."""
-    err.print(cell(message, newlines=False, style="dim"), highlight=False)
+    err.print(cell(message, newlines=False, style="dim"), highlight=False, soft_wrap=True)

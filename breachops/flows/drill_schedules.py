@@ -32,6 +32,7 @@ from breachops.bootstrap import App
 from breachops.config.agreements import Agreement, load_agreement, parse_agreement
 from breachops.errors import InputError
 from breachops.flows.drill_service import Participant, participants_of, start_drill
+from breachops.flows.service import check_text
 from breachops.notifications.render import DRILL_PREFIX, render
 from breachops.playbooks.scenarios import Scenario, find_scenario, load_scenario
 from breachops.reports.ics import drill_invitation_ics
@@ -260,6 +261,7 @@ def create_schedule(
 ) -> DrillSchedule:
     """Check everything a future occurrence needs, then store the schedule. Nothing is stored when
     any of it is wrong: a quarterly drill must not fail for the first time three months from now."""
+    check_text("--by", actor, max_length=254)
     trigger = parse_schedule(cron, preset, tz)
     if not (math.isfinite(speed) and speed > 0):
         raise InputError(
