@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +11,8 @@ from typing import Annotated
 import typer
 
 from breachops.commands.common import make_app, out, say
+from breachops.errors import InputError
+from breachops.textsafe import markup
 
 __all__ = ["init", "serve"]
 
@@ -27,10 +30,11 @@ def init(
     target = workspace or app.workspace
     written = init_workspace(target, shipped_playbook_files())
     for path in written:
-        out.print(f"wrote {path}")
+        out.print(f"wrote {markup(path)}", highlight=False)
     if not written:
-        out.print(f"{target} is already a workspace; nothing overwritten")
-    out.print(f"next: edit {target / 'agreement.yaml'}, then `breachops incident open FACTS`")
+        out.print(f"{markup(target)} is already a workspace; nothing overwritten", highlight=False)
+    agreement = markup(target / "agreement.yaml")
+    out.print(f"next: edit {agreement}, then `breachops incident open FACTS`", highlight=False)
 
 
 def serve(
@@ -46,6 +50,8 @@ def serve(
     from breachops.flows.runtime import ensure_prefect
     from breachops.flows.serve import serve as run_serve
 
+    if not (math.isfinite(poll) and 0 < poll <= 3600):
+        raise InputError("--poll", None, poll, "must be a number of seconds above 0 (at most 3600)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = make_app()
     app.workspace.mkdir(parents=True, exist_ok=True)

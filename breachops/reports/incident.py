@@ -14,7 +14,7 @@ from breachops.config.agreements import Agreement
 from breachops.playbooks import Playbook, Step
 from breachops.reports.deadlines import countdown, iso_utc, local_label
 from breachops.store.models import Incident, Message, ObligationRow, StepRow
-from breachops.textsafe import cell, inert
+from breachops.textsafe import cell, inert, markup
 
 __all__ = [
     "incident_summary",
@@ -275,7 +275,7 @@ def render_incident(
 def _render_messages(console: Console, messages: list[Message]) -> None:
     summary = messages_to_dict(messages)
     counts = ", ".join(f"{n} {status}" for status, n in summary["counts"].items() if n)
-    console.print(f"[bold]Messages[/bold]: {counts or 'none'}", highlight=False)
+    console.print(f"[bold]Messages[/bold]: {markup(counts or 'none')}", highlight=False)
     if not summary["not_sent"]:
         return
     table = Table(show_header=True, box=None)
