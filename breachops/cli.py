@@ -229,9 +229,7 @@ def deadlines(
     app_ = _app()
     instant = _parse_now(now, app_)
     if str(facts_file) == "-":
-        import yaml
-
-        facts = check_fact_instants(parse_facts(yaml.safe_load(sys.stdin.read()), "<stdin>"), "<stdin>")
+        facts = check_fact_instants(parse_facts(_stdin_facts(), "<stdin>"), "<stdin>")
     else:
         facts = check_fact_instants(load_facts(facts_file), facts_file)
     agreement_ = load_agreement(agreement) if agreement else None
@@ -246,6 +244,21 @@ def deadlines(
         render_assessment(console, result, instant, why_not=why_not)
     if output:
         err.print(cell(f"wrote {output}"))
+
+
+def _stdin_facts() -> Any:
+    """Facts piped in, read as ``load_facts`` reads a file (timestamps kept as written)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(sys.stdin.read())
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InputError(
+            "<stdin>", None, None, f"not valid YAML: {getattr(exc, 'problem', None) or exc}"
+        ) from None
+    if isinstance(data, dict):
+        data = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in data.items()}
+    return data
 
 
 def _emit(text: str, output: Path | None) -> None:
