@@ -206,6 +206,19 @@ def test_bad_arguments_are_one_line_and_exit_2(workspace: Path) -> None:
     assert_refused(run_cli("incident", "facts", incident, "--set", "jurisdictions=DE=nan"), "nan")
     assert_refused(run_cli("drill", "schedule", "subcontractor-source-leak", "--preset", "weekly",
                            "--tz", "Europe/Berlin", "--speed", "nan"), "--speed")  # fmt: skip
+    assert_refused(run_cli("drill", "run", "subcontractor-source-leak", "--speed", "inf"), "--speed")
+    assert_refused(run_cli("serve", "--poll", "nan"), "--poll")
+    assert_refused(run_cli("notify", "test", "--to", "[/x]"), "--to")
+    assert_refused(run_cli("deadlines", FACTS, "--now", "9999-12-31T23:59:59Z"), "--now", "1900")
+    assert_refused(
+        run_cli("incident", "facts", incident, "--set", "aware_at=9999-12-31T23:59:59Z"), "aware_at"
+    )
+    assert_refused(run_cli("incident", "close", incident, "--reason", "done\x1b[2J"), "--reason")
+    assert dump(workspace) == before
+    drill = start_drill(workspace)
+    before = dump(workspace)
+    assert_refused(run_cli("drill", "advance", drill, "--by", "99999999999999999999h"), "--by")
+    assert_refused(run_cli("drill", "advance", drill, "--by", "36526d"), "100 years")
     assert dump(workspace) == before
 
 
