@@ -30,7 +30,7 @@ from breachops.config.rules import Rule, load_rule_file, shipped_rule_files
 from breachops.deadlines.engine import assess
 from breachops.deadlines.models import load_facts, parse_facts
 from breachops.errors import InputError
-from breachops.flows.service import check_fact_instants, check_instant
+from breachops.flows.checks import check_fact_instants, check_instant
 from breachops.reports.deadlines import assessment_to_json, render_assessment
 from breachops.reports.ics import assessment_to_ics
 from breachops.textsafe import cell, inert, json_text

@@ -31,8 +31,8 @@ from sqlalchemy import select
 from breachops.bootstrap import App
 from breachops.config.agreements import Agreement, load_agreement, parse_agreement
 from breachops.errors import InputError
+from breachops.flows.checks import check_text
 from breachops.flows.drill_service import Participant, participants_of, start_drill
-from breachops.flows.service import check_text
 from breachops.notifications.render import DRILL_PREFIX, render
 from breachops.playbooks.scenarios import Scenario, find_scenario, load_scenario
 from breachops.reports.ics import drill_invitation_ics

@@ -26,6 +26,7 @@ from breachops.config.agreements import Agreement
 from breachops.deadlines.models import parse_facts
 from breachops.errors import InputError
 from breachops.flows import service
+from breachops.flows.checks import MAX_TITLE, check_text
 from breachops.notifications.render import render
 from breachops.playbooks import Playbook, Step, load_playbook
 from breachops.playbooks.scenarios import Scenario, parse_scenario, simulated_answer
@@ -169,8 +170,8 @@ def start_drill(
     occurrence fired in the same one, so a drill is never started without the mark or the reverse."""
     playbook = playbook or load_playbook(scenario.playbook, app.playbook_search)
     participants = participants_of(scenario, agreement)
-    service.check_text(f"scenario {scenario.id}: title", scenario.title, max_length=service.MAX_TITLE)
-    service.check_text("--by", actor, max_length=254)
+    check_text(f"scenario {scenario.id}: title", scenario.title, max_length=MAX_TITLE)
+    check_text("--by", actor, max_length=254)
     now = app.clock.now()
     facts = parse_facts(scenario.facts_at(now), f"scenario {scenario.id} facts")
     with _unit_of_work(app, session) as session:
@@ -227,7 +228,7 @@ def status(app: App, drill_id: str) -> DrillStatus:
 
 def advance_drill(app: App, drill_id: str, by: timedelta | None, actor: str) -> DrillStatus:
     """Move a drill's clock forward by ``by``, or to its next inject when ``by`` is None."""
-    service.check_text("--as", actor, max_length=254)
+    check_text("--as", actor, max_length=254)
     with app.transaction() as session:
         drills = DrillRepository(session)
         drill = drills.get_drill(drill_id)

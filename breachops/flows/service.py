@@ -10,8 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 from breachops.bootstrap import App
@@ -20,16 +19,26 @@ from breachops.deadlines.engine import assess
 from breachops.deadlines.models import Facts, parse_facts
 from breachops.deadlines.reminders import notifiers_of
 from breachops.errors import InputError
+from breachops.flows.checks import (
+    MAX_NOTE,
+    MAX_TITLE,
+    check_fact_instants,
+    check_instant,
+    check_text,
+    storable,
+)
+from breachops.flows.confirm import contacts_of, may_confirm
 from breachops.notifications.notices import Notices, notify
 from breachops.notifications.render import render
 from breachops.notifications.samples import sample_context
 from breachops.playbooks import Playbook, Step, parse_playbook
-from breachops.store import Repository, audit
+from breachops.store import Repository
 from breachops.store.models import Drill, Incident
 from breachops.store.repository import ObligationDiff, StepPlan
-from breachops.textsafe import inert, unsafe_char
 
 __all__ = [
+    "MAX_NOTE",
+    "MAX_TITLE",
     "FactsResult",
     "Progress",
     "agreement_of",
@@ -51,8 +60,6 @@ __all__ = [
 ]
 
 _DONE = ("done", "skipped")
-MAX_TITLE = 200
-MAX_NOTE = 4000
 
 
 @dataclass(frozen=True)
@@ -122,56 +129,6 @@ def _recompute(app: App, repo: Repository, incident: Incident, facts: Facts, act
     return diff
 
 
-def check_text(label: str, value: object, *, max_length: int, newlines: bool = False) -> str:
-    """Text a person gives for the record (a title, a reason, a note, an address): not blank, at most
-    ``max_length`` characters, and no control character (no line break either, unless ``newlines``):
-    it ends up in mail subjects, tables and terminals."""
-    if not isinstance(value, str):
-        raise InputError(label, None, value, "must be text")
-    bad = unsafe_char(value, newlines=newlines)
-    if bad is not None:
-        raise InputError(
-            label, None, value, f"holds the control character {inert(bad)}", "Use plain text on one line."
-        )
-    if not value.strip():
-        raise InputError(label, None, value, "is empty")
-    if len(value) > max_length:
-        raise InputError(label, None, value[:40] + "…", f"is longer than {max_length} characters")
-    return value
-
-
-EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
-LATEST = datetime(2200, 1, 1, tzinfo=UTC)
-"""Instants outside these are typing mistakes, and a deadline counted from one would overflow the
-calendar (Python's dates end in the year 9999)."""
-
-
-def check_instant(label: str, field_name: str | None, value: datetime) -> datetime:
-    if not EARLIEST <= value <= LATEST:
-        raise InputError(
-            label, field_name, value.isoformat(), f"is outside {EARLIEST.year}–{LATEST.year}",
-            "Check the year.",
-        )  # fmt: skip
-    return value
-
-
-def check_fact_instants(facts: Facts, source: str | Path) -> Facts:
-    """Refuse a fact whose instant is outside :data:`EARLIEST`–:data:`LATEST`, naming it."""
-    for name in type(facts).model_fields:
-        value = getattr(facts, name)
-        if isinstance(value, datetime):
-            check_instant(str(source), name, value)
-    return facts
-
-
-def _storable(value: Any, label: str) -> Any:
-    """What the store will keep, or one InputError (NaN, infinity, a value JSON cannot hold)."""
-    try:
-        return audit.to_jsonable(value)
-    except (TypeError, ValueError) as exc:
-        raise InputError(label, None, None, f"cannot be stored: {exc}") from None
-
-
 def open_incident(
     app: App,
     *,
@@ -193,7 +150,7 @@ def open_incident(
     check_text("--title", title, max_length=MAX_TITLE)
     check_text("--by", actor, max_length=254)
     check_fact_instants(facts, "facts")
-    verified = actor.lower() in _contacts(agreement)
+    verified = actor.lower() in contacts_of(agreement)
     template_dir = _template_dir(app)
     _preview_first_messages(agreement, title, actor, drill, template_dir)
     now = app.clock.now()
@@ -245,7 +202,7 @@ def _drill_people(session: Any, agreement: Agreement, drill_id: str | None) -> s
     """Who a drill incident may write to: its drill's participants, else everyone in its agreement."""
     found = session.get(Drill, drill_id) if drill_id else None
     if found is None:
-        return set(_contacts(agreement))
+        return set(contacts_of(agreement))
     return {str(p["email"]).lower() for p in found.participants}
 
 
@@ -343,51 +300,6 @@ def _change_facts(
     return FactsResult(changed={k: v.new for k, v in changed.items()}, obligations=diff)
 
 
-def _contacts(agreement: Agreement) -> dict[str, str]:
-    return {c.email.lower(): key for key, party in agreement.parties.items() for c in party.contacts.values()}
-
-
-def may_confirm(agreement: Agreement, step: Step, by: str, on_behalf_of: str | None = None) -> str:
-    """Whether ``by`` may confirm ``step``, and as what: ``owner`` (the contact holding the step's role
-    at an owning party), ``incident_lead`` (an owning party's incident lead, who stands in for any of
-    its roles), or ``on_behalf_of`` (any contact of the agreement naming the step's role with
-    ``--on-behalf-of``; the record says so). Anyone else is refused with one InputError saying who
-    may confirm. The one rule for the CLI, the flows and the web console."""
-    who = by.strip().lower()
-    if who not in _contacts(agreement):
-        raise InputError(
-            "--by", None, by, "is not a contact in the incident's agreement",
-            "Use the email address the agreement lists for you.",
-        )  # fmt: skip
-    role = step.owner.role
-    holders: list[str] = []
-    for key in step.owner.parties:
-        party = agreement.parties.get(key)
-        if party is None:
-            continue
-        holder = party.contacts.get(role)  # type: ignore[call-overload]
-        lead = party.contacts["incident_lead"]
-        if holder is not None and holder.email.lower() == who and on_behalf_of is None:
-            return "owner"
-        if lead.email.lower() == who and on_behalf_of is None:
-            return "incident_lead"
-        if holder is not None:
-            holders.append(f"{holder.email} ({role} @ {key})")
-        holders.append(f"{lead.email} (incident lead @ {key})")
-    if on_behalf_of is not None:
-        if on_behalf_of != role:
-            raise InputError(
-                "--on-behalf-of", None, on_behalf_of, f"is not the role that owns step {step.id!r}",
-                f"It is owned by {role}; use --on-behalf-of {role}.",
-            )  # fmt: skip
-        return "on_behalf_of"
-    raise InputError(
-        "--by", None, by, f"may not confirm step {step.id!r}, owned by {role} @ {step.owner.party}",
-        f"Who may confirm: {', '.join(dict.fromkeys(holders))}; "
-        f"another contact may answer for them with --on-behalf-of {role} (recorded as such).",
-    )  # fmt: skip
-
-
 def complete_step(
     app: App,
     incident_id: str,
@@ -450,7 +362,7 @@ def complete_step(
         if on_behalf_of is not None:
             recorded["on_behalf_of"] = on_behalf_of
         recorded["source"] = source
-        _storable(recorded, f"answer to {step_id}")
+        storable(recorded, f"answer to {step_id}")
         repo.set_step_status(incident, step_id, "done", by, now, answer=recorded)
         _meet_tied_obligations(repo, incident, step, by, now)
         if changes:
