@@ -77,6 +77,8 @@ def perform_step(incident_id: str, step_id: str, phase: str) -> bool:
 def record_answer(incident_id: str, step_id: str, phase: str, answer: dict[str, Any]) -> bool:
     """Apply an answer given in the Prefect UI's resume form, unless the CLI already recorded one."""
     app = _app()
+    if not str(answer.get("by") or "").strip():
+        return False  # a wake-up from `breachops step done`: the answer is in the store already
     current = service.progress(app, incident_id)
     if step_id in current.done or step_id not in {s.id for s in current.waiting}:
         return False
