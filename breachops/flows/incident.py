@@ -76,9 +76,9 @@ def perform_step(incident_id: str, step_id: str, phase: str) -> bool:
 @task(name="answer", task_run_name="{phase} · {step_id} (answered in the UI)", cache_policy=NO_CACHE)
 def record_answer(incident_id: str, step_id: str, phase: str, answer: dict[str, Any]) -> bool:
     """Apply an answer given in the Prefect UI's resume form, unless the CLI already recorded one."""
-    app = _app()
     if not str(answer.get("by") or "").strip():
         return False  # a wake-up from `breachops step done`: the answer is in the store already
+    app = _app()
     current = service.progress(app, incident_id)
     if step_id in current.done or step_id not in {s.id for s in current.waiting}:
         return False
