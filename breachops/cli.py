@@ -16,7 +16,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-from typer._click import exceptions as click_errors  # Typer vendors click; no public name
+
+try:  # recent Typer vendors click under a private name; earlier versions use click itself
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover
+    from click import exceptions as click_errors  # type: ignore[no-redef]
 
 from breachops.bootstrap import App
 from breachops.commands.audit import audit_app
