@@ -152,7 +152,7 @@ def open_incident(
     check_fact_instants(facts, "facts")
     verified = actor.lower() in contacts_of(agreement)
     template_dir = _template_dir(app)
-    _preview_first_messages(agreement, title, actor, drill, template_dir)
+    _preview_first_messages(agreement, playbook, title, actor, drill, template_dir)
     now = app.clock.now()
     with app.transaction() as session:
         repo = Repository(session)
@@ -183,19 +183,30 @@ def _template_dir(app: App) -> Any:
 
 
 def _preview_first_messages(
-    agreement: Agreement, title: str, actor: str, drill: bool, template_dir: Any
+    agreement: Agreement, playbook: Playbook, title: str, actor: str, drill: bool, template_dir: Any
 ) -> None:
-    """Render the opening message for every contact, with the real title and sample facts: a broken
-    workspace template or a title no subject can carry is refused before anything is stored."""
+    """Render the opening message for every contact, and each step's assignment once, with the real
+    title, names and steps and sample facts: a broken workspace template, or a title or step no
+    subject can carry, is refused before anything is stored rather than in the flow afterwards."""
     context = sample_context("incident_opened")
-    context["incident"] = {**context["incident"], "title": title, "summary": title}
-    context["opened_by"] = actor
-    for party in agreement.parties.values():
-        for contact in party.contacts.values():
-            recipient = {"name": contact.name, "email": contact.email, "timezone": contact.timezone}
-            render(
-                "incident_opened", {**context, "recipient": recipient}, drill=drill, template_dir=template_dir
-            )
+    incident = {**context["incident"], "id": "INC-(new)", "title": title, "summary": title}
+    context |= {"incident": incident, "opened_by": actor}
+    recipients = [
+        {"name": c.name, "email": c.email, "timezone": c.timezone}
+        for party in agreement.parties.values()
+        for c in party.contacts.values()
+    ]
+    for recipient in recipients:
+        render("incident_opened", {**context, "recipient": recipient}, drill=drill, template_dir=template_dir)
+    assigned = sample_context("step_assigned")
+    for step in playbook.steps():
+        check_text(f"playbook {playbook.ref}: step {step.id}: title", step.title, max_length=MAX_TITLE * 2)
+        shown = {
+            **assigned["step"], "title": step.title, "description": (step.description or "").strip(),
+            "gate": step.gate.prompt,
+        }  # fmt: skip
+        values = {**assigned, "incident": incident, "step": shown, "recipient": recipients[0]}
+        render("step_assigned", values, drill=drill, template_dir=template_dir)
 
 
 def _drill_people(session: Any, agreement: Agreement, drill_id: str | None) -> set[str]:

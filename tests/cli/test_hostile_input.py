@@ -279,3 +279,16 @@ def test_hostile_stored_values_are_shown_inertly_by_every_command(workspace: Pat
     assert shown["title"] == " ".join(HOSTILE)  # JSON keeps the value exactly, escaped
     _, body, _ = run_cli("outbox", "show", "1")
     assert "\\x1b]0;title\\x07" in body and "second line" in body
+
+
+def test_a_playbook_step_no_mail_subject_can_carry_is_refused_before_anything_is_stored(
+    workspace: Path,
+) -> None:
+    open_incident()
+    before = dump(workspace)
+    playbook = workspace / "playbooks" / "confidential-information-leak.yaml"
+    text = playbook.read_text()
+    playbook.write_text(text.replace("      title: Freeze and revoke", '      title: "Bcc: x@evil.example\\nFreeze and revoke', 1)
+                        .replace("access to the shared information\n", 'access to the shared information"\n', 1))  # fmt: skip
+    assert_refused(run_cli("incident", "open", FACTS, "--no-flow"), "freeze-access", "title")
+    assert dump(workspace) == before
