@@ -16,9 +16,13 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
+
+try:  # recent Typer vendors click under a private name; earlier versions use click itself
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover
+    from click import exceptions as click_errors  # type: ignore[no-redef]
 
 from breachops.bootstrap import App
 from breachops.commands.audit import audit_app
@@ -37,14 +41,16 @@ from breachops.config.rules import (
     load_rule_document,
     shipped_rule_files,
 )
-from breachops.config.values import check_instant
+from breachops.config.values import MAX_YEAR, MIN_YEAR
 from breachops.config.yaml import read_yaml_stream
 from breachops.deadlines.engine import assess
 from breachops.deadlines.models import load_facts, parse_facts
 from breachops.errors import InputError, ServiceUnavailable
 from breachops.files import write_private
+from breachops.flows.checks import check_fact_instants, check_instant
 from breachops.reports.deadlines import assessment_to_json, render_assessment, warning_lines
 from breachops.reports.ics import assessment_to_ics
+from breachops.textsafe import cell, inert, json_text
 
 __all__ = ["app", "main"]
 
@@ -97,9 +103,11 @@ def _parse_now(value: str | None, app_: App) -> datetime:
     if parsed.tzinfo is None:
         raise InputError("--now", None, value, "needs its UTC offset", "Example: 2026-03-28T09:00:00Z.")
     try:
-        return check_instant(parsed)
-    except ValueError as exc:
-        raise InputError("--now", None, value, str(exc)) from None
+        return check_instant("--now", None, parsed)
+    except OverflowError:  # 0001-01-01 at +14:00 is before the first UTC instant Python has
+        raise InputError(
+            "--now", None, value, f"is outside {MIN_YEAR}–{MAX_YEAR}", "Check the year."
+        ) from None
 
 
 def _origin(rule: Rule) -> str:
@@ -155,15 +163,19 @@ def rules_list(
         except ValueError as exc:
             raise InputError("--jurisdiction", None, jurisdiction, str(exc)) from None
     if fmt is TableOrJson.json:
-        print(json.dumps([_rule_summary(r) for r in rules], indent=2, ensure_ascii=False))
+        print(json_text([_rule_summary(r) for r in rules], indent=2))
         return
     table = Table(title=f"{len(rules)} rules over {len({r.jurisdiction for r in rules})} jurisdictions")
     for name in ("id", "where", "to", "window", "citation", "from"):
         table.add_column(name)
     for r in rules:
         windows = " / ".join(s.window.describe() for s in r.stages)
-        flag = " [magenta](unconfirmed)[/magenta]" if not r.confirmed else ""
-        table.add_row(r.id, r.jurisdiction, r.audience, windows, r.citation + flag, _origin(r))
+        citation = cell(r.citation)
+        if not r.confirmed:
+            citation.append(" (unconfirmed)", style="magenta")
+        table.add_row(
+            cell(r.id), cell(r.jurisdiction), cell(r.audience), cell(windows), citation, cell(_origin(r))
+        )
     out.print(table)
 
 
@@ -185,9 +197,9 @@ def rules_show(
     chain = catalogue.versions(rule)
     summary["versions"] = [_version(r) for r in chain] if len(chain) > 1 else []
     if fmt is TableOrJson.json:
-        print(json.dumps(summary, indent=2, ensure_ascii=False))
+        print(json_text(summary, indent=2))
         return
-    table = Table(title=f"{rule.id}: {rule.title}", show_header=False, show_lines=True)
+    table = Table(title=cell(f"{rule.id}: {rule.title}"), show_header=False, show_lines=True)
     table.add_column(style="bold")
     table.add_column()
     for key, value in summary.items():
@@ -208,7 +220,7 @@ def rules_show(
                 ("→ " if v["id"] == rule.id else "  ") + f"{v['id']}: {v['in_force']}, {v['window']}"
                 for v in value
             )
-        table.add_row(key, str(shown))
+        table.add_row(key, cell(shown))
     out.print(table)
 
 
@@ -236,7 +248,7 @@ def rules_check(files: Annotated[list[Path], typer.Argument(help="Rule files of 
         # A version chain may run from a shipped rule to one of these.
         check_versions(list({**shipped, **{r.id: r for r in document.rules}}.values()))
         extra = f", {len(document.no_duty)} no-duty records" if document.no_duty else ""
-        out.print(f"{path}: {len(document.rules)} rules valid{extra}")
+        out.print(cell(f"{path}: {len(document.rules)} rules valid{extra}"))
 
 
 @rules_app.command("coverage")
@@ -319,9 +331,9 @@ def deadlines(
     app_ = _app()
     instant = _parse_now(now, app_)
     if str(facts_file) == "-":
-        facts = parse_facts(read_yaml_stream(source="<stdin>"), "<stdin>")
+        facts = check_fact_instants(parse_facts(read_yaml_stream(source="<stdin>"), "<stdin>"), "<stdin>")
     else:
-        facts = load_facts(facts_file)
+        facts = check_fact_instants(load_facts(facts_file), facts_file)
     notes: list[str] = []
     if agreement is None and (app_.workspace / "agreement.yaml").exists():
         # The contract's clocks are duties too: the workspace's agreement, as `incident open` uses it.
@@ -335,7 +347,7 @@ def deadlines(
         for line in warning_lines(result, notes):
             err.print(Text(f"warning: {line}"), soft_wrap=True)
     if fmt is DeadlineFormat.json:
-        _emit(json.dumps(assessment_to_json(result), indent=2, ensure_ascii=False) + "\n", output)
+        _emit(json_text(assessment_to_json(result), indent=2) + "\n", output)
     elif fmt is DeadlineFormat.ics:
         name = facts_file.stem if str(facts_file) != "-" else "stdin"
         _emit(assessment_to_ics(result, incident=name).decode(), output)
@@ -347,7 +359,7 @@ def deadlines(
         else:
             render_assessment(out, result, instant, why_not=why_not, notes=notes)
     if output:
-        err.print(f"wrote {output}")
+        err.print(cell(f"wrote {output}"))
     if strict and result.gaps:
         raise typer.Exit(3)
 
@@ -359,13 +371,43 @@ def _emit(text: str, output: Path | None) -> None:
         write_private(output, text)
 
 
-def main() -> None:
-    """Entry point: run the app, turning bad input into one clear line and exit status 2."""
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, turning bad input into one clear line and exit status 2.
+
+    Arguments are checked as text first (bytes that are not UTF-8 arrive as lone surrogates), and a
+    usage error (an unknown option, a missing argument, a value of the wrong type) is one line too.
+    """
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
-        app()
+        check_arguments(args)
+        code = app(args=args, prog_name="breachops", standalone_mode=False)
     except InputError as exc:
-        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        _fail(str(exc))
     except ServiceUnavailable as exc:
-        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        sys.exit(1)
+        _fail(str(exc), status=1)
+    except click_errors.NoArgsIsHelpError:
+        sys.exit(2)  # Typer has printed the help
+    except click_errors.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "breachops"
+        _fail(f"{where}: {exc.format_message()}", f"See `{where} --help`.")
+    except click_errors.ClickException as exc:
+        _fail(exc.format_message())
+    except typer.Abort:
+        err.print("aborted", highlight=False)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def check_arguments(args: list[str]) -> None:
+    """Refuse an argument that is not text: undecodable bytes, or a NUL (which no C string holds)."""
+    for position, arg in enumerate(args, start=1):
+        bad = next((c for c in arg if "\ud800" <= c <= "\udfff" or c == "\x00"), None)
+        if bad is not None:
+            problem = "is not valid UTF-8" if bad != "\x00" else "holds a NUL character"
+            raise InputError(f"argument {position}", None, arg, problem, "Pass arguments as UTF-8 text.")
+
+
+def _fail(message: str, hint: str | None = None, *, status: int = 2) -> None:
+    line = " ".join(inert(message).split()) + (f" {hint}" if hint else "")
+    err.print(Text.assemble(("error:", "bold red"), " ", line), highlight=False, soft_wrap=True)
+    sys.exit(status)

@@ -14,6 +14,7 @@ from breachops.files import write_private
 from breachops.notifications.witness import Witness, outbox_witnesses, parse_head, read_witness
 from breachops.store import Problem, Repository, UnknownIncident, VerifyResult, export, prove_witness, verify
 from breachops.store.audit import known_stream, verify_all
+from breachops.textsafe import markup
 
 __all__ = ["audit_app"]
 
@@ -53,14 +54,17 @@ def _witness(value: str, incident_id: str) -> Witness:
 def _print_result(result: VerifyResult) -> None:
     if result.ok:
         out.print(
-            f"[green]ok[/green]: {result.incident_id}: {result.events} events, chain intact, sealed and in "
-            f"the ledger, final hash {result.final_hash}",
+            f"[green]ok[/green]: {markup(result.incident_id)}: {result.events} events, chain intact, "
+            f"sealed and in the ledger, final hash {result.final_hash}",
             highlight=False,
         )
         if result.legacy_note:
             out.print(f"  note: {result.legacy_note}", highlight=False)
     else:
-        err.print(f"[bold red]broken[/bold red]: {result.incident_id} {result.problem}", highlight=False)
+        err.print(
+            f"[bold red]broken[/bold red]: {markup(result.incident_id)} {markup(result.problem)}",
+            highlight=False,
+        )
 
 
 @audit_app.command("verify")
@@ -101,11 +105,11 @@ def audit_verify(
         _print_result(result)
         if seen is not None:
             if witness_problem is None:
-                shown = f"{seen.seq or '?'}:{seen.digest} ({seen.source})"
+                shown = markup(f"{seen.seq or '?'}:{seen.digest} ({seen.source})")
                 out.print(f"[green]ok[/green]: witness {shown} is in the record", highlight=False)
             else:
                 err.print(
-                    f"[bold red]witness not in the record[/bold red]: {witness_problem.detail}",
+                    f"[bold red]witness not in the record[/bold red]: {markup(witness_problem.detail)}",
                     highlight=False,
                 )
     if not result.ok or witness_problem is not None:
@@ -137,7 +141,7 @@ def _verify_all(app: Any, fmt: TableOrJson) -> None:
             shown = f"{ledger.entries} entries, chain intact, final hash {ledger.final_hash}"
             out.print(f"[green]ok[/green]: ledger: {shown}", highlight=False)
         else:
-            err.print(f"[bold red]broken[/bold red]: ledger: {ledger.problem}", highlight=False)
+            err.print(f"[bold red]broken[/bold red]: ledger: {markup(ledger.problem)}", highlight=False)
         for result in results:
             _print_result(result)
         broken = sum(not r.ok for r in results)
@@ -182,7 +186,7 @@ def audit_export(
         target.with_name(target.name + ".witnesses.json"),
         json.dumps({"incident": incident_id, "witnesses": found}, indent=2) + "\n",
     )
-    out.print(f"wrote {target} ({result.events} events, {len(found)} witnesses)", highlight=False)
+    out.print(f"wrote {markup(target)} ({result.events} events, {len(found)} witnesses)", highlight=False)
     out.print(f"final hash {final}", highlight=False)
     missing = [w for w in found if not w["in_record"]]
     if missing:
@@ -192,6 +196,8 @@ def audit_export(
             highlight=False,
         )
     if not result.ok:
-        err.print(f"[bold red]warning[/bold red]: the chain is broken at {result.problem}", highlight=False)
+        err.print(
+            f"[bold red]warning[/bold red]: the chain is broken at {markup(result.problem)}", highlight=False
+        )
     if missing or not result.ok:
         raise typer.Exit(1)

@@ -9,6 +9,7 @@ from enum import StrEnum
 from rich.console import Console
 
 from breachops.bootstrap import App, bootstrap
+from breachops.textsafe import cell
 
 __all__ = ["TableOrJson", "actor", "err", "make_app", "out", "say"]
 
@@ -33,4 +34,4 @@ def actor(by: str | None) -> str:
 
 def say(message: str) -> None:
     """Progress and notes go to standard error, so that standard output stays parseable."""
-    err.print(f"[dim]{message}[/dim]", highlight=False)
+    err.print(cell(message, newlines=False, style="dim"), highlight=False, soft_wrap=True)

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import io
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,6 +22,7 @@ from breachops.flows import drill_schedules
 from breachops.playbooks.scenarios import parse_span
 from breachops.store.drills import DrillRepository
 from breachops.store.models import DrillSchedule
+from breachops.textsafe import cell, json_text, markup
 
 __all__ = ["register", "schedules_json", "schedules_table"]
 
@@ -83,24 +83,29 @@ def drill_schedule(
     )
     data = _schedule_dict(schedule, app.clock.now())
     if fmt is TableOrJson.json:
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        print(json_text(data, indent=2))
         return
-    out.print(f"drill schedule [bold]{schedule.id}[/bold]: {schedule.scenario_id}, {data['when']}")
-    table = Table(f"next drills ({schedule.timezone})", "UTC", "invitations go out (UTC)")
+    out.print(
+        f"drill schedule [bold]{schedule.id}[/bold]: {markup(schedule.scenario_id)}, {markup(data['when'])}",
+        highlight=False,
+    )
+    table = Table(f"next drills ({markup(schedule.timezone)})", "UTC", "invitations go out (UTC)")
     for item in data["next"]:
-        table.add_row(item["local"], item["utc"], item["invitations_at"])
+        table.add_row(cell(item["local"]), cell(item["utc"]), cell(item["invitations_at"]))
     out.print(table)
     out.print("drills start and invitations go out while `breachops serve` runs")
 
 
 def drill_unschedule(
-    schedule_id: Annotated[int, typer.Argument(metavar="ID", help="The schedule id (see `drill list`).")],
+    schedule_id: Annotated[
+        int, typer.Argument(metavar="ID", min=1, max=2**63 - 1, help="The schedule id (see `drill list`).")
+    ],
     by: Annotated[str | None, typer.Option("--by", help="Who removes it.")] = None,
 ) -> None:
     """Stop a recurring drill. Drills it already started go on."""
     app = make_app()
     schedule = drill_schedules.remove_schedule(app, schedule_id, actor(by))
-    out.print(f"drill schedule {schedule.id} ({schedule.scenario_id}) removed")
+    out.print(f"drill schedule {schedule.id} ({markup(schedule.scenario_id)}) removed", highlight=False)
 
 
 def schedules_json(app: App) -> list[dict[str, Any]]:
@@ -118,10 +123,10 @@ def schedules_table(app: App) -> str:
         upcoming = row["next"][0] if row["next"] else None
         table.add_row(
             str(row["id"]),
-            row["scenario"],
-            row["when"],
+            cell(row["scenario"]),
+            cell(row["when"]),
             f"{row['speed']:g}" + (", simulated" if row["simulate"] else ""),
-            f"{upcoming['local']} ({upcoming['utc']})" if upcoming else "—",
+            cell(f"{upcoming['local']} ({upcoming['utc']})" if upcoming else "—"),
             "yes" if row["invited_for"] and row["invited_for"] == row["next_run_at"] else "no",
         )
     buffer = io.StringIO()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
+import math
 import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
@@ -24,6 +23,7 @@ from breachops.flows import drill_service
 from breachops.playbooks.scenarios import format_offset, list_scenarios, load_scenario, parse_span
 from breachops.store import Repository
 from breachops.store.drills import DrillRepository
+from breachops.textsafe import cell, inert, json_text, markup
 
 __all__ = ["drill_app"]
 
@@ -59,7 +59,7 @@ def _speed(
         return scenario_duration / span
     if speed is None:
         return 1.0
-    if speed <= 0:
+    if not math.isfinite(speed) or speed <= 0:
         raise InputError("--speed", None, speed, "must be above 0", "Use --facilitated for a clock you move.")
     return speed
 
@@ -183,22 +183,24 @@ def _drill_dict(app: App, drill_id: str) -> dict[str, Any]:
 def _print_drill(app: App, drill_id: str, fmt: TableOrJson) -> None:
     data = _drill_dict(app, drill_id)
     if fmt is TableOrJson.json:
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        print(json_text(data, indent=2))
         return
     out.print(
-        f"[bold]{data['drill']}[/bold] {escape(data['scenario'])}: {data['status']} "
-        f"({data['mode']}, speed {data['speed']:g}), scenario time {data['scenario_time']}"
+        f"[bold]{markup(data['drill'])}[/bold] {markup(data['scenario'])}: {data['status']} "
+        f"({data['mode']}, speed {data['speed']:g}), scenario time {data['scenario_time']}",
+        highlight=False,
     )
     summary = (data["score"] or {}).get("summary") or {}
     for key, value in summary.items():
-        out.print(f"  {key.replace('_', ' ')}: {escape(str(value))}")
+        out.print(f"  {markup(key.replace('_', ' '))}: {markup(value)}", highlight=False)
     if data["report_html"]:
-        out.print(f"after-action report: {data['report_html']}")
-        out.print(f"                     {data['report_md']}")
+        out.print(f"after-action report: {markup(data['report_html'])}", highlight=False)
+        out.print(f"                     {markup(data['report_md'])}", highlight=False)
     elif data["status"] == "running":
         out.print(
-            f"follow: `breachops drill show {drill_id}`; "
-            f"answer: `breachops step done {drill_id} STEP --by EMAIL`"
+            f"follow: `breachops drill show {markup(drill_id)}`; "
+            f"answer: `breachops step done {markup(drill_id)} STEP --by EMAIL`",
+            highlight=False,
         )
 
 
@@ -211,14 +213,16 @@ def drill_show(
     app = make_app()
     data = _drill_dict(app, drill_id)
     if fmt is TableOrJson.json:
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        print(json_text(data, indent=2))
         return
     _print_drill(app, drill_id, fmt)
     table = Table("inject", "title", "due", "delivered")
     for inject in data["injects"]:
-        table.add_row(inject["inject"], escape(inject["title"]), inject["due"], inject["delivered"] or "—")
+        table.add_row(
+            cell(inject["inject"]), cell(inject["title"]), inject["due"], inject["delivered"] or "—"
+        )
     out.print(table)
-    out.print(f"steps and obligations: `breachops incident show {drill_id}`")
+    out.print(f"steps and obligations: `breachops incident show {markup(drill_id)}`", highlight=False)
 
 
 @drill_app.command("advance")
@@ -238,7 +242,9 @@ def drill_advance(
         except ValueError as exc:
             raise InputError("--by", None, by_span, str(exc)) from None
     current = drill_service.advance_drill(app, drill_id, delta, actor(who))
-    out.print(f"{drill_id}: scenario time now {format_offset(current.clock.offset(current.scenario_now))}")
+    out.print(
+        f"{markup(drill_id)}: scenario time now {format_offset(current.clock.offset(current.scenario_now))}"
+    )
 
 
 @drill_app.command("report")
@@ -261,12 +267,14 @@ def drill_report(
     else:
         html, md, score = current.drill.report_html, current.drill.report_md or "", current.drill.score
     if fmt is TableOrJson.json:
-        print(json.dumps({"drill": drill_id, "report_html": html, "report_md": md, "score": score}, indent=2))
+        print(json_text({"drill": drill_id, "report_html": html, "report_md": md, "score": score}, indent=2))
         return
     if markdown:
-        print(Path(md).read_text(encoding="utf-8"))
+        print(inert(Path(md).read_text(encoding="utf-8"), newlines=True))
         return
-    out.print(f"after-action report of {drill_id}:\n  {html}\n  {md}")
+    out.print(
+        f"after-action report of {markup(drill_id)}:\n  {markup(html)}\n  {markup(md)}", highlight=False
+    )
 
 
 @drill_app.command("list")
@@ -293,16 +301,20 @@ def drill_list(fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJs
                 for d in drills
             ],
         }  # fmt: skip
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        print(json_text(data, indent=2))
         return
     table = Table("scenario", "title", "playbook", "length", "injects", title="Scenarios")
     for s in scenarios:
-        table.add_row(s.id, escape(s.title), s.playbook, format_offset(s.duration)[2:], str(len(s.injects)))
+        table.add_row(
+            cell(s.id), cell(s.title), cell(s.playbook), format_offset(s.duration)[2:], str(len(s.injects))
+        )
     out.print(table)
-    out.print(schedules_table(app))
+    out.print(cell(schedules_table(app)), highlight=False)
     runs = Table("drill", "scenario", "status", "mode", "started (UTC)", "report", title="Drills")
     for d in drills:
-        runs.add_row(d[0], d[1], d[2], d[3], f"{d[4]:%Y-%m-%d %H:%M}", d[5] or "—")
+        runs.add_row(
+            cell(d[0]), cell(d[1]), cell(d[2]), cell(d[3]), f"{d[4]:%Y-%m-%d %H:%M}", cell(d[5] or "—")
+        )
     out.print(runs)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -34,6 +33,7 @@ from breachops.reports.incident import (
 )
 from breachops.store import Repository
 from breachops.store.models import Message
+from breachops.textsafe import json_text, markup
 
 __all__ = ["incident_app", "step_app"]
 
@@ -103,9 +103,14 @@ def incident_open(
             f"the agreement names nobody for {len(gaps)} step owner(s); that party's incident lead "
             "stands in: " + ", ".join(gaps)
         )
+    opener = actor(by)
     incident_id = service.open_incident(
-        app, facts=facts, agreement=agreement_, playbook=playbook_, title=title, actor=actor(by)
+        app, facts=facts, agreement=agreement_, playbook=playbook_, title=title, actor=opener
     )
+    if opener.lower() not in {
+        c.email.lower() for p in agreement_.parties.values() for c in p.contacts.values()
+    }:
+        say(f"{opener} is not a contact in the agreement: recorded as opened by them, unverified")
     flow_run_id = None
     if not no_flow:
         from breachops.flows.launcher import start_incident_flow
@@ -120,22 +125,21 @@ def incident_open(
     if fmt is TableOrJson.json:
         _warn(warning_lines(result))
         print(
-            json.dumps(
+            json_text(
                 {
                     "incident": incident_id,
                     "flow_run_id": flow_run_id,
                     "obligations": assessment_to_json(result),
                 },
                 indent=2,
-                ensure_ascii=False,
             )
         )
         return
-    out.print(f"[bold]{incident_id}[/bold] opened: {title}")
+    out.print(f"[bold]{markup(incident_id)}[/bold] opened: {markup(title)}", highlight=False)
     render_assessment(out, result, now, why_not=False)
     if flow_run_id:
-        out.print(f"playbook {playbook_.ref} running as flow run {flow_run_id}")
-    out.print(f"next: `breachops incident show {incident_id}`")
+        out.print(f"playbook {markup(playbook_.ref)} running as flow run {markup(flow_run_id)}")
+    out.print(f"next: `breachops incident show {markup(incident_id)}`", highlight=False)
 
 
 @incident_app.command("list")
@@ -149,7 +153,7 @@ def incident_list(
     with app.transaction() as session:
         incidents = Repository(session).list_incidents(include_drills=drills, status=None if all_ else "open")
         if fmt is TableOrJson.json:
-            print(json.dumps([incident_summary(i) for i in incidents], indent=2, ensure_ascii=False))
+            print(json_text([incident_summary(i) for i in incidents], indent=2))
             return
         render_incident_list(out, incidents, app.clock.now())
 
@@ -188,7 +192,7 @@ def incident_show(
             data = incident_to_dict(
                 incident, steps, obligations, agreement_, flow_state, service.playbook_of(incident), messages
             )
-            print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+            print(json_text(data, indent=2, default=str))
             return
         render_warnings(out, gaps)
         render_incident(
@@ -236,20 +240,20 @@ def _print_fact_result(incident_id: str, result: service.FactsResult, fmt: Table
     }
     if fmt is TableOrJson.json:
         _warn(gap_lines(result.gaps))
-        print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+        print(json_text(data, indent=2, default=str))
         return
     render_warnings(out, result.gaps)
     if not result.changed:
         out.print("nothing changed")
         return
     for name, value in result.changed.items():
-        out.print(f"fact [bold]{name}[/bold] = {value}")
+        out.print(f"fact [bold]{markup(name)}[/bold] = {markup(value)}", highlight=False)
     for key in diff.added:
-        out.print(f"[yellow]+ obligation {key}[/yellow]")
+        out.print(f"[yellow]+ obligation {markup(key)}[/yellow]")
     for key in diff.removed:
-        out.print(f"[dim]- obligation {key} (withdrawn)[/dim]")
+        out.print(f"[dim]- obligation {markup(key)} (withdrawn)[/dim]")
     for change in diff.due_changed:
-        out.print(f"~ obligation {change.key}: due {change.old} → {change.new}")
+        out.print(f"~ obligation {markup(change.key)}: due {change.old} → {change.new}")
 
 
 @incident_app.command("close")
@@ -268,7 +272,7 @@ def incident_close(
             cancel_incident_flow(app, incident.flow_run_id)
         except Exception as exc:  # the record is closed either way
             say(f"could not stop flow run {incident.flow_run_id}: {exc}")
-    out.print(f"{incident_id} closed: {reason}")
+    out.print(f"{markup(incident_id)} closed: {markup(reason)}", highlight=False)
 
 
 @step_app.command("done")
@@ -280,6 +284,14 @@ def step_done(
         list[str] | None, typer.Option("--set", help="The gate's answer: field=value (repeat).")
     ] = None,
     note: Annotated[str, typer.Option("--note", help="Evidence or remarks for the record.")] = "",
+    on_behalf_of: Annotated[
+        str | None,
+        typer.Option(
+            "--on-behalf-of",
+            metavar="ROLE",
+            help="Confirm for the step's owning role when you do not hold it (recorded as such).",
+        ),
+    ] = None,
     wait: Annotated[
         bool, typer.Option("--wait/--no-wait", help="Wait until the flow has taken the answer.")
     ] = True,
@@ -292,8 +304,11 @@ def step_done(
         flow_run_id, drill_id = record.flow_run_id, record.drill_id if record.drill else None
     # A drill's answers are tagged with the drill; its flow reads them from the store on its next tick.
     source = f"drill:{drill_id}" if drill_id else "cli"
-    result = service.complete_step(app, incident_id, step_id, answer, by=by, note=note, source=source)
-    out.print(f"{incident_id} · {step_id}: done by {by}")
+    result = service.complete_step(
+        app, incident_id, step_id, answer, by=by, note=note, source=source, on_behalf_of=on_behalf_of
+    )
+    behalf = f" on behalf of {markup(on_behalf_of)}" if on_behalf_of else ""
+    out.print(f"{markup(incident_id)} · {markup(step_id)}: done by {markup(by)}{behalf}", highlight=False)
     if result.changed:
         _print_fact_result(incident_id, result, TableOrJson.table)
     if drill_id:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
@@ -10,7 +9,9 @@ from rich.table import Table
 from sqlalchemy import select
 
 from breachops.commands.common import TableOrJson, err, make_app, out
+from breachops.errors import InputError
 from breachops.store.models import Message
+from breachops.textsafe import cell, json_text, markup
 
 __all__ = ["notify_app", "outbox_app"]
 
@@ -53,13 +54,13 @@ def outbox_list(
             query = query.where(Message.incident_id == incident)
         rows = [_summary(m) for m in session.scalars(query)]
     if fmt is TableOrJson.json:
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        print(json_text(rows, indent=2))
         return
     table = Table("id", "incident", "kind", "to", "status", "tries", "subject")
     for r in rows:
         table.add_row(
-            str(r["id"]), r["incident"] or "-", r["kind"], ", ".join(r["recipients"]), r["status"],
-            str(r["attempts"]), r["subject"],
+            str(r["id"]), cell(r["incident"] or "-"), cell(r["kind"]), cell(", ".join(r["recipients"])),
+            cell(r["status"]), str(r["attempts"]), cell(r["subject"]),
         )  # fmt: skip
     out.print(table)
 
@@ -73,24 +74,37 @@ def outbox_show(
     app = make_app()
     with app.transaction() as session:
         query = select(Message)
+        number = _message_number(msg_id)
         query = (
-            query.where(Message.id == int(msg_id))
-            if msg_id.isdigit()
+            query.where(Message.id == number)
+            if number is not None
             else query.where(Message.idempotency_key == msg_id)
         )
         row = session.scalars(query).one_or_none()
         if row is None:
-            err.print(f"[red]no message {msg_id}[/red]; see `breachops outbox list`")
-            raise typer.Exit(1)
+            raise InputError("MSG_ID", None, msg_id, "no message has this number or key", _LIST_HINT)
         data = _summary(row) | {"body_text": row.body_text}
     if fmt is TableOrJson.json:
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        print(json_text(data, indent=2))
         return
     for name, value in data.items():
         if name != "body_text":
-            out.print(f"[bold]{name:>20}[/bold]  {value}", highlight=False)
+            out.print(f"[bold]{name:>20}[/bold]  {markup(value)}", highlight=False)
     out.print()
-    out.print(data["body_text"], highlight=False, markup=False)
+    out.print(cell(data["body_text"]), highlight=False)
+
+
+_LIST_HINT = "See `breachops outbox list`."
+_MAX_ID = 2**63 - 1  # the largest id a database integer column holds
+
+
+def _message_number(msg_id: str) -> int | None:
+    """The message number ``msg_id`` spells in ASCII digits, or None for a key."""
+    if not (msg_id.isascii() and msg_id.isdigit()):
+        return None
+    if len(msg_id.lstrip("0")) > 19 or int(msg_id) > _MAX_ID:
+        raise InputError("MSG_ID", None, msg_id, "no message has this number or key", _LIST_HINT)
+    return int(msg_id)
 
 
 @notify_app.command("test")
@@ -108,10 +122,10 @@ def notify_test(to: Annotated[str, typer.Option("--to", metavar="EMAIL")]) -> No
     key = queue_test_message(app, to, settings.channel)
     report = dispatch(app, channel, sender=settings.mail_from, keys={key}, max_attempts=1)
     if key in report.sent:
-        out.print(f"[green]sent[/green] test message to {to} via {channel.name} (key {key})")
+        out.print(f"[green]sent[/green] test message to {markup(to)} via {channel.name} (key {markup(key)})")
         return
     with app.transaction() as session:
         row = session.scalars(select(Message).where(Message.idempotency_key == key)).one()
         error = row.last_error
-    err.print(f"[red]not sent[/red] via {channel.name}: {error}")
+    err.print(f"[red]not sent[/red] via {channel.name}: {markup(error)}", highlight=False)
     raise typer.Exit(1)

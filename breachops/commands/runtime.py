@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +12,9 @@ import typer
 from rich.markup import escape
 
 from breachops.commands.common import err, make_app, out, say
+from breachops.errors import InputError
 from breachops.files import private_dir
+from breachops.textsafe import markup
 
 __all__ = ["init", "serve"]
 
@@ -32,10 +35,11 @@ def init(
 
     workspace_secret(target)  # signs the console's links; private to this workspace
     for path in written:
-        out.print(f"wrote {path}")
+        out.print(f"wrote {markup(path)}", highlight=False)
     if not written:
-        out.print(f"{target} is already a workspace; nothing overwritten")
-    out.print(f"next: edit {target / 'agreement.yaml'}, then `breachops incident open FACTS`")
+        out.print(f"{markup(target)} is already a workspace; nothing overwritten", highlight=False)
+    agreement = markup(target / "agreement.yaml")
+    out.print(f"next: edit {agreement}, then `breachops incident open FACTS`", highlight=False)
 
 
 def serve(
@@ -52,6 +56,8 @@ def serve(
     from breachops.flows.serve import serve as run_serve
     from breachops.flows.serve_record import AlreadyServing, acquire_serve_lock
 
+    if not (math.isfinite(poll) and 0 < poll <= 3600):
+        raise InputError("--poll", None, poll, "must be a number of seconds above 0 (at most 3600)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Each poll is an HTTP request: at INFO, httpx would log two lines a second while nothing happens.
     logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from sqlalchemy import select
 from breachops.bootstrap import App
 from breachops.config.agreements import Agreement, load_agreement, parse_agreement
 from breachops.errors import InputError
+from breachops.flows.checks import check_text
 from breachops.flows.drill_service import Participant, participants_of, start_drill
 from breachops.notifications.render import DRILL_PREFIX, render
 from breachops.playbooks.scenarios import Scenario, find_scenario, load_scenario
@@ -259,10 +261,11 @@ def create_schedule(
 ) -> DrillSchedule:
     """Check everything a future occurrence needs, then store the schedule. Nothing is stored when
     any of it is wrong: a quarterly drill must not fail for the first time three months from now."""
+    check_text("--by", actor, max_length=254)
     trigger = parse_schedule(cron, preset, tz)
-    if not speed > 0:
+    if not (math.isfinite(speed) and speed > 0):
         raise InputError(
-            "--speed", None, speed, "must be above 0",
+            "--speed", None, speed, "must be a number above 0",
             "A scheduled drill runs on its own clock; run a facilitated one with `drill run --facilitated`.",
         )  # fmt: skip
     if invite_ahead < timedelta(0):

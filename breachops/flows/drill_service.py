@@ -26,6 +26,7 @@ from breachops.config.agreements import Agreement
 from breachops.deadlines.models import parse_facts
 from breachops.errors import InputError
 from breachops.flows import service
+from breachops.flows.checks import MAX_TITLE, check_text
 from breachops.notifications.render import render
 from breachops.playbooks import Playbook, Step, load_playbook
 from breachops.playbooks.scenarios import Scenario, parse_scenario, simulated_answer
@@ -169,6 +170,8 @@ def start_drill(
     occurrence fired in the same one, so a drill is never started without the mark or the reverse."""
     playbook = playbook or load_playbook(scenario.playbook, app.playbook_search)
     participants = participants_of(scenario, agreement)
+    check_text(f"scenario {scenario.id}: title", scenario.title, max_length=MAX_TITLE)
+    check_text("--by", actor, max_length=254)
     now = app.clock.now()
     facts = parse_facts(scenario.facts_at(now), f"scenario {scenario.id} facts")
     with _unit_of_work(app, session) as session:
@@ -225,6 +228,7 @@ def status(app: App, drill_id: str) -> DrillStatus:
 
 def advance_drill(app: App, drill_id: str, by: timedelta | None, actor: str) -> DrillStatus:
     """Move a drill's clock forward by ``by``, or to its next inject when ``by`` is None."""
+    check_text("--as", actor, max_length=254)
     with app.transaction() as session:
         drills = DrillRepository(session)
         drill = drills.get_drill(drill_id)
@@ -430,14 +434,16 @@ def _answer_as_scripted(
         for step in where.waiting:
             if step.id not in ready or _answer_time(scenario, step.id, ready[step.id]) > now_s:
                 continue
+            by, on_behalf_of = _owner_address(step, people)
             service.complete_step(
                 app,
                 drill_id,
                 step.id,
                 simulated_answer(playbook.step(step.id), scenario, t0=clock.t0, at=now_s),
-                by=_owner_address(step, people),
+                by=by,
                 note="answered by a simulated participant",
                 source=SIMULATED_SOURCE,
+                on_behalf_of=on_behalf_of,
             )
             result.answered.append(step.id)
             progressed = True
@@ -450,19 +456,23 @@ def _role_of(person: dict[str, Any]) -> str:
     return str(person.get("stands_in_for") or person["role"])
 
 
-def _owner_address(step: Step, people: Sequence[dict[str, Any]]) -> str:
+def _owner_address(step: Step, people: Sequence[dict[str, Any]]) -> tuple[str, str | None]:
+    """Who of the participants answers ``step`` in a simulation, and for which role if they do not
+    hold it: the participant holding (or standing in for) the step's role at an owning party, else
+    that party's incident lead, else any participant, answering on behalf of the role (recorded)."""
     for party in step.owner.parties:
         for person in people:
-            if (
-                person["party"] == party
-                and (person.get("stands_in_for") or person["role"]) == step.owner.role
-            ):
-                return str(person["email"])
+            if person["party"] == party and _role_of(person) == step.owner.role:
+                return str(person["email"]), None
+    for party in step.owner.parties:
+        for person in people:
+            if person["party"] == party and person["role"] == "incident_lead":
+                return str(person["email"]), None
     for party in step.owner.parties:
         for person in people:
             if person["party"] == party:
-                return str(person["email"])
-    return str(people[0]["email"])
+                return str(person["email"]), step.owner.role
+    return str(people[0]["email"]), step.owner.role
 
 
 # ---- the loop -------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ class AnyGateAnswer(RunInput):
     step: str
     by: str = ""
     note: str = ""
+    on_behalf_of: str = ""
 
 
 def field_key(step_id: str, name: str, several: bool) -> str:
@@ -67,6 +68,14 @@ def gate_input_model(waiting: Sequence[Step]) -> type[RunInput]:
         ),
         "by": (str, Field(title="Your email", description="Who confirms, as named in the agreement.")),
         "note": (str, Field(default="", title="Note", description="Evidence, decision record or remarks.")),
+        "on_behalf_of": (
+            str,
+            Field(
+                default="",
+                title="On behalf of (role)",
+                description="Only if you do not hold the step's role: the role you confirm for (recorded).",
+            ),
+        ),
     }
     for step in waiting:
         gate = step.gate
@@ -89,7 +98,7 @@ def split_answer(raw: dict[str, Any], step_id: str) -> dict[str, Any]:
     prefix = f"{step_id}__"
     values: dict[str, Any] = {}
     for key, value in raw.items():
-        if key in ("step", "by", "note") or value is None:
+        if key in ("step", "by", "note", "on_behalf_of") or value is None:
             continue
         if key.startswith(prefix):
             values[key[len(prefix) :]] = value

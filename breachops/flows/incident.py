@@ -77,6 +77,8 @@ def perform_step(incident_id: str, step_id: str, phase: str) -> bool:
 @task(name="answer", task_run_name="{phase} · {step_id} (answered in the UI)", cache_policy=NO_CACHE)
 def record_answer(incident_id: str, step_id: str, phase: str, answer: dict[str, Any]) -> bool:
     """Apply an answer given in the Prefect UI's resume form, unless the CLI already recorded one."""
+    if not str(answer.get("by") or "").strip():
+        return False  # a wake-up from `breachops step done`: the answer is in the store already
     app = _app()
     current = service.progress(app, incident_id)
     if step_id in current.done or step_id not in {s.id for s in current.waiting}:
@@ -90,6 +92,7 @@ def record_answer(incident_id: str, step_id: str, phase: str, answer: dict[str, 
             by=str(answer.get("by", "")),
             note=str(answer.get("note", "")),
             source="prefect-ui",
+            on_behalf_of=str(answer.get("on_behalf_of") or "") or None,
         )
     except InputError as exc:
         # The form let through an answer the gate refuses: the step stays waiting, and the log says why.

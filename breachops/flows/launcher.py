@@ -246,7 +246,9 @@ def resume_input(
     step_schema = schema.get("properties", {}).get("step", {})
     allowed = step_schema.get("enum") or ([step_schema["const"]] if "const" in step_schema else [])
     chosen = step_id if step_id in allowed or not allowed else allowed[0]
-    return {"step": chosen, "by": by, "note": "answered with `breachops step done`; recorded in the store"}
+    # No one is named: this only wakes the run. Naming the person would make a stale suspension's
+    # first step look answered by them (record_answer ignores an input that names no one).
+    return {"step": chosen, "by": "", "note": f"{by} answered {step_id} with `breachops step done`"}
 
 
 def cancel_incident_flow(app: App, flow_run_id: str) -> None:

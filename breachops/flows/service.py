@@ -19,21 +19,38 @@ from breachops.deadlines.engine import assess, coverage_gaps
 from breachops.deadlines.models import Facts, parse_facts
 from breachops.deadlines.reminders import notifiers_of
 from breachops.errors import InputError
+from breachops.flows.checks import (
+    MAX_NOTE,
+    MAX_TITLE,
+    check_fact_instants,
+    check_instant,
+    check_text,
+    storable,
+)
+from breachops.flows.confirm import contacts_of, may_confirm
 from breachops.notifications.notices import Notices, notify
+from breachops.notifications.render import render
+from breachops.notifications.samples import sample_context
 from breachops.playbooks import Playbook, Step, parse_playbook
 from breachops.store import Repository
-from breachops.store.models import Incident
+from breachops.store.models import Drill, Incident
 from breachops.store.repository import ObligationDiff, StepPlan
 
 __all__ = [
+    "MAX_NOTE",
+    "MAX_TITLE",
     "FactsResult",
     "Progress",
     "agreement_of",
     "change_facts",
+    "check_fact_instants",
+    "check_instant",
+    "check_text",
     "close_incident",
     "complete_step",
     "facts_of",
     "mark_waiting",
+    "may_confirm",
     "missing_owners",
     "open_incident",
     "parse_assignments",
@@ -129,7 +146,19 @@ def open_incident(
     drill: bool = False,
     drill_id: str | None = None,
 ) -> str:
-    """Record a new incident, its facts, obligations and planned steps; return its id."""
+    """Record a new incident, its facts, obligations and planned steps, and queue its first messages;
+    return its id.
+
+    Everything is checked before the first write (the title, who opens it, and the first messages'
+    templates, rendered with the real title for every recipient), and the records and the first
+    messages are one transaction: a refusal leaves the database exactly as it was. ``actor`` that is
+    not a contact in the agreement is recorded, marked ``unverified`` in the audit event."""
+    check_text("--title", title, max_length=MAX_TITLE)
+    check_text("--by", actor, max_length=254)
+    check_fact_instants(facts, "facts")
+    verified = actor.lower() in contacts_of(agreement)
+    template_dir = _template_dir(app)
+    _preview_first_messages(agreement, playbook, title, actor, drill, template_dir)
     now = app.clock.now()
     with app.transaction() as session:
         repo = Repository(session)
@@ -145,11 +174,53 @@ def open_incident(
             agreement_path=agreement.origin or None,
             drill=drill,
             drill_id=drill_id,
+            opened_by_verified=verified,
         )
         _recompute(app, repo, incident, facts, actor)
-        incident_id = incident.id
-    notify(app, incident_id, Notices.incident_opened)  # both parties' incident teams
-    return incident_id
+        participants = _drill_people(session, agreement, drill_id) if drill else None
+        notices = Notices(repo, incident, now, template_dir=template_dir, participants=participants)
+        notices.incident_opened()  # both parties' incident teams
+        return incident.id
+
+
+def _template_dir(app: App) -> Any:
+    folder = app.workspace / "templates"
+    return folder if folder.is_dir() else None
+
+
+def _preview_first_messages(
+    agreement: Agreement, playbook: Playbook, title: str, actor: str, drill: bool, template_dir: Any
+) -> None:
+    """Render the opening message for every contact, and each step's assignment once, with the real
+    title, names and steps and sample facts: a broken workspace template, or a title or step no
+    subject can carry, is refused before anything is stored rather than in the flow afterwards."""
+    context = sample_context("incident_opened")
+    incident = {**context["incident"], "id": "INC-(new)", "title": title, "summary": title}
+    context |= {"incident": incident, "opened_by": actor}
+    recipients = [
+        {"name": c.name, "email": c.email, "timezone": c.timezone}
+        for party in agreement.parties.values()
+        for c in party.contacts.values()
+    ]
+    for recipient in recipients:
+        render("incident_opened", {**context, "recipient": recipient}, drill=drill, template_dir=template_dir)
+    assigned = sample_context("step_assigned")
+    for step in playbook.steps():
+        check_text(f"playbook {playbook.ref}: step {step.id}: title", step.title, max_length=MAX_TITLE * 2)
+        shown = {
+            **assigned["step"], "title": step.title, "description": (step.description or "").strip(),
+            "gate": step.gate.prompt,
+        }  # fmt: skip
+        values = {**assigned, "incident": incident, "step": shown, "recipient": recipients[0]}
+        render("step_assigned", values, drill=drill, template_dir=template_dir)
+
+
+def _drill_people(session: Any, agreement: Agreement, drill_id: str | None) -> set[str]:
+    """Who a drill incident may write to: its drill's participants, else everyone in its agreement."""
+    found = session.get(Drill, drill_id) if drill_id else None
+    if found is None:
+        return set(contacts_of(agreement))
+    return {str(p["email"]).lower() for p in found.participants}
 
 
 def missing_owners(playbook: Playbook, agreement: Agreement) -> list[str]:
@@ -211,6 +282,7 @@ def change_facts(
     label: str = "--set",
 ) -> FactsResult:
     """Change facts, recompute obligations and step due times, and record every change."""
+    check_text("--by", actor, max_length=254)
     with app.transaction() as session:
         repo = Repository(session)
         incident = repo.get_incident(incident_id)
@@ -235,7 +307,7 @@ def _change_facts(
         except ValueError as exc:
             raise InputError(label, name, value, str(exc)) from None
     merged = {k: v for k, v in {**incident.facts, **coerced}.items() if v is not None}
-    facts = parse_facts(merged, label)  # refuses bad values before anything is written
+    facts = check_fact_instants(parse_facts(merged, label), label)  # refused before anything is written
     canonical = facts.model_dump(mode="json", exclude_none=True)
     normalised = {name: canonical.get(name) for name in coerced}
     changed = repo.record_fact_changes(incident, normalised, source, actor, app.clock.now())
@@ -249,10 +321,6 @@ def _change_facts(
     )
 
 
-def _contacts(agreement: Agreement) -> dict[str, str]:
-    return {c.email.lower(): key for key, party in agreement.parties.items() for c in party.contacts.values()}
-
-
 def complete_step(
     app: App,
     incident_id: str,
@@ -262,10 +330,14 @@ def complete_step(
     by: str,
     note: str = "",
     source: str = "cli",
+    on_behalf_of: str | None = None,
 ) -> FactsResult:
     """A person confirms a step (with the gate's typed answer). Refused, with nothing stored, when the
-    step is unknown, already done, not yet reachable, the person is not in the agreement, or the
-    answer does not fit the gate."""
+    step is unknown, already done, not yet reachable, the person may not confirm it (see
+    :func:`may_confirm`), or the answer does not fit the gate."""
+    check_text("--by", by, max_length=254)
+    if note:
+        check_text("--note", note, max_length=MAX_NOTE, newlines=True)
     with app.transaction() as session:
         repo = Repository(session)
         incident = repo.get_incident(incident_id)
@@ -301,22 +373,17 @@ def complete_step(
                 f"step {step_id!r} of {incident_id} is not ready yet",
                 f"It waits for: {', '.join(missing)}.",
             )
-        contacts = _contacts(agreement_of(incident))
-        if by.lower() not in contacts:
-            raise InputError(
-                "--by",
-                None,
-                by,
-                "is not a contact in the incident's agreement",
-                "Use the email address the agreement lists for you.",
-            )
+        may_confirm(agreement_of(incident), step, by, on_behalf_of)
         values = step.validate_answer(answer or {}, source=f"answer to {step_id}")
         now = app.clock.now()
         changes = step.gate.fact_changes(values, now)
         recorded = {k: v for k, v in values.items() if v is not None}
         if note:
             recorded["note"] = note
+        if on_behalf_of is not None:
+            recorded["on_behalf_of"] = on_behalf_of
         recorded["source"] = source
+        storable(recorded, f"answer to {step_id}")
         repo.set_step_status(incident, step_id, "done", by, now, answer=recorded)
         _meet_tied_obligations(repo, incident, step, by, now)
         if changes:
@@ -403,6 +470,8 @@ def run_automatic_step(app: App, incident_id: str, step_id: str) -> bool:
 def close_incident(app: App, incident_id: str, *, reason: str, actor: str) -> Incident:
     if not reason.strip():
         raise InputError("--reason", None, reason, "a reason is required", "Say why, for the record.")
+    check_text("--reason", reason, max_length=MAX_NOTE, newlines=True)
+    check_text("--by", actor, max_length=254)
     with app.transaction() as session:
         repo = Repository(session)
         incident = repo.get_incident(incident_id)

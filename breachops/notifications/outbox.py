@@ -69,6 +69,7 @@ from breachops.notifications.channels.base import (
     on_handover,
 )
 from breachops.notifications.channels.guard import DrillGuard
+from breachops.notifications.headers import check_address
 from breachops.notifications.keys import fit_key, message_key
 from breachops.notifications.models import IcsAttachment, Mailbox, OutgoingMessage
 from breachops.notifications.planner import ReminderPlanner
@@ -288,7 +289,12 @@ def _render_reminder(
 
 
 def queue_test_message(app: App, to: str, channel_name: str, now: datetime | None = None) -> str:
-    """Queue one ``test`` message to ``to`` (outside any incident); return its key."""
+    """Queue one ``test`` message to ``to`` (outside any incident); return its key. A ``to`` that is
+    not an email address is refused before anything is queued."""
+    try:
+        check_address("to", to)
+    except InputError as exc:
+        raise InputError("--to", None, to, exc.problem, exc.hint) from None
     now = now or app.clock.now()
     key = fit_key(f"test|{to}|{now.astimezone(UTC):%Y%m%dT%H%M%S.%fZ}")
     rendered = render(

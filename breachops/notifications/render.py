@@ -3,7 +3,8 @@
 Templates live in ``breachops/notifications/templates/`` as ``<kind>.subject.j2``, ``<kind>.txt.j2`` and
 ``<kind>.html.j2``; a workspace may override any of them (or the ``_layout`` files) by putting a file of
 the same name in its own template folder. Each template states its context contract in a comment at the
-top. The environment is sandboxed (workspace templates are input, not code), HTML is autoescaped, and a
+top. The environment is sandboxed with limits (workspace templates are input, not code: see
+``breachops/sandbox.py``), HTML is autoescaped, and a
 missing variable is an error rather than an empty string (``StrictUndefined``).
 """
 
@@ -29,11 +30,11 @@ from jinja2 import (
 from jinja2 import TemplateError as JinjaTemplateError
 from jinja2.nodes import EvalContext
 from jinja2.runtime import Context, Undefined
-from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
 from breachops.errors import InputError
 from breachops.notifications.headers import check_header_value
+from breachops.sandbox import BoundedEnvironment, TemplateLimitError, render_bounded
 
 __all__ = [
     "DRILL_PREFIX",
@@ -100,7 +101,7 @@ def render(
     for suffix in ("subject", "txt", "html"):
         name = f"{kind}.{suffix}.j2"
         try:
-            parts.append(env.get_template(name).render(values))
+            parts.append(render_bounded(env.get_template(name), values))
         except InputError as exc:
             if exc.source is not None:
                 raise
@@ -110,6 +111,13 @@ def render(
                 _origin(env, name), None, None, f"{type(exc).__name__}: {exc.message or exc}",
                 "Pass every variable the template's header comment lists.",
             ) from None  # fmt: skip
+        except TemplateLimitError as exc:
+            raise RenderError(
+                _origin(env, name), None, None, f"stopped: {exc}",
+                "Workspace templates run in a sandbox with limits; simplify the template.",
+            ) from None  # fmt: skip
+        except Exception as exc:  # a template's own error ({{ 1 / 0 }}): the template is at fault
+            raise RenderError(_origin(env, name), None, None, f"{type(exc).__name__}: {exc}") from None
     subject = parts[0].strip()
     check_header_value(f"{kind}.subject", subject)
     if drill and not subject.startswith(DRILL_PREFIX):
@@ -166,7 +174,7 @@ def template_words(name: str, template_dir: Path | None = None) -> dict[str, Any
     return words
 
 
-def _origin(env: SandboxedEnvironment, name: str) -> str:
+def _origin(env: BoundedEnvironment, name: str) -> str:
     try:
         source = env.loader.get_source(env, name)[1] if env.loader else None
     except JinjaTemplateError:
@@ -175,11 +183,11 @@ def _origin(env: SandboxedEnvironment, name: str) -> str:
 
 
 @functools.lru_cache(maxsize=16)
-def _environment(template_dir: str | None) -> SandboxedEnvironment:
+def _environment(template_dir: str | None) -> BoundedEnvironment:
     loaders: list[Any] = [PackageLoader("breachops.notifications", "templates")]
     if template_dir is not None:
         loaders.insert(0, FileSystemLoader(template_dir))
-    env = SandboxedEnvironment(
+    env = BoundedEnvironment(
         loader=ChoiceLoader(loaders),
         autoescape=lambda name: bool(name and name.endswith(".html.j2")),
         undefined=StrictUndefined,

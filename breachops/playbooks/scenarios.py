@@ -89,7 +89,7 @@ def parse_span(text: Any) -> timedelta:
         return timedelta(0)
     if not compact or not match:
         raise ValueError(f"{text!r} is not a span of time such as 30m, 2h, 3d or 1d2h")
-    if len(compact) > 40:
+    if len(compact) > 40 or not compact.isascii():  # \d also matches other scripts' digits
         raise ValueError(f"{text!r} is not a span of time such as 30m, 2h, 3d or 1d2h")
     days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
     try:

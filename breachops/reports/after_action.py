@@ -20,13 +20,13 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import PackageLoader, StrictUndefined
-from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from breachops.config.coverage import gap_message
 from breachops.deadlines.scoring import DrillRecord, DrillScore, ObligationOutcome, format_span
 from breachops.files import private_dir, write_private
 from breachops.playbooks.scenarios import Scenario, format_offset
+from breachops.sandbox import BoundedEnvironment, render_bounded
 
 __all__ = [
     "AfterActionReport",
@@ -154,11 +154,16 @@ def _participant(person: Mapping[str, Any]) -> ReportParticipant:
 
 def render_html(report: AfterActionReport) -> str:
     """One self-contained HTML page."""
-    return _environment().get_template("after_action.html.j2").render(_context(report, html=True))
+    return _render("after_action.html.j2", _context(report, html=True))
 
 
 def render_markdown(report: AfterActionReport) -> str:
-    return _environment().get_template("after_action.md.j2").render(_context(report, html=False))
+    return _render("after_action.md.j2", _context(report, html=False))
+
+
+def _render(name: str, context: dict[str, Any]) -> str:
+    # Shipped templates over a drill's records: bounded like every template, with room for long drills.
+    return render_bounded(_environment().get_template(name), context, budget=30.0, max_output=50_000_000)
 
 
 def write_report(report: AfterActionReport, directory: Path) -> tuple[Path, Path]:
@@ -173,8 +178,8 @@ def write_report(report: AfterActionReport, directory: Path) -> tuple[Path, Path
 
 
 @functools.lru_cache(maxsize=1)
-def _environment() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(
+def _environment() -> BoundedEnvironment:
+    env = BoundedEnvironment(
         loader=PackageLoader("breachops.reports", "templates"),
         autoescape=lambda name: bool(name and name.endswith(".html.j2")),
         undefined=StrictUndefined,

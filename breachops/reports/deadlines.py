@@ -13,6 +13,7 @@ from rich.text import Text
 
 from breachops.config.coverage import gap_message
 from breachops.deadlines.models import Assessment, Obligation
+from breachops.textsafe import cell, inert
 
 __all__ = [
     "assessment_to_json",
@@ -106,16 +107,16 @@ def obligations_table(a: Assessment, now: datetime) -> Table:
     table.add_column("why it applies", ratio=2, min_width=24)
     for o in a.obligations:
         style = _due_style(o, now)
-        what = Text(f"{o.title}\n", style="bold")
-        what.append(f"{o.rule_id} · {o.stage}", style="dim")
+        what = Text(f"{inert(o.title)}\n", style="bold")
+        what.append(f"{inert(o.rule_id)} · {inert(o.stage)}", style="dim")
         if not o.confirmed:
             what.append("\nunconfirmed: check the source", style="magenta")
         table.add_row(
             Text(_due_text(o), style=style),
             Text(countdown(o.due, now), style=style),
-            f"{o.audience}\n{o.jurisdiction}",
+            cell(f"{inert(o.audience)}\n{inert(o.jurisdiction)}"),
             what,
-            f"{o.reason}" + (f"\nterm: {o.term}" if o.term else ""),
+            cell(f"{o.reason}" + (f"\nterm: {o.term}" if o.term else "")),
         )
     return table
 
@@ -147,7 +148,7 @@ def timeline(a: Assessment, now: datetime, width: int = 60) -> Text:
             row[i] = "━"
         row[b_col] = "◆"
         style = "red" if o.due <= now else ("yellow" if o.basis == "target" else "cyan")
-        line = Text(f"{o.key[:label_width]:<{label_width}}  ")
+        line = Text(f"{inert(o.key)[:label_width]:<{label_width}}  ")
         for i, ch in enumerate(row):
             if i == now_col and ch == " ":
                 line.append("│", "bold white")
@@ -167,7 +168,7 @@ def not_applicable_table(a: Assessment) -> Table:
     table.add_column("citation")
     table.add_column("why not", ratio=1)
     for n in a.not_applicable:
-        table.add_row(n.rule_id, n.citation, n.reason)
+        table.add_row(cell(n.rule_id), cell(n.citation), cell(n.reason))
     return table
 
 

@@ -14,6 +14,7 @@ from breachops.config.agreements import Agreement
 from breachops.playbooks import Playbook, Step
 from breachops.reports.deadlines import countdown, iso_utc, local_label
 from breachops.store.models import Incident, Message, ObligationRow, StepRow
+from breachops.textsafe import cell, inert, markup
 
 __all__ = [
     "incident_summary",
@@ -197,15 +198,17 @@ def render_incident(
     playbook: Playbook | None = None,
     messages: list[Message] | None = None,
 ) -> None:
-    head = Text(f"{incident.id}  ", style="bold")
-    head.append(incident.title)
+    head = Text(f"{inert(incident.id)}  ", style="bold")
+    head.append(inert(incident.title))
     head.append(f"\n{incident.status}", style="green" if incident.status == "open" else "dim")
     if incident.drill:
         head.append("  DRILL", style="bold magenta")
-    head.append(f"  opened {incident.opened_at:%Y-%m-%d %H:%M} UTC by {incident.opened_by}", style="dim")
-    head.append(f"  playbook {incident.playbook_name}@{incident.playbook_version}", style="dim")
+    head.append(
+        f"  opened {incident.opened_at:%Y-%m-%d %H:%M} UTC by {inert(incident.opened_by)}", style="dim"
+    )
+    head.append(f"  playbook {inert(incident.playbook_name)}@{inert(incident.playbook_version)}", style="dim")
     if flow_state:
-        head.append(f"  flow: {flow_state}", style="dim")
+        head.append(f"  flow: {inert(flow_state)}", style="dim")
     console.print(head)
 
     table = Table(title="Playbook", show_lines=False)
@@ -214,7 +217,9 @@ def render_incident(
     last_phase = None
     for row in steps:
         people = _people(agreement, row.owner_role, row.owner_party)
-        owner = f"{row.owner_role} @ {row.owner_party}\n" + "\n".join(f"{n} <{e}>" for n, e, _ in people)
+        owner = f"{inert(row.owner_role)} @ {inert(row.owner_party)}\n" + "\n".join(
+            f"{inert(n)} <{inert(e)}>" for n, e, _ in people
+        )
         due = "—"
         if row.due is not None:
             zones = dict.fromkeys(z for _, _, z in people)
@@ -224,11 +229,11 @@ def render_incident(
         style = _style_for(row.due, row.status, now)
         status = Text(row.status, style=_STATUS_STYLE.get(row.status, ""))
         if row.status == "done" and row.completed_by:
-            status.append(f"\n{row.completed_by}", style="dim")
+            status.append(f"\n{inert(row.completed_by)}", style="dim")
         table.add_row(
-            row.phase if row.phase != last_phase else "",
-            f"{row.step_id}\n{row.title}",
-            owner,
+            cell(row.phase if row.phase != last_phase else ""),
+            cell(f"{inert(row.step_id)}\n{inert(row.title)}"),
+            cell(owner),
             Text(due, style=style),
             Text(countdown(row.due, now) if row.status not in ("done", "skipped") else "", style=style),
             status,
@@ -250,9 +255,11 @@ def render_incident(
                 countdown(ob_row.due, now) if ob_row.status not in ("met", "waived", "withdrawn") else "",
                 style=style,
             ),
-            f"{ob_row.audience} · {ob_row.jurisdiction}",
-            f"{ob_row.title}\n[dim]{ob_row.key} · {ob_row.citation}[/dim]",
-            ob_row.status,
+            cell(f"{inert(ob_row.audience)} · {inert(ob_row.jurisdiction)}"),
+            Text.assemble(
+                inert(ob_row.title), "\n", (f"{inert(ob_row.key)} · {inert(ob_row.citation)}", "dim")
+            ),
+            cell(ob_row.status),
         )
     console.print(ob)
     _render_messages(console, messages or [])
@@ -262,15 +269,13 @@ def render_incident(
         for row in waiting:
             people = _people(agreement, row.owner_role, row.owner_party)
             by = people[0][1] if people else "EMAIL"
-            console.print(
-                answer_command(incident.id, playbook.step(row.step_id), by), highlight=False, markup=False
-            )
+            console.print(cell(answer_command(incident.id, playbook.step(row.step_id), by)), highlight=False)
 
 
 def _render_messages(console: Console, messages: list[Message]) -> None:
     summary = messages_to_dict(messages)
     counts = ", ".join(f"{n} {status}" for status, n in summary["counts"].items() if n)
-    console.print(f"[bold]Messages[/bold]: {counts or 'none'}", highlight=False)
+    console.print(f"[bold]Messages[/bold]: {markup(counts or 'none')}", highlight=False)
     if not summary["not_sent"]:
         return
     table = Table(show_header=True, box=None)
@@ -279,8 +284,8 @@ def _render_messages(console: Console, messages: list[Message]) -> None:
     style = {"failed": "bold red", "fallback": "yellow", "sending": "cyan"}
     for m in summary["not_sent"]:
         table.add_row(
-            str(m["id"]), Text(m["status"], style=style.get(m["status"], "")), m["kind"], ", ".join(m["to"]),
-            str(m["attempts"]), m["last_error"] or "",
+            str(m["id"]), cell(m["status"], style=style.get(m["status"], "")), cell(m["kind"]),
+            cell(", ".join(m["to"])), str(m["attempts"]), cell(m["last_error"] or ""),
         )  # fmt: skip
     console.print(table)
 
@@ -290,11 +295,14 @@ def render_incident_list(console: Console, incidents: list[Incident], now: datet
     for name in ("id", "title", "status", "opened", "playbook"):
         table.add_column(name)
     for i in incidents:
+        ident = cell(i.id)
+        if i.drill:
+            ident.append(" drill", style="magenta")
         table.add_row(
-            i.id + (" [magenta]drill[/magenta]" if i.drill else ""),
-            i.title,
-            i.status,
+            ident,
+            cell(i.title),
+            cell(i.status),
             f"{i.opened_at:%Y-%m-%d %H:%M} UTC ({countdown(i.opened_at, now).replace('overdue', 'ago')})",
-            f"{i.playbook_name}@{i.playbook_version}",
+            cell(f"{i.playbook_name}@{i.playbook_version}"),
         )
     console.print(table)

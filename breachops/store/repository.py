@@ -257,9 +257,11 @@ class Repository:
         drill_id: str | None = None,
         flow_run_id: str | None = None,
         incident_id: str | None = None,
+        opened_by_verified: bool = True,
     ) -> Incident:
         """Open an incident: allocate its id (unless given), store its opening facts as events with
-        source ``open``, and write ``incident.opened``."""
+        source ``open``, and write ``incident.opened`` (with ``unverified: true`` when the opener is
+        not a contact in the agreement)."""
         opened_at = _aware(opened_at, "opened_at")
         initial = {k: v for k, v in audit.to_jsonable(facts).items() if v is not None}
         incident = Incident(
@@ -290,6 +292,7 @@ class Repository:
                 "drill_id": drill_id,
                 "playbook": {"name": playbook_name, "version": playbook_version},
                 "agreement_path": agreement_path,
+                **({} if opened_by_verified else {"unverified": True}),
             },
             opened_by,
             opened_at,

@@ -126,7 +126,7 @@ def test_now_in_year_9999_is_refused(monkeypatch, capsys, tmp_path: Path) -> Non
     facts = tmp_path / "facts.yaml"
     facts.write_text(GOOD, encoding="utf-8")
     code, _, err = run_main(monkeypatch, capsys, "deadlines", str(facts), "--now", "9999-12-31T23:00:00Z")
-    assert_one_line_refusal(code, err, "--now", "out of range")
+    assert_one_line_refusal(code, err, "--now", "outside 1900–8999")
 
 
 @settings(max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck))

@@ -41,3 +41,20 @@ def test_choice_fields_are_typed_and_multiple_choices_are_lists():
 def test_split_answer_keeps_only_the_answered_steps_values():
     raw = {"step": "b", "by": "p", "note": "n", "b__x": 1, "a__x": 2, "y": 3, "b__z": None}
     assert split_answer(raw, "b") == {"x": 1, "y": 3}
+
+
+def test_the_wake_up_after_a_cli_answer_names_no_one_so_no_other_step_is_answered():
+    from types import SimpleNamespace
+
+    from breachops.flows.incident import record_answer
+    from breachops.flows.launcher import resume_input
+
+    class StaleSuspension:  # asks about steps other than the one just answered
+        def run_input(self, flow_run_id: str, key: str) -> dict:
+            return {"properties": {"step": {"enum": ["preserve-evidence", "alert-counterparty-lead"]}}}
+
+    state = SimpleNamespace(details={"run_input_keyset": {"schema": "schema-key"}})
+    wake = resume_input(StaleSuspension(), "run-1", state, "freeze-access", "rafael.costa@horizonte.example")
+    assert wake is not None
+    assert wake["step"] == "preserve-evidence" and wake["by"] == ""
+    assert record_answer.fn("INC-2026-0001", wake["step"], "containment", wake) is False

@@ -119,3 +119,60 @@ def test_bad_input_leaves_the_database_exactly_as_it_was(app):
     with pytest.raises(InputError, match="unknown incident"):
         service.complete_step(app, "INC-2026-4242", "freeze-access", {}, by="tiago.rocha@horizonte.example")
     assert snapshot() == before
+
+
+def _table_counts(app: App) -> dict[str, int]:
+    from sqlalchemy import text
+
+    with app.transaction() as session:
+        tables = ("incidents", "fact_events", "steps", "obligations", "audit_events", "messages")
+        return {t: session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}
+
+
+def test_a_refused_opening_leaves_every_table_as_it_was(app, tmp_path):
+    open_example(app)
+    before = _table_counts(app)
+    for title in ("ctl\x01x", "two\nlines", "\u202eevil", "x" * 201):
+        with pytest.raises(InputError, match="--title"):
+            service.open_incident(
+                app, facts=load_facts(ROOT / "examples" / "facts.yaml"),
+                agreement=load_agreement(ROOT / "examples" / "agreement.yaml"),
+                playbook=load_playbook("confidential-information-leak"), title=title, actor="x@y.example",
+            )  # fmt: skip
+    templates = app.workspace / "templates"
+    templates.mkdir(parents=True, exist_ok=True)
+    (templates / "incident_opened.txt.j2").write_text("{{ incident.nope.deeper }}")
+    with pytest.raises(InputError, match=r"incident_opened\.txt\.j2"):
+        open_example(app)
+    assert _table_counts(app) == before
+
+
+def test_who_may_confirm_a_step_is_one_rule():
+    agreement = load_agreement(ROOT / "examples" / "agreement.yaml")
+    playbook = load_playbook("confidential-information-leak")
+    freeze = playbook.step("freeze-access")  # security @ receiving
+    lessons = playbook.step("lessons-learned")  # incident_lead @ both
+    assert service.may_confirm(agreement, freeze, "tiago.rocha@horizonte.example") == "owner"
+    assert service.may_confirm(agreement, freeze, "Rafael.Costa@horizonte.example") == "incident_lead"
+    assert service.may_confirm(agreement, lessons, "jana.weber@nordlicht.example") == "owner"
+    assert (
+        service.may_confirm(agreement, freeze, "felix.braun@nordlicht.example", "security") == "on_behalf_of"
+    )
+    with pytest.raises(InputError, match=r"tiago\.rocha@horizonte\.example") as refused:
+        service.may_confirm(agreement, freeze, "lars.hoffmann@nordlicht.example")
+    assert "--on-behalf-of security" in str(refused.value)
+    with pytest.raises(InputError, match="owned by security"):
+        service.may_confirm(agreement, freeze, "felix.braun@nordlicht.example", "legal")
+    with pytest.raises(InputError, match="not a contact"):
+        service.may_confirm(agreement, freeze, "mallory@elsewhere.example", "security")
+
+
+def test_an_answer_on_behalf_of_a_role_is_recorded_as_such(app):
+    incident = open_example(app)
+    service.complete_step(
+        app, incident, "freeze-access", {}, by="marina.alves@horizonte.example", on_behalf_of="security"
+    )
+    with app.transaction() as session:
+        row = Repository(session).get_step(Repository(session).get_incident(incident), "freeze-access")
+        assert row.answer["on_behalf_of"] == "security"
+        assert row.completed_by == "marina.alves@horizonte.example"

@@ -178,6 +178,7 @@ class Scripted:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     hang: bool = False
+    echo: str | None = None  # answer with this prefix and the request's Authorization header (status as set)
 
 
 @dataclass
@@ -213,6 +214,11 @@ def sendgrid_server(sendgrid_validator: Any) -> Iterator[SendGridServer]:
             if step.hang:
                 state.release.wait(10)
                 return
+            if step.echo is not None:  # some gateways echo the request in their error body
+                echoed = f"{step.echo}Authorization: {self.headers.get('Authorization')}; body {raw[:200]!r}"
+                step = Scripted(
+                    step.status, step.headers, json.dumps({"errors": [{"message": echoed}]}).encode()
+                )
             self._answer(step)
 
         def _answer(self, step: Scripted) -> None:

@@ -40,7 +40,7 @@ from sendgrid.helpers.mail.exceptions import ApiKeyIncludedException
 from breachops.clock import Clock, SystemClock
 from breachops.notifications.channels.base import Delivery, DeliveryError
 from breachops.notifications.models import OutgoingMessage
-from breachops.notifications.secret import Secret
+from breachops.notifications.secret import Secret, scrub
 
 __all__ = ["DEFAULT_HOST", "SendGridChannel", "sendgrid_body"]
 
@@ -158,7 +158,8 @@ class SendGridChannel:
 
     def _http_error(self, exc: http_errors.HTTPError) -> DeliveryError:
         status = int(exc.status_code)
-        detail = self._scrub(_error_detail(exc.body))
+        body = exc.body.decode("utf-8", "replace") if isinstance(exc.body, bytes) else str(exc.body or "")
+        detail = self._scrub(_error_detail(self._scrub(body)))  # the whole body first, then the cut
         reason = f"SendGrid answered HTTP {status}" + (f": {detail}" if detail else "")
         if status == 429:
             return DeliveryError(reason, retryable=True, retry_after=self._retry_after(exc.headers))
@@ -193,12 +194,11 @@ class SendGridChannel:
         return None
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self._key.reveal(), "[redacted]")
+        return scrub(text, self._key)
 
 
-def _error_detail(body: Any) -> str:
+def _error_detail(raw: str) -> str:
     """The first ``errors[].message`` of a SendGrid error body, else a short piece of the body."""
-    raw = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
     try:
         data = json.loads(raw)
         messages = [e.get("message", "") for e in data.get("errors", []) if isinstance(e, dict)]

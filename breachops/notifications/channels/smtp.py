@@ -34,7 +34,7 @@ from breachops.notifications.channels.base import (
 )
 from breachops.notifications.mime import mime_bytes
 from breachops.notifications.models import OutgoingMessage
-from breachops.notifications.secret import Secret, reveal
+from breachops.notifications.secret import Secret, reveal, scrub
 
 __all__ = ["SmtpChannel", "TlsMode"]
 
@@ -77,6 +77,15 @@ class SmtpChannel:
         )
 
     def send(self, message: OutgoingMessage) -> Delivery:
+        try:
+            return self._send(message)
+        except DeliveryError as exc:
+            # A server's reply may echo what it was sent (AUTH PLAIN is the password in base64).
+            exc.reason = scrub(exc.reason, self._password)
+            exc.args = (exc.reason,)
+            raise
+
+    def _send(self, message: OutgoingMessage) -> Delivery:
         now = self._clock.now()
         data = mime_bytes(message, now=now)
         try:
