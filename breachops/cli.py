@@ -9,7 +9,6 @@ import difflib
 import io
 import json
 import sys
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,9 +22,11 @@ from rich.text import Text
 from breachops.bootstrap import App
 from breachops.commands.audit import audit_app
 from breachops.commands.common import TableOrJson, err, make_app, out
+from breachops.commands.common import parse_now as _parse_now
 from breachops.commands.drills import drill_app
 from breachops.commands.incidents import incident_app, step_app
 from breachops.commands.outbox import notify_app, outbox_app
+from breachops.commands.rules import rules_diff, rules_review
 from breachops.commands.runtime import init, serve
 from breachops.config.agreements import load_agreement
 from breachops.config.coverage import Coverage
@@ -35,7 +36,6 @@ from breachops.config.rules import (
     load_rule_document,
     shipped_rule_files,
 )
-from breachops.config.values import check_instant
 from breachops.config.yaml import read_yaml_stream
 from breachops.deadlines.engine import assess
 from breachops.deadlines.models import load_facts, parse_facts
@@ -59,6 +59,8 @@ rules_app = typer.Typer(
     help="The rule catalogue: legal and contractual notification duties.", no_args_is_help=True
 )
 app.add_typer(rules_app, name="rules")
+rules_app.command("review")(rules_review)
+rules_app.command("diff")(rules_diff)
 app.add_typer(incident_app, name="incident")
 app.add_typer(step_app, name="step")
 app.add_typer(audit_app, name="audit")
@@ -77,23 +79,6 @@ class DeadlineFormat(StrEnum):
 
 def _app() -> App:
     return make_app()
-
-
-def _parse_now(value: str | None, app_: App) -> datetime:
-    if value is None:
-        return app_.clock.now()
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(
-            "--now", None, value, "is not an ISO 8601 datetime", "Example: 2026-03-28T09:00:00+01:00."
-        ) from None
-    if parsed.tzinfo is None:
-        raise InputError("--now", None, value, "needs its UTC offset", "Example: 2026-03-28T09:00:00Z.")
-    try:
-        return check_instant(parsed)
-    except ValueError as exc:
-        raise InputError("--now", None, value, str(exc)) from None
 
 
 def _origin(rule: Rule) -> str:
