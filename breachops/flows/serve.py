@@ -36,6 +36,7 @@ def serve(
 ) -> None:
     from breachops.flows.deploy import register
     from breachops.flows.executor import FlowExecutor
+    from breachops.services.catalogue_changes import CatalogueWatch
 
     stop = stop or threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -51,11 +52,14 @@ def serve(
     )
     log.info("serving %d deployment(s) from %s", len(deployments), runtime.api_url)
     reminders = _start_reminders(app)
+    catalogue = CatalogueWatch(app)  # re-assesses open incidents when the rule catalogue changes
+    catalogue.check()
     last_nudge = 0.0
     last_schedules = -DRILL_SCHEDULE_SECONDS
 
     def tick() -> None:
         nonlocal last_nudge, last_schedules
+        catalogue.check()
         if time.monotonic() - last_schedules >= DRILL_SCHEDULE_SECONDS:
             last_schedules = time.monotonic()
             _run_drill_schedules(app, reminders)
