@@ -152,14 +152,21 @@ def test_a_removed_rule_withdraws_its_obligation_and_a_closed_incident_is_left_a
     assert _due(app, closed_id, "de-test-authority") == [datetime(2026, 11, 27, 19, 30, tzinfo=UTC)]
 
 
-def test_the_watch_keeps_the_catalogue_in_use_when_a_rule_file_is_broken(app: App, rules_file: Path) -> None:
+def test_the_watch_keeps_the_catalogue_in_use_when_a_rule_file_is_broken_and_takes_the_fixed_one(
+    app: App, rules_file: Path
+) -> None:
     incident_id = _open(app)
     watch = CatalogueWatch(app)
-    assert watch.check() is not None
+    assert watch.check() is not None  # start-up: the catalogue is recorded
     assert watch.check() is None  # no file changed: nothing read
 
-    rules_file.write_text(RULE.format(hours=-5), encoding="utf-8")
+    rules_file.write_text(RULE.format(hours=-555), encoding="utf-8")  # a size of its own: a new stamp
     assert watch.check() is None
     assert app.catalogue.get("de-test-authority") is not None
     assert _due(app, incident_id, "de-test-authority") == [datetime(2026, 11, 27, 19, 30, tzinfo=UTC)]
     assert _events(app, incident_id, "catalogue.changed") == []
+
+    rules_file.write_text(RULE.format(hours=24), encoding="utf-8")
+    change = watch.check()
+    assert change is not None and [c.incident_id for c in change.incidents] == [incident_id]
+    assert _due(app, incident_id, "de-test-authority") == [datetime(2026, 11, 25, 19, 30, tzinfo=UTC)]
