@@ -39,6 +39,13 @@ class App:
     def catalogue(self) -> Catalogue:
         return load_catalogue(self.settings.rule_files, self.settings.target_hours)
 
+    def reload_catalogue(self) -> Catalogue:
+        """Read the rule files again, so that a long-running process uses an edited catalogue. A bad
+        file raises InputError and the catalogue in use stays as it was."""
+        fresh = load_catalogue(self.settings.rule_files, self.settings.target_hours)
+        self.__dict__["catalogue"] = fresh  # what the cached property returns from now on
+        return fresh
+
     @property
     def workspace(self) -> Path:
         return self.settings.workspace

@@ -9,7 +9,6 @@ import difflib
 import io
 import json
 import sys
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,9 +27,11 @@ from breachops.bootstrap import App
 from breachops.commands.audit import audit_app
 from breachops.commands.background import restart, status, stop
 from breachops.commands.common import TableOrJson, err, make_app, out
+from breachops.commands.common import parse_now as _parse_now
 from breachops.commands.drills import drill_app
 from breachops.commands.incidents import incident_app, step_app
 from breachops.commands.outbox import notify_app, outbox_app
+from breachops.commands.rules import rules_diff, rules_review
 from breachops.commands.runtime import init, serve
 from breachops.commands.web import web
 from breachops.config.agreements import load_agreement
@@ -41,13 +42,12 @@ from breachops.config.rules import (
     load_rule_document,
     shipped_rule_files,
 )
-from breachops.config.values import MAX_YEAR, MIN_YEAR
 from breachops.config.yaml import read_yaml_stream
 from breachops.deadlines.engine import assess
 from breachops.deadlines.models import load_facts, parse_facts
 from breachops.errors import InputError, ServiceUnavailable
 from breachops.files import write_private
-from breachops.flows.checks import check_fact_instants, check_instant
+from breachops.flows.checks import check_fact_instants
 from breachops.reports.deadlines import assessment_to_json, render_assessment, warning_lines
 from breachops.reports.ics import assessment_to_ics
 from breachops.textsafe import cell, inert, json_text
@@ -67,6 +67,8 @@ rules_app = typer.Typer(
     help="The rule catalogue: legal and contractual notification duties.", no_args_is_help=True
 )
 app.add_typer(rules_app, name="rules")
+rules_app.command("review")(rules_review)
+rules_app.command("diff")(rules_diff)
 app.add_typer(incident_app, name="incident")
 app.add_typer(step_app, name="step")
 app.add_typer(audit_app, name="audit")
@@ -89,25 +91,6 @@ class DeadlineFormat(StrEnum):
 
 def _app() -> App:
     return make_app()
-
-
-def _parse_now(value: str | None, app_: App) -> datetime:
-    if value is None:
-        return app_.clock.now()
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(
-            "--now", None, value, "is not an ISO 8601 datetime", "Example: 2026-03-28T09:00:00+01:00."
-        ) from None
-    if parsed.tzinfo is None:
-        raise InputError("--now", None, value, "needs its UTC offset", "Example: 2026-03-28T09:00:00Z.")
-    try:
-        return check_instant("--now", None, parsed)
-    except OverflowError:  # 0001-01-01 at +14:00 is before the first UTC instant Python has
-        raise InputError(
-            "--now", None, value, f"is outside {MIN_YEAR}–{MAX_YEAR}", "Check the year."
-        ) from None
 
 
 def _origin(rule: Rule) -> str:

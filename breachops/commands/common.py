@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime
 from enum import StrEnum
 
 from rich.console import Console
 
 from breachops.bootstrap import App, bootstrap
+from breachops.config.values import MAX_YEAR, MIN_YEAR
+from breachops.errors import InputError
+from breachops.flows.checks import check_instant
 from breachops.textsafe import cell
 
-__all__ = ["TableOrJson", "actor", "err", "make_app", "out", "say"]
+__all__ = ["TableOrJson", "actor", "err", "make_app", "out", "parse_now", "say"]
 
 # Piped output is read in files and terminals wider than Rich's 80-column default.
 out = Console(width=None if sys.stdout.isatty() else 140)
@@ -35,3 +39,23 @@ def actor(by: str | None) -> str:
 def say(message: str) -> None:
     """Progress and notes go to standard error, so that standard output stays parseable."""
     err.print(cell(message, newlines=False, style="dim"), highlight=False, soft_wrap=True)
+
+
+def parse_now(value: str | None, app_: App) -> datetime:
+    """``--now``: an ISO 8601 instant with its offset, within the years deadlines are counted in."""
+    if value is None:
+        return app_.clock.now()
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(
+            "--now", None, value, "is not an ISO 8601 datetime", "Example: 2026-03-28T09:00:00+01:00."
+        ) from None
+    if parsed.tzinfo is None:
+        raise InputError("--now", None, value, "needs its UTC offset", "Example: 2026-03-28T09:00:00Z.")
+    try:
+        return check_instant("--now", None, parsed)
+    except OverflowError:  # 0001-01-01 at +14:00 is before the first UTC instant Python has
+        raise InputError(
+            "--now", None, value, f"is outside {MIN_YEAR}–{MAX_YEAR}", "Check the year."
+        ) from None

@@ -43,6 +43,7 @@ def serve(
 ) -> None:
     from breachops.flows.deploy import register
     from breachops.flows.executor import FlowExecutor
+    from breachops.services.catalogue_changes import CatalogueWatch
 
     stop = stop or threading.Event()
     wake = threading.Event()
@@ -79,6 +80,8 @@ def serve(
     executor.on_run_done = reminders.wake
     last_check = -check_seconds
     seen_restarts = [_server_restarts(app)]
+    catalogue = CatalogueWatch(app)  # re-assesses open incidents when the rule catalogue changes
+    catalogue.check()
     last_schedules = -DRILL_SCHEDULE_SECONDS
 
     def on_poll(error: Exception | None) -> None:
@@ -92,6 +95,7 @@ def serve(
     def tick() -> None:
         nonlocal last_check, last_schedules
         heartbeat.beat()
+        catalogue.check()
         if kicked.is_set():
             kicked.clear()
             reminders.wake()

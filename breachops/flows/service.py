@@ -56,6 +56,7 @@ __all__ = [
     "parse_assignments",
     "playbook_of",
     "progress",
+    "recompute_obligations",
     "run_automatic_step",
 ]
 
@@ -133,6 +134,12 @@ def _recompute(
     ]
     repo.upsert_steps(incident, plans, actor, now)
     return diff
+
+
+def recompute_obligations(app: App, repo: Repository, incident: Incident, actor: str) -> ObligationDiff:
+    """Recompute an incident's obligations and step due times from its stored facts against the
+    catalogue in use, in the caller's transaction: what a fact change does, for a changed catalogue."""
+    return _recompute(app, repo, incident, facts_of(incident), actor)
 
 
 def open_incident(

@@ -8,6 +8,7 @@ so a replayed flow or a repeated tick never queues it twice:
 | incident_opened | ``incident_opened|<party>.<role>`` | every contact of the two parties |
 | step_assigned | ``step_assigned|<step>|<party>.<role>`` | the step's owners (else the incident lead) |
 | digest | ``digest|<UTC date>|<party>.<role>`` | each party's incident lead, daily at ``DIGEST_HOUR`` |
+| catalogue_changed | ``catalogue_changed|<fingerprint[:16]>|<party>.<role>`` | leads, legal, DPOs |
 | counterparty_notice_draft | ``<kind>|<obligation key>|<party>.<role>`` | the notifier's lead and legal |
 | regulator_/individuals_notice_draft | ``<kind>|<obligation key>[+<key>...]|<party>.<role>`` | DPO, legal |
 
@@ -203,6 +204,19 @@ class Notices:
             ],
         }
         return self._queue("digest", f"digest|{day}", [(p, "incident_lead") for p in _TEAMS], context)
+
+    def catalogue_changed(
+        self, fingerprint: str, rules: list[dict[str, Any]], changes: list[dict[str, Any]]
+    ) -> list[str]:
+        """The rule catalogue changed this incident's obligations: tell the people who answer for them."""
+        context = {
+            "incident": {"id": self.incident.id, "title": self.incident.title},
+            "as_of": self.now,
+            "rules": rules,
+            "changes": changes,
+        }
+        people = [(p, r) for p in _TEAMS for r in ("incident_lead", "legal", "dpo")]
+        return self._queue("catalogue_changed", f"catalogue_changed|{fingerprint[:16]}", people, context)
 
     def drafts(self, obligations: Iterable[ObligationRow]) -> list[str]:
         """A draft per open obligation for its approvers; obligations with the same notice and the same

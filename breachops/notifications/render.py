@@ -55,6 +55,7 @@ KINDS: tuple[str, ...] = (
     "reminder",
     "overdue",
     "digest",
+    "catalogue_changed",
     "counterparty_notice_draft",
     "regulator_notice_draft",
     "individuals_notice_draft",

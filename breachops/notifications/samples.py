@@ -122,6 +122,29 @@ def sample_context(kind: str) -> dict[str, Any]:
             ],
             "recent": [{"at": _T0 + timedelta(hours=3), "summary": "Supplier confirmed deletion by phone."}],
         },
+        "catalogue_changed": {
+            "incident": {"id": incident["id"], "title": incident["title"]},
+            "as_of": _T0 + timedelta(days=2),
+            "rules": [{"id": "us-ca-civ-1798-82-individuals", "change": "changed"}],
+            "changes": [
+                {
+                    "title": "Notify affected California residents",
+                    "citation": "Cal. Civ. Code § 1798.82",
+                    "rule": "us-ca-civ-1798-82-individuals",
+                    "change": "due changed",
+                    "old_due": _T0 + timedelta(days=45),
+                    "new_due": _T0 + timedelta(days=30),
+                },
+                {
+                    "title": "Notify the Attorney General",
+                    "citation": "Cal. Civ. Code § 1798.82(f)",
+                    "rule": "us-ca-civ-1798-82-ag",
+                    "change": "added",
+                    "old_due": None,
+                    "new_due": _T0 + timedelta(days=30),
+                },
+            ],
+        },
         "counterparty_notice_draft": {
             "incident": incident,
             "agreement": {"title": "Technology Transfer Agreement of 1 March 2026", "clause": "§ 9.3"},

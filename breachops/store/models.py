@@ -33,6 +33,7 @@ __all__ = [
     "AuditHead",
     "AuditLedgerEntry",
     "Base",
+    "CatalogueFingerprint",
     "Drill",
     "DrillCounter",
     "DrillInject",
@@ -361,3 +362,15 @@ class WebToken(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+class CatalogueFingerprint(Base):
+    """The rule catalogue the open incidents were last assessed against (``services/catalogue_changes``):
+    its fingerprint and one digest per rule and no-duty record, so a change names the rules it touched."""
+
+    __tablename__ = "catalogue_fingerprints"
+
+    scope: Mapped[str] = mapped_column(String(32), primary_key=True)  # "workspace"
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    digests: Mapped[dict[str, str]] = mapped_column(JSON)
+    recorded_at: Mapped[datetime]
