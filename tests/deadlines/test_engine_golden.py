@@ -114,9 +114,9 @@ def digests(catalogue: Catalogue, agreement: Agreement) -> dict[str, Any]:
         result = assess(facts, catalogue, now=now, agreement=with_agreement, zones=zones)
         for o in result.obligations:
             fields = [_text(getattr(o, name)) for name in o.__slots__ if name != "origin"]
-            per_rule.setdefault(o.rule_id, hashlib.sha256()).update(
-                ("O|" + "|".join([*fields, Path(o.origin).name]) + "\n").encode()
-            )
+            line = "O|" + "|".join([*fields, Path(o.origin).name]) + "\n"
+            # An agreement's clauses cite the file it was read from: the checkout's path must not matter.
+            per_rule.setdefault(o.rule_id, hashlib.sha256()).update(line.replace(str(ROOT), "").encode())
         for n in result.not_applicable:
             per_rule.setdefault(n.rule_id, hashlib.sha256()).update(
                 f"N|{n.rule_id}|{n.jurisdiction}|{n.citation}|{n.reason}\n".encode()
