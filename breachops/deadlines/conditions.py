@@ -12,7 +12,7 @@ from typing import NamedTuple
 from breachops.config.rules import RISK_LEVELS, Rule
 from breachops.deadlines.models import Facts
 
-__all__ = ["Place", "conditions", "people_affected"]
+__all__ = ["Check", "Place", "Verdict", "compile_conditions", "conditions", "people_affected"]
 
 _RISK_RANK = {level: rank for rank, level in enumerate(RISK_LEVELS)}
 
@@ -26,30 +26,8 @@ class Place(NamedTuple):
     zone: str | None
 
 
-def _threshold(rule: Rule, where: list[Place]) -> list[str] | str:
-    when = rule.applies_when
-    least, more = when.affected_at_least, when.affected_more_than
-    meets = (lambda n: n >= least) if least is not None else (lambda n: n > (more or 0))
-    need = f"at least {least:,}" if least is not None else f"more than {more:,}"
-    places = ", ".join(p.code for p in where)
-    if when.threshold_scope == "per_jurisdiction":
-        # Met by the count in one jurisdiction, never by adding several together.
-        hit = [p for p in where if p.affected is not None and meets(p.affected)]
-        if hit:
-            return [f"{hit[0].affected:,} affected in {hit[0].code} (threshold per jurisdiction)"]
-        unknown = [p.code for p in where if p.affected is None]
-        if unknown:
-            return [f"assumes the threshold is met: affected count in {', '.join(unknown)} not yet known"]
-        counts = ", ".join(f"{p.affected:,} in {p.code}" for p in where)
-        return f"needs {need} affected in one jurisdiction; {counts}"
-    total = 0
-    for p in where:
-        if p.affected is None:
-            return [f"assumes the threshold is met: affected count in {places} not yet known"]
-        total += p.affected
-    if not meets(total):
-        return f"needs {need} affected; {total:,} in {places}"
-    return [f"{total:,} affected in {places}"]
+Verdict = list[str] | str
+Check = Callable[[Facts, set[str], list[Place], Callable[[list[Place]], str]], Verdict]
 
 
 def people_affected(where: list[Place]) -> str:
@@ -65,40 +43,136 @@ def conditions(
     categories: set[str],
     where: list[Place],
     affected_text: Callable[[list[Place]], str] = people_affected,
-) -> list[str] | str:
+) -> Verdict:
     """The reasons a rule applies (a list, with any assumption made), or why it does not (a string).
     ``affected_text`` words the places reached (the engine keeps it once per list of places)."""
+    return compile_conditions(rule)(facts, categories, where, affected_text)
+
+
+def compile_conditions(rule: Rule) -> Check:
+    """``conditions`` for one rule, with its tests and wording worked out once: the engine asks it
+    for every incident whose jurisdictions the rule may reach."""
     when = rule.applies_when
-    reasons: list[str] = []
-    if when.affected_at_least is not None or when.affected_more_than is not None:
-        verdict = _threshold(rule, where)
-        if isinstance(verdict, str):
-            return verdict
-        reasons += verdict
-    elif where and rule.kind == "law":
-        reasons.append(affected_text(where))
+    steps: list[Callable[[Facts, set[str], list[str]], str | None]] = []
     if when.data_categories_any:
-        if not facts.data_categories:
-            reasons.append(f"assumes {'/'.join(when.data_categories_any)} data: categories not yet known")
-        else:
-            hit = sorted(categories.intersection(when.data_categories_any))
-            if not hit:
-                needed = " or ".join(when.data_categories_any)
-                return f"needs {needed} data; facts name {', '.join(facts.data_categories)}"
-            reasons.append(f"{', '.join(hit)} data")
+        steps.append(_categories(when.data_categories_any))
     if when.sectors_any:
-        hit = sorted(set(facts.sectors).intersection(when.sectors_any))
+        steps.append(_sectors(when.sectors_any))
+    if when.risk_at_least is not None:
+        steps.append(_risk(when.risk_at_least))
+    if when.acting_as is not None:
+        steps.append(_role(when.acting_as))
+    if when.affected_at_least is not None or when.affected_more_than is not None:
+        threshold = _threshold(when.affected_at_least, when.affected_more_than, when.threshold_scope)
+
+        def first(facts: Facts, where: list[Place], affected_text: Callable[[list[Place]], str]) -> Verdict:
+            return threshold(where)
+    elif rule.kind == "law":
+
+        def first(facts: Facts, where: list[Place], affected_text: Callable[[list[Place]], str]) -> Verdict:
+            return [affected_text(where)] if where else []
+    else:
+
+        def first(facts: Facts, where: list[Place], affected_text: Callable[[list[Place]], str]) -> Verdict:
+            return []
+
+    def check(
+        facts: Facts, categories: set[str], where: list[Place], affected_text: Callable[[list[Place]], str]
+    ) -> Verdict:
+        reasons = first(facts, where, affected_text)
+        if isinstance(reasons, str):
+            return reasons
+        for step in steps:
+            refused = step(facts, categories, reasons)
+            if refused is not None:
+                return refused
+        return reasons
+
+    return check
+
+
+def _threshold(least: int | None, more: int | None, scope: str) -> Callable[[list[Place]], list[str] | str]:
+    meets = (lambda n: n >= least) if least is not None else (lambda n: n > (more or 0))
+    need = f"at least {least:,}" if least is not None else f"more than {more:,}"
+
+    def per_jurisdiction(where: list[Place]) -> list[str] | str:
+        # Met by the count in one jurisdiction, never by adding several together.
+        hit = [p for p in where if p.affected is not None and meets(p.affected)]
+        if hit:
+            return [f"{hit[0].affected:,} affected in {hit[0].code} (threshold per jurisdiction)"]
+        unknown = [p.code for p in where if p.affected is None]
+        if unknown:
+            return [f"assumes the threshold is met: affected count in {', '.join(unknown)} not yet known"]
+        counts = ", ".join(f"{p.affected:,} in {p.code}" for p in where)
+        return f"needs {need} affected in one jurisdiction; {counts}"
+
+    def total(where: list[Place]) -> list[str] | str:
+        places = ", ".join(p.code for p in where)
+        count = 0
+        for p in where:
+            if p.affected is None:
+                return [f"assumes the threshold is met: affected count in {places} not yet known"]
+            count += p.affected
+        if not meets(count):
+            return f"needs {need} affected; {count:,} in {places}"
+        return [f"{count:,} affected in {places}"]
+
+    return per_jurisdiction if scope == "per_jurisdiction" else total
+
+
+def _categories(wanted: tuple[str, ...]) -> Callable[[Facts, set[str], list[str]], str | None]:
+    assumed = f"assumes {'/'.join(wanted)} data: categories not yet known"
+    needed = " or ".join(wanted)
+    wanted_set = frozenset(wanted)
+
+    def step(facts: Facts, categories: set[str], reasons: list[str]) -> str | None:
+        if not facts.data_categories:
+            reasons.append(assumed)
+            return None
+        hit = sorted(categories.intersection(wanted_set))
+        if not hit:
+            return f"needs {needed} data; facts name {', '.join(facts.data_categories)}"
+        reasons.append(f"{', '.join(hit)} data")
+        return None
+
+    return step
+
+
+def _sectors(wanted: tuple[str, ...]) -> Callable[[Facts, set[str], list[str]], str | None]:
+    needed = " or ".join(wanted)
+    wanted_set = frozenset(wanted)
+
+    def step(facts: Facts, categories: set[str], reasons: list[str]) -> str | None:
+        hit = sorted(wanted_set.intersection(facts.sectors))
         if not hit:
             have = ", ".join(facts.sectors) or "none"
-            return f"needs sector {' or '.join(when.sectors_any)}; facts name {have}"
+            return f"needs sector {needed}; facts name {have}"
         reasons.append(f"sector {', '.join(hit)}")
-    if when.risk_at_least is not None:
+        return None
+
+    return step
+
+
+def _risk(least: str) -> Callable[[Facts, set[str], list[str]], str | None]:
+    rank = _RISK_RANK[least]
+    assumed = f"assumes risk at least {least}: not yet assessed"
+
+    def step(facts: Facts, categories: set[str], reasons: list[str]) -> str | None:
         if facts.risk is None:
-            reasons.append(f"assumes risk at least {when.risk_at_least}: not yet assessed")
-        elif _RISK_RANK[facts.risk] < _RISK_RANK[when.risk_at_least]:
-            return f"needs risk at least {when.risk_at_least}; assessed {facts.risk}"
+            reasons.append(assumed)
+        elif _RISK_RANK[facts.risk] < rank:
+            return f"needs risk at least {least}; assessed {facts.risk}"
         else:
             reasons.append(f"risk {facts.risk}")
-    if when.acting_as is not None and facts.acting_as != when.acting_as:
-        return f"applies to a {when.acting_as}; the organisation acts as {facts.acting_as}"
-    return reasons
+        return None
+
+    return step
+
+
+def _role(role: str) -> Callable[[Facts, set[str], list[str]], str | None]:
+    def step(facts: Facts, categories: set[str], reasons: list[str]) -> str | None:
+        if facts.acting_as != role:
+            return f"applies to a {role}; the organisation acts as {facts.acting_as}"
+        return None
+
+    return step
