@@ -62,31 +62,41 @@ def compile_conditions(rule: Rule) -> Check:
         steps.append(_risk(when.risk_at_least))
     if when.acting_as is not None:
         steps.append(_role(when.acting_as))
+    after = tuple(steps)
     if when.affected_at_least is not None or when.affected_more_than is not None:
         threshold = _threshold(when.affected_at_least, when.affected_more_than, when.threshold_scope)
 
-        def first(facts: Facts, where: list[Place], affected_text: Callable[[list[Place]], str]) -> Verdict:
-            return threshold(where)
-    elif rule.kind == "law":
-
-        def first(facts: Facts, where: list[Place], affected_text: Callable[[list[Place]], str]) -> Verdict:
-            return [affected_text(where)] if where else []
-    else:
-
-        def first(facts: Facts, where: list[Place], affected_text: Callable[[list[Place]], str]) -> Verdict:
-            return []
-
-    def check(
-        facts: Facts, categories: set[str], where: list[Place], affected_text: Callable[[list[Place]], str]
-    ) -> Verdict:
-        reasons = first(facts, where, affected_text)
-        if isinstance(reasons, str):
+        def check(
+            facts: Facts,
+            categories: set[str],
+            where: list[Place],
+            affected_text: Callable[[list[Place]], str],
+        ) -> Verdict:
+            reasons = threshold(where)
+            if reasons.__class__ is str:
+                return reasons
+            for step in after:
+                refused = step(facts, categories, reasons)  # type: ignore[arg-type]
+                if refused is not None:
+                    return refused
             return reasons
-        for step in steps:
-            refused = step(facts, categories, reasons)
-            if refused is not None:
-                return refused
-        return reasons
+
+    else:
+        # Without a threshold, a law names the people it reaches; a contract clause does not.
+        law = rule.kind == "law"
+
+        def check(
+            facts: Facts,
+            categories: set[str],
+            where: list[Place],
+            affected_text: Callable[[list[Place]], str],
+        ) -> Verdict:
+            reasons = [affected_text(where)] if where and law else []
+            for step in after:
+                refused = step(facts, categories, reasons)
+                if refused is not None:
+                    return refused
+            return reasons
 
     return check
 

@@ -1,13 +1,14 @@
 """The deadline engine: (facts, rules, agreement, now) → obligations, strictest first.
 
 A pure function: no I/O, no clock of its own. Called again whenever a fact changes; the caller keeps
-the history. Each rule is worked out once per catalogue (``plans``); an assessment only does what the
-facts make necessary.
+the history. Each rule is worked out once per catalogue (``plans``), and the rules a combination of
+jurisdictions meets once per combination (``index``): an assessment only does what its facts make
+necessary.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from operator import attrgetter
@@ -15,81 +16,28 @@ from operator import attrgetter
 from breachops.config.agreements import Agreement
 from breachops.config.authorities import Directory, shipped_directory
 from breachops.config.coverage import Coverage
-from breachops.config.jurisdictions import MEMBERSHIP, blocs_of, country_of, covers
+from breachops.config.jurisdictions import MEMBERSHIP, blocs_of
 from breachops.config.rules import PERSONAL_CATEGORIES, Catalogue, Rule
 from breachops.config.zones import zone_of
 from breachops.deadlines.calendars import tz, window_end
 from breachops.deadlines.conditions import Place, people_affected
 from breachops.deadlines.consistency import clock_warnings
+from breachops.deadlines.index import CONTRACT, KEPT, Layout, RuleIndex
 from breachops.deadlines.models import Assessment, Facts, NotApplicable, Obligation
 from breachops.deadlines.plans import RulePlan, plans, rule_zones
 
 __all__ = ["RuleIndex", "assess", "coverage_gaps", "window_end"]
 
-# Countries that ever belonged to a bloc: only their local day can change which blocs reach them.
-_EVER_MEMBERS = frozenset(c for members in MEMBERSHIP.values() for c in members)
-# The candidates of so many combinations of jurisdictions are kept; past it, they are found anew.
-_KEPT = 65536
-
-
-@lru_cache(maxsize=4096)
-def _candidate_jurisdictions(code: str) -> tuple[str, ...]:
-    """Rule jurisdictions that may reach people in ``code``: itself, its country, and every bloc its
-    country ever belonged to (membership on the clock's day is checked per rule)."""
-    country = country_of(code)
-    blocs = (
-        tuple(MEMBERSHIP) if code in MEMBERSHIP else tuple(b for b, m in MEMBERSHIP.items() if country in m)
-    )
-    return tuple(dict.fromkeys((code, country, *blocs)))
-
-
-# A candidate rule, and the positions of the facts' places it reaches whatever the day (None for a
-# bloc's law, whose reach depends on the day its clock starts, and for a contract, which reaches all).
-_Candidate = tuple[RulePlan, tuple[int, ...] | None]
-
-
-class RuleIndex:
-    """The rules by jurisdiction, so that an incident only looks at rules that can reach it."""
-
-    def __init__(self, rules: Iterable[Rule], directory: Directory | None = None):
-        self.by_jurisdiction: dict[str, list[RulePlan]] = {}
-        for plan in plans(rules, directory or shipped_directory()):
-            self.by_jurisdiction.setdefault(plan.rule.jurisdiction, []).append(plan)
-        self._cache: dict[tuple[str, ...], tuple[_Candidate, ...]] = {}
-
-    def candidates(self, codes: Iterable[str]) -> list[Rule]:
-        return [plan.rule for plan, _ in self.plans(tuple(codes))]
-
-    def plans(self, codes: tuple[str, ...]) -> tuple[_Candidate, ...]:
-        cached = self._cache.get(codes)
-        if cached is None:
-            found: dict[str, RulePlan] = {}
-            for code in codes:
-                for jurisdiction in _candidate_jurisdictions(code):
-                    for plan in self.by_jurisdiction.get(jurisdiction, ()):
-                        found.setdefault(plan.rule.id, plan)
-            cached = tuple((plan, _reach(plan, codes)) for plan in found.values())
-            if len(self._cache) < _KEPT:
-                self._cache[codes] = cached
-        return cached
-
-
-def _reach(plan: RulePlan, codes: tuple[str, ...]) -> tuple[int, ...] | None:
-    if plan.contract or plan.bloc:
-        return None
-    return tuple(i for i, code in enumerate(codes) if covers(plan.rule.jurisdiction, code))
-
 
 class _Prepared:
     """What does not depend on the facts, worked out once per catalogue and directory."""
 
-    __slots__ = ("coverage", "directory", "gaps", "index")
+    __slots__ = ("coverage", "directory", "index")
 
     def __init__(self, rules: Catalogue | Sequence[Rule], directory: Directory):
         self.directory = directory
         self.index = RuleIndex(rules, directory)
         self.coverage = Coverage(rules)
-        self.gaps: dict[tuple[tuple[str, tuple[str, ...]], ...], tuple[str, ...]] = {}
 
 
 _CACHE: dict[int, tuple[object, Directory, _Prepared]] = {}
@@ -115,19 +63,18 @@ def _prepared(rules: Catalogue | Sequence[Rule], directory: Directory | None = N
     return prepared
 
 
-_CONTRACT_CACHE: dict[int, tuple[Agreement, Directory, tuple[_Candidate, ...], tuple[str, ...]]] = {}
+_Contract = tuple[tuple[tuple[RulePlan, int], ...], tuple[str, ...]]
+_CONTRACT_CACHE: dict[int, tuple[Agreement, Directory, _Contract]] = {}
 
 
-def _contract_plans(
-    agreement: Agreement, directory: Directory
-) -> tuple[tuple[_Candidate, ...], tuple[str, ...]]:
+def _contract_plans(agreement: Agreement, directory: Directory) -> _Contract:
     # An agreement is immutable; its clauses become rule plans (and its people's zones a tuple) once.
     cached = _CONTRACT_CACHE.get(id(agreement))
     if cached is None or cached[0] is not agreement or cached[1] is not directory:
-        contract = tuple((plan, None) for plan in plans(agreement.contract_rules(), directory))
-        cached = (agreement, directory, contract, agreement.zones())
+        contract = tuple((plan, CONTRACT) for plan in plans(agreement.contract_rules(), directory))
+        cached = (agreement, directory, (contract, agreement.zones()))
         _CONTRACT_CACHE[id(agreement)] = cached
-    return cached[2], cached[3]
+    return cached[2]
 
 
 def _local_day(instant: datetime, zone: str) -> date:
@@ -138,18 +85,7 @@ class _Run:
     """What one assessment asks many times, worked out once: the clocks, local days, the places each
     rule reaches, window ends, and instants as text."""
 
-    __slots__ = (
-        "clocks",
-        "days",
-        "ends",
-        "in_force_days",
-        "places",
-        "reach",
-        "stamps",
-        "subsets",
-        "texts",
-        "zone_sets",
-    )
+    __slots__ = ("clocks", "days", "ends", "in_force_days", "places", "reach", "stamps", "texts", "zone_sets")
 
     def __init__(self, facts: Facts, places: list[Place]):
         self.clocks: dict[str, datetime | None] = {
@@ -162,7 +98,6 @@ class _Run:
         self.places = places
         self.days: dict[tuple[datetime, str], date] = {}
         self.reach: dict[tuple[str, datetime], list[Place]] = {}
-        self.subsets: dict[tuple[int, ...], list[Place]] = {}
         self.stamps: dict[datetime, str] = {}
         self.zone_sets: dict[tuple[str, str, int], tuple[str, ...]] = {}
         self.in_force_days: dict[tuple[datetime, tuple[str, ...]], tuple[date, ...]] = {}
@@ -185,16 +120,14 @@ class _Run:
         return found
 
     def zones(self, plan: RulePlan, where: list[Place]) -> tuple[str, ...]:
-        if plan.zones is not None:
-            return plan.zones
+        """The zones of a bloc's law: of the member states it reaches."""
         # ``where`` lists live as long as the run (kept in ``reach``), so their identity is a key.
         rule = plan.rule
         key = (rule.jurisdiction, rule.kind, id(where))
         found = self.zone_sets.get(key)
         if found is None:
-            found = self.zone_sets[key] = rule_zones(
-                rule.jurisdiction, rule.kind, tuple(p.code for p in where)
-            )
+            codes = tuple(p.code for p in where)
+            found = self.zone_sets[key] = rule_zones(rule.jurisdiction, rule.kind, codes)
         return found
 
     def day(self, instant: datetime, zone: str) -> date:
@@ -208,15 +141,6 @@ class _Run:
         found = self.stamps.get(instant)
         if found is None:
             found = self.stamps[instant] = _stamp(instant)
-        return found
-
-    def subset(self, indices: tuple[int, ...]) -> list[Place]:
-        """The places at ``indices``, one list per set of positions (rules reaching the same places
-        share it, and with it its wording)."""
-        found = self.subsets.get(indices)
-        if found is None:
-            places = self.places
-            found = self.subsets[indices] = [places[i] for i in indices]
         return found
 
     def bloc_reach(self, jurisdiction: str, start: datetime) -> list[Place]:
@@ -252,15 +176,19 @@ def assess(
     prepared = _prepared(rules, directory)
     jurisdictions = facts.jurisdictions
     codes = tuple(j.code for j in jurisdictions)
-    candidates = prepared.index.plans(codes)
+    layout = prepared.index.layout(codes)
+    candidates = layout.candidates
     party_zones = tuple(zones)
     if agreement is not None:
         contract, agreement_zones = _contract_plans(agreement, prepared.directory)
         candidates += contract
         party_zones += agreement_zones
     places = [
-        Place(j.code, j.affected, None if j.code in MEMBERSHIP else zone_of(j.code)) for j in jurisdictions
+        Place(code, j.affected, zone)
+        for code, j, zone in zip(codes, jurisdictions, layout.zones, strict=True)
     ]
+    # Rules reaching the same places share one list, and with it its wording.
+    subsets = [[places[i] for i in reach] for reach in layout.subsets]
     categories: set[str] = set(facts.data_categories)
     if categories & PERSONAL_CATEGORIES:
         categories.add("personal")
@@ -270,11 +198,11 @@ def assess(
     affected_text = run.affected_text
     obligations: list[Obligation] = []
     not_applicable: list[NotApplicable] = []
-    for plan, indices in candidates:
+    for plan, slot in candidates:
         start = clocks[plan.first_clock] or now
-        if indices is not None:
-            where = run.subset(indices)
-        elif plan.contract:
+        if slot >= 0:
+            where = subsets[slot]
+        elif slot == CONTRACT:
             where = places
         else:
             where = run.bloc_reach(plan.rule.jurisdiction, start)
@@ -297,7 +225,7 @@ def assess(
         tuple(obligations),
         tuple(not_applicable),
         now.astimezone(UTC),
-        gaps=_gaps(prepared, run, facts.aware_at, codes),
+        gaps=_gaps(prepared.coverage, layout, run, facts.aware_at, codes),
         warnings=clock_warnings(facts, obligations),
     )
 
@@ -305,18 +233,17 @@ def assess(
 _by_place = attrgetter("jurisdiction", "rule_id")
 
 
-def _gaps(prepared: _Prepared, run: _Run, aware: datetime, codes: tuple[str, ...]) -> tuple[str, ...]:
-    # The gaps depend on the day only through the blocs each place belonged to on it: kept by those.
-    days = {
-        p.code: run.day(aware, p.zone) for p in run.places if p.zone and country_of(p.code) in _EVER_MEMBERS
-    }
-    key = tuple((code, blocs_of(code, days.get(code))) for code in codes)
-    found = prepared.gaps.get(key)
+def _gaps(
+    coverage: Coverage, layout: Layout, run: _Run, aware: datetime, codes: tuple[str, ...]
+) -> tuple[str, ...]:
+    # The gaps depend on the day only through the blocs each place belonged to that day: kept by those.
+    places = run.places
+    key = tuple(blocs_of(codes[i], run.day(aware, zone)) for i, zone in layout.members)
+    found = layout.gaps.get(key)
     if found is None:
-        all_days = {p.code: run.day(aware, p.zone) for p in run.places if p.zone}
-        found = prepared.coverage.gaps(codes, all_days)
-        if len(prepared.gaps) < _KEPT:
-            prepared.gaps[key] = found
+        found = coverage.gaps(codes, {p.code: run.day(aware, p.zone) for p in places if p.zone})
+        if len(layout.gaps) < KEPT:
+            layout.gaps[key] = found
     return found
 
 
@@ -330,11 +257,11 @@ def coverage_gaps(facts: Facts, rules: Catalogue | Sequence[Rule]) -> tuple[str,
     return _prepared(rules).coverage.gaps([j.code for j in facts.jurisdictions], days)
 
 
+_NEVER = datetime.max.replace(tzinfo=UTC)
+
+
 def _strictest(o: Obligation) -> tuple[bool, datetime, str, str]:
     return (o.due is None, o.due or _NEVER, o.rule_id, o.stage)
-
-
-_NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 @lru_cache(maxsize=4096)
@@ -373,23 +300,21 @@ def _apply(
     """Add the rule's obligations to ``out``, or to ``not_applicable`` why it is not in force.
     ``started`` is the instant the first stage's clock started (now, while it waits)."""
     rule = plan.rule
-    zones = run.zones(plan, where)
-    if plan.bounded and not plan.in_force_near(started.astimezone(UTC).date()):
+    zones = plan.zones or run.zones(plan, where)
+    if plan.bounded and not plan.safe_from <= started.astimezone(UTC).date() <= plan.safe_until:
         # A rule binds only where in force on the local day its clock starts (or today, while it waits),
         # in the zone of the jurisdiction concerned; counted in several, the rule applies if in force in any.
-        first = plan.stages[0].window
-        days = run.days_in(started, first.own_zone or zones)
+        days = run.days_in(started, plan.stages[0].window.own_zone or zones)
         if not any(rule.in_force_on(day) for day in days):
-            not_applicable.append(
-                NotApplicable(rule.id, rule.jurisdiction, plan.citation, _not_in_force(plan, days))
-            )
+            why = _not_in_force(plan, days)
+            not_applicable.append(NotApplicable(rule.id, rule.jurisdiction, plan.citation, why))
             return
 
     clocks = run.clocks
-    ends = run.ends
+    stamps = run.stamps
+    recipient = plan.recipient(tuple(p.code for p in where)) if plan.routed else rule.recipient
+    head = plan.head + "; ".join(reasons) + "; " if reasons else plan.head
     due_by_stage: dict[str, datetime | None] = {}
-    recipient = plan.recipient(tuple(place.code for place in where))
-    head = f"{plan.citation}: " + "".join(reason + "; " for reason in reasons)
     for stage in plan.stages:
         window = stage.window
         event: str
@@ -400,12 +325,17 @@ def _apply(
             # A later report counts from the earlier report's due time until its submission is recorded.
             start = due_by_stage.get(stage.after)
             event = f"{stage.after} due"
-        due = window.end(start, zones, ends) if start is not None else None
-        clock = stage.waiting if start is None else stage.from_text + run.stamp(start) + " UTC"
+        if start is None:
+            due = None
+            clock = stage.waiting
+        else:
+            elapsed = window.elapsed
+            due = start + elapsed if elapsed is not None else window.end(start, zones, run.ends)
+            clock = stage.from_text + (stamps.get(start) or run.stamp(start)) + " UTC"
         cap = stage.cap
         if cap is not None:
             cap_start = clocks[stage.cap_clock]
-            cap_due = cap.end(cap_start, zones, ends) if cap_start is not None else None
+            cap_due = cap.end(cap_start, zones, run.ends) if cap_start is not None else None
             if cap_due is not None and (due is None or cap_due < due):
                 # The cap binds (or is the only clock running): report its clock, so the due time is
                 # read against the right start.

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from breachops.config.authorities import Directory, recipient_for, regime_of
-from breachops.config.jurisdictions import MEMBERSHIP, covers
+from breachops.config.jurisdictions import MEMBERSHIP
 from breachops.config.rules import Rule, Stage, Window
 from breachops.config.zones import zone_of, zones_of_bloc
 from breachops.deadlines.calendars import window_end
@@ -110,12 +110,15 @@ class RulePlan:
         "contract",
         "directory",
         "first_clock",
+        "head",
         "in_force_from",
         "in_force_until",
         "law",
         "recipients",
         "routed",
         "rule",
+        "safe_from",
+        "safe_until",
         "stages",
         "zones",
     )
@@ -123,6 +126,7 @@ class RulePlan:
     def __init__(self, rule: Rule, directory: Directory):
         self.rule = rule
         self.citation = rule.citation
+        self.head = f"{rule.citation}: "
         self.law = rule.kind == "law"
         self.contract = rule.kind == "contract"
         self.bloc = rule.jurisdiction in MEMBERSHIP
@@ -131,6 +135,9 @@ class RulePlan:
         self.bounded = rule.in_force_from is not None or rule.in_force_until is not None
         self.in_force_from = rule.in_force_from
         self.in_force_until = rule.in_force_until
+        # An instant's local day is within a day of its UTC day: within these UTC days, in force everywhere.
+        self.safe_from = date.min if rule.in_force_from is None else rule.in_force_from + _DAY
+        self.safe_until = date.max if rule.in_force_until is None else rule.in_force_until - _DAY
         self.stages = tuple(StagePlan(stage) for stage in rule.stages)
         # A bloc's law counts its days in the member states the facts name; any other rule in its own.
         self.zones = None if self.bloc and self.law else rule_zones(rule.jurisdiction, rule.kind, ())
@@ -139,18 +146,8 @@ class RulePlan:
         self.routed = regime_of(rule) is not None
         self.recipients: dict[tuple[str, ...], str] = {}
 
-    def reaches(self, code: str) -> bool:
-        """Whether the rule reaches ``code`` whatever the day (not asked of a bloc's rule)."""
-        return self.contract or covers(self.rule.jurisdiction, code)
-
-    def in_force_near(self, day: date) -> bool:
-        """Whether the rule is in force on every local day an instant of UTC ``day`` can fall on."""
-        since, until = self.in_force_from, self.in_force_until
-        return (since is None or day - _DAY >= since) and (until is None or day + _DAY <= until)
-
     def recipient(self, codes: tuple[str, ...]) -> str:
-        if not self.routed:
-            return self.rule.recipient
+        """The recipient for facts in ``codes`` the rule reaches (asked only of a routed rule)."""
         found = self.recipients.get(codes)
         if found is None:
             found = recipient_for(self.rule, codes, self.directory)
