@@ -7,6 +7,7 @@ a duty while it is still counting.
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from typing import NamedTuple
 
 from breachops.config.rules import RISK_LEVELS, Rule
@@ -27,7 +28,7 @@ class Place(NamedTuple):
 
 
 Verdict = list[str] | str
-Check = Callable[[Facts, set[str], list[Place], Callable[[list[Place]], str]], Verdict]
+Check = Callable[[Facts, AbstractSet[str], list[Place], Callable[[list[Place]], str]], Verdict]
 
 
 def people_affected(where: list[Place]) -> str:
@@ -40,7 +41,7 @@ def people_affected(where: list[Place]) -> str:
 def conditions(
     rule: Rule,
     facts: Facts,
-    categories: set[str],
+    categories: AbstractSet[str],
     where: list[Place],
     affected_text: Callable[[list[Place]], str] = people_affected,
 ) -> Verdict:
@@ -53,7 +54,7 @@ def compile_conditions(rule: Rule) -> Check:
     """``conditions`` for one rule, with its tests and wording worked out once: the engine asks it
     for every incident whose jurisdictions the rule may reach."""
     when = rule.applies_when
-    steps: list[Callable[[Facts, set[str], list[str]], str | None]] = []
+    steps: list[_Step] = []
     if when.data_categories_any:
         steps.append(_categories(when.data_categories_any))
     if when.sectors_any:
@@ -68,7 +69,7 @@ def compile_conditions(rule: Rule) -> Check:
 
         def check(
             facts: Facts,
-            categories: set[str],
+            categories: AbstractSet[str],
             where: list[Place],
             affected_text: Callable[[list[Place]], str],
         ) -> Verdict:
@@ -87,7 +88,7 @@ def compile_conditions(rule: Rule) -> Check:
 
         def check(
             facts: Facts,
-            categories: set[str],
+            categories: AbstractSet[str],
             where: list[Place],
             affected_text: Callable[[list[Place]], str],
         ) -> Verdict:
@@ -130,57 +131,85 @@ def _threshold(least: int | None, more: int | None, scope: str) -> Callable[[lis
     return per_jurisdiction if scope == "per_jurisdiction" else total
 
 
-def _categories(wanted: tuple[str, ...]) -> Callable[[Facts, set[str], list[str]], str | None]:
+# Outcomes kept per step and per value of the facts it reads; the values are few (a set of data
+# categories, a tuple of sectors), so a step's outcome is worked out once per value.
+_KEPT = 4096
+_Step = Callable[[Facts, AbstractSet[str], list[str]], str | None]
+
+
+def _categories(wanted: tuple[str, ...]) -> _Step:
     assumed = f"assumes {'/'.join(wanted)} data: categories not yet known"
     needed = " or ".join(wanted)
     wanted_set = frozenset(wanted)
+    said: dict[frozenset[str], str] = {}  # by the facts' categories: the reason ("" where none is wanted)
 
-    def step(facts: Facts, categories: set[str], reasons: list[str]) -> str | None:
+    def step(facts: Facts, categories: AbstractSet[str], reasons: list[str]) -> str | None:
         if not facts.data_categories:
             reasons.append(assumed)
             return None
-        hit = sorted(categories.intersection(wanted_set))
-        if not hit:
+        key = categories if isinstance(categories, frozenset) else frozenset(categories)
+        reason = said.get(key)
+        if reason is None:
+            hit = sorted(categories.intersection(wanted_set))
+            reason = f"{', '.join(hit)} data" if hit else ""
+            if len(said) < _KEPT:
+                said[key] = reason
+        if not reason:
             return f"needs {needed} data; facts name {', '.join(facts.data_categories)}"
-        reasons.append(f"{', '.join(hit)} data")
+        reasons.append(reason)
         return None
 
     return step
 
 
-def _sectors(wanted: tuple[str, ...]) -> Callable[[Facts, set[str], list[str]], str | None]:
+def _sectors(wanted: tuple[str, ...]) -> _Step:
     needed = " or ".join(wanted)
     wanted_set = frozenset(wanted)
+    said: dict[tuple[str, ...], tuple[str | None, str]] = {}  # by the facts' sectors: (refusal, reason)
 
-    def step(facts: Facts, categories: set[str], reasons: list[str]) -> str | None:
-        hit = sorted(wanted_set.intersection(facts.sectors))
-        if not hit:
-            have = ", ".join(facts.sectors) or "none"
-            return f"needs sector {needed}; facts name {have}"
-        reasons.append(f"sector {', '.join(hit)}")
-        return None
+    def step(facts: Facts, categories: AbstractSet[str], reasons: list[str]) -> str | None:
+        sectors = facts.sectors
+        found = said.get(sectors)
+        if found is None:
+            hit = sorted(wanted_set.intersection(sectors))
+            have = ", ".join(sectors) or "none"
+            found = (
+                (None, f"sector {', '.join(hit)}")
+                if hit
+                else (f"needs sector {needed}; facts name {have}", "")
+            )
+            if len(said) < _KEPT:
+                said[sectors] = found
+        if found[0] is None:
+            reasons.append(found[1])
+        return found[0]
 
     return step
 
 
-def _risk(least: str) -> Callable[[Facts, set[str], list[str]], str | None]:
+def _risk(least: str) -> _Step:
+    # Every assessed risk (and none yet) worked out here: (refusal, reason).
     rank = _RISK_RANK[least]
-    assumed = f"assumes risk at least {least}: not yet assessed"
+    said: dict[str | None, tuple[str | None, str]] = {
+        None: (None, f"assumes risk at least {least}: not yet assessed")
+    }
+    for level in RISK_LEVELS:
+        refused = _RISK_RANK[level] < rank
+        said[level] = (
+            (f"needs risk at least {least}; assessed {level}", "") if refused else (None, f"risk {level}")
+        )
 
-    def step(facts: Facts, categories: set[str], reasons: list[str]) -> str | None:
-        if facts.risk is None:
-            reasons.append(assumed)
-        elif _RISK_RANK[facts.risk] < rank:
-            return f"needs risk at least {least}; assessed {facts.risk}"
-        else:
-            reasons.append(f"risk {facts.risk}")
-        return None
+    def step(facts: Facts, categories: AbstractSet[str], reasons: list[str]) -> str | None:
+        refusal, reason = said[facts.risk]
+        if refusal is None:
+            reasons.append(reason)
+        return refusal
 
     return step
 
 
-def _role(role: str) -> Callable[[Facts, set[str], list[str]], str | None]:
-    def step(facts: Facts, categories: set[str], reasons: list[str]) -> str | None:
+def _role(role: str) -> _Step:
+    def step(facts: Facts, categories: AbstractSet[str], reasons: list[str]) -> str | None:
         if facts.acting_as != role:
             return f"applies to a {role}; the organisation acts as {facts.acting_as}"
         return None

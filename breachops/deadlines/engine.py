@@ -189,9 +189,7 @@ def assess(
     ]
     # Rules reaching the same places share one list, and with it its wording.
     subsets = [[places[i] for i in reach] for reach in layout.subsets]
-    categories: set[str] = set(facts.data_categories)
-    if categories & PERSONAL_CATEGORIES:
-        categories.add("personal")
+    categories = _categories(facts.data_categories)
 
     run = _Run(facts, places)
     clocks = run.clocks
@@ -208,15 +206,13 @@ def assess(
             where = run.bloc_reach(plan.rule.jurisdiction, start)
             if not where:
                 # Only a bloc's rule can miss: the country had left it, or not yet joined, that day.
-                rule = plan.rule
-                day = start.date().isoformat()
-                why = f"{', '.join(codes)} not a member of the {rule.jurisdiction} on {day} (the clock's day)"
-                not_applicable.append(NotApplicable(rule.id, rule.jurisdiction, plan.citation, why))
+                day, bloc = start.date().isoformat(), plan.rule.jurisdiction
+                why = f"{', '.join(codes)} not a member of the {bloc} on {day} (the clock's day)"
+                not_applicable.append(plan.refused(why))
                 continue
         verdict = plan.check(facts, categories, where, affected_text)
         if verdict.__class__ is str:
-            rule = plan.rule
-            not_applicable.append(NotApplicable(rule.id, rule.jurisdiction, plan.citation, verdict))  # type: ignore[arg-type]
+            not_applicable.append(plan.refused(verdict))  # type: ignore[arg-type]
             continue
         _apply(plan, run, verdict, now, start, where, party_zones, obligations, not_applicable)  # type: ignore[arg-type]
     obligations.sort(key=_strictest)
@@ -231,6 +227,13 @@ def assess(
 
 
 _by_place = attrgetter("jurisdiction", "rule_id")
+
+
+@lru_cache(maxsize=4096)
+def _categories(named: tuple[str, ...]) -> frozenset[str]:
+    # Categories that are personal data count as personal data too.
+    categories = frozenset(named)
+    return categories | {"personal"} if categories & PERSONAL_CATEGORIES else categories
 
 
 def _gaps(
@@ -306,8 +309,7 @@ def _apply(
         # in the zone of the jurisdiction concerned; counted in several, the rule applies if in force in any.
         days = run.days_in(started, plan.stages[0].window.own_zone or zones)
         if not any(rule.in_force_on(day) for day in days):
-            why = _not_in_force(plan, days)
-            not_applicable.append(NotApplicable(rule.id, rule.jurisdiction, plan.citation, why))
+            not_applicable.append(plan.refused(_not_in_force(plan, days)))
             return
 
     clocks = run.clocks

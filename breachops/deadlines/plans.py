@@ -17,12 +17,14 @@ from breachops.config.rules import Rule, Stage, Window
 from breachops.config.zones import zone_of, zones_of_bloc
 from breachops.deadlines.calendars import window_end
 from breachops.deadlines.conditions import Check, compile_conditions
+from breachops.deadlines.models import NotApplicable
 
 __all__ = ["RulePlan", "StagePlan", "WindowPlan", "rule_zones"]
 
 _DAY = timedelta(days=1)
-# Enough for every combination of places a catalogue meets; past it, recipients are worked out anew.
-_RECIPIENTS_KEPT = 4096
+# Enough for every combination of places a catalogue meets, and every reason a rule does not apply
+# that the facts' categories, sectors, risk and counts give; past it, they are worked out anew.
+_KEPT = 4096
 
 
 class WindowPlan:
@@ -115,6 +117,7 @@ class RulePlan:
         "in_force_until",
         "law",
         "recipients",
+        "refusals",
         "routed",
         "rule",
         "safe_from",
@@ -145,13 +148,24 @@ class RulePlan:
         # Only a bloc's rule sent to national bodies names them; any other keeps its own recipient.
         self.routed = regime_of(rule) is not None
         self.recipients: dict[tuple[str, ...], str] = {}
+        self.refusals: dict[str, NotApplicable] = {}
+
+    def refused(self, why: str) -> NotApplicable:
+        """The rule does not apply, and why. The same reason gives the same (immutable) entry, kept."""
+        found = self.refusals.get(why)
+        if found is None:
+            rule = self.rule
+            found = NotApplicable(rule.id, rule.jurisdiction, self.citation, why)
+            if len(self.refusals) < _KEPT:
+                self.refusals[why] = found
+        return found
 
     def recipient(self, codes: tuple[str, ...]) -> str:
         """The recipient for facts in ``codes`` the rule reaches (asked only of a routed rule)."""
         found = self.recipients.get(codes)
         if found is None:
             found = recipient_for(self.rule, codes, self.directory)
-            if len(self.recipients) < _RECIPIENTS_KEPT:
+            if len(self.recipients) < _KEPT:
                 self.recipients[codes] = found
         return found
 
