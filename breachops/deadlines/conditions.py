@@ -150,7 +150,7 @@ def _categories(wanted: tuple[str, ...]) -> _Step:
         key = categories if isinstance(categories, frozenset) else frozenset(categories)
         reason = said.get(key)
         if reason is None:
-            hit = sorted(categories.intersection(wanted_set))
+            hit = sorted(key & wanted_set)
             reason = f"{', '.join(hit)} data" if hit else ""
             if len(said) < _KEPT:
                 said[key] = reason
