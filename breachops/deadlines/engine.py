@@ -277,18 +277,6 @@ def _stamp(t: datetime) -> str:
     return f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}"
 
 
-def _not_in_force(plan: RulePlan, days: tuple[date, ...]) -> str:
-    rule = plan.rule
-    day = days[-1] if rule.in_force_from and days[-1] < rule.in_force_from else days[0]
-    if rule.in_force_from and day < rule.in_force_from:
-        why = f"not in force on {day.isoformat()}: in force from {rule.in_force_from.isoformat()}"
-    else:
-        why = f"not in force on {day.isoformat()}: repealed after {rule.in_force_until}"
-    if rule.replaces:
-        why += f" (it replaces {rule.replaces})"
-    return why
-
-
 def _apply(
     plan: RulePlan,
     run: _Run,
@@ -307,9 +295,9 @@ def _apply(
     if plan.bounded and not plan.safe_from <= started.astimezone(UTC).date() <= plan.safe_until:
         # A rule binds only where in force on the local day its clock starts (or today, while it waits),
         # in the zone of the jurisdiction concerned; counted in several, the rule applies if in force in any.
-        days = run.days_in(started, plan.stages[0].window.own_zone or zones)
-        if not any(rule.in_force_on(day) for day in days):
-            not_applicable.append(plan.refused(_not_in_force(plan, days)))
+        refused = plan.out_of_force(run.days_in(started, plan.stages[0].window.own_zone or zones))
+        if refused is not None:
+            not_applicable.append(refused)
             return
 
     clocks = run.clocks

@@ -112,6 +112,7 @@ class RulePlan:
         "contract",
         "directory",
         "first_clock",
+        "force",
         "head",
         "in_force_from",
         "in_force_until",
@@ -149,6 +150,7 @@ class RulePlan:
         self.routed = regime_of(rule) is not None
         self.recipients: dict[tuple[str, ...], str] = {}
         self.refusals: dict[str, NotApplicable] = {}
+        self.force: dict[tuple[date, ...], NotApplicable | None] = {}
 
     def refused(self, why: str) -> NotApplicable:
         """The rule does not apply, and why. The same reason gives the same (immutable) entry, kept."""
@@ -158,6 +160,27 @@ class RulePlan:
             found = NotApplicable(rule.id, rule.jurisdiction, self.citation, why)
             if len(self.refusals) < _KEPT:
                 self.refusals[why] = found
+        return found
+
+    def out_of_force(self, days: tuple[date, ...]) -> NotApplicable | None:
+        """None if the rule is in force on any of ``days`` (the local days its clock starts, earliest
+        first), else why not: kept per set of days."""
+        if days in self.force:
+            return self.force[days]
+        rule = self.rule
+        found = None
+        if not any(rule.in_force_on(day) for day in days):
+            since = rule.in_force_from
+            day = days[-1] if since and days[-1] < since else days[0]
+            if since and day < since:
+                why = f"not in force on {day.isoformat()}: in force from {since.isoformat()}"
+            else:
+                why = f"not in force on {day.isoformat()}: repealed after {rule.in_force_until}"
+            if rule.replaces:
+                why += f" (it replaces {rule.replaces})"
+            found = self.refused(why)
+        if len(self.force) < _KEPT:
+            self.force[days] = found
         return found
 
     def recipient(self, codes: tuple[str, ...]) -> str:
