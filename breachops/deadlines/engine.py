@@ -23,7 +23,7 @@ from breachops.deadlines.calendars import tz, window_end
 from breachops.deadlines.conditions import Place, people_affected
 from breachops.deadlines.consistency import clock_warnings
 from breachops.deadlines.index import CONTRACT, KEPT, Layout, RuleIndex
-from breachops.deadlines.models import Assessment, Facts, NotApplicable, Obligation
+from breachops.deadlines.models import Assessment, Facts, NotApplicable, Obligation, obligation
 from breachops.deadlines.plans import RulePlan, plans, rule_zones
 
 __all__ = ["RuleIndex", "assess", "coverage_gaps", "window_end"]
@@ -334,7 +334,7 @@ def _apply(
                 due, start, event, window = cap_due, cap_start, stage.cap_clock, cap
         due_by_stage[stage.name] = due
         out.append(
-            Obligation(
+            obligation(
                 rule.id,
                 stage.name,
                 rule.jurisdiction,
