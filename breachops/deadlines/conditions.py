@@ -32,9 +32,12 @@ Check = Callable[[Facts, AbstractSet[str], list[Place], Callable[[list[Place]], 
 
 
 def people_affected(where: list[Place]) -> str:
-    places = ", ".join(p.code for p in where)
-    counts = [p.affected for p in where]
-    count = None if None in counts else sum(c or 0 for c in counts)
+    places = ", ".join([p.code for p in where])
+    count = 0
+    for p in where:
+        if p.affected is None:
+            return f"people affected in {places}"  # a count not yet known: no total
+        count += p.affected
     return f"people affected in {places} ({count:,})" if count else f"people affected in {places}"
 
 
@@ -118,7 +121,7 @@ def _threshold(least: int | None, more: int | None, scope: str) -> Callable[[lis
         return f"needs {need} affected in one jurisdiction; {counts}"
 
     def total(where: list[Place]) -> list[str] | str:
-        places = ", ".join(p.code for p in where)
+        places = ", ".join([p.code for p in where])
         count = 0
         for p in where:
             if p.affected is None:

@@ -40,7 +40,7 @@ class _Prepared:
         self.coverage = Coverage(rules)
 
 
-_CACHE: dict[int, tuple[object, Directory, _Prepared]] = {}
+_CACHE: dict[tuple[int, int], tuple[object, Directory | None, _Prepared]] = {}
 
 
 def _directory(rules: Catalogue | Sequence[Rule], directory: Directory | None) -> Directory:
@@ -51,15 +51,15 @@ def _directory(rules: Catalogue | Sequence[Rule], directory: Directory | None) -
 
 
 def _prepared(rules: Catalogue | Sequence[Rule], directory: Directory | None = None) -> _Prepared:
-    # A catalogue is immutable, so its plans, index and coverage are built once and kept beside it.
-    found = _directory(rules, directory)
-    key = id(rules)
+    # A catalogue is immutable, so its plans, index and coverage are built once (per directory asked
+    # for) and kept beside it.
+    key = (id(rules), id(directory))
     cached = _CACHE.get(key)
-    if cached is not None and cached[0] is rules and cached[1] is found:
+    if cached is not None and cached[0] is rules and cached[1] is directory:
         return cached[2]
-    prepared = _Prepared(rules, found)
+    prepared = _Prepared(rules, _directory(rules, directory))
     if isinstance(rules, Catalogue):
-        _CACHE[key] = (rules, found, prepared)
+        _CACHE[key] = (rules, directory, prepared)
     return prepared
 
 
