@@ -95,11 +95,14 @@ def compile_conditions(rule: Rule) -> Check:
             where: list[Place],
             affected_text: Callable[[list[Place]], str],
         ) -> Verdict:
-            reasons = [affected_text(where)] if where and law else []
+            reasons: list[str] = []
             for step in after:
                 refused = step(facts, categories, reasons)
                 if refused is not None:
                     return refused
+            if where and law:
+                # Worded only once the rule applies: the places come first among the reasons.
+                reasons.insert(0, affected_text(where))
             return reasons
 
     return check
