@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from breachops.config.authorities import Directory
-from breachops.config.jurisdictions import MEMBERSHIP, country_of, covers
+from breachops.config.jurisdictions import MEMBERSHIP, country_of
 from breachops.config.rules import Rule
 from breachops.config.zones import zone_of
 from breachops.deadlines.plans import RulePlan, plans
@@ -44,17 +44,16 @@ class Layout:
 
     __slots__ = ("candidates", "gaps", "members", "subsets", "zones")
 
-    def __init__(self, codes: tuple[str, ...], found: Iterable[RulePlan]):
+    def __init__(self, codes: tuple[str, ...], found: Iterable[tuple[RulePlan, list[int]]]):
         slots: dict[tuple[int, ...], int] = {}
         candidates: list[tuple[RulePlan, int]] = []
-        for plan in found:
+        for plan, positions in found:
             if plan.contract:
                 candidates.append((plan, CONTRACT))
             elif plan.bloc:
                 candidates.append((plan, BLOC))
             else:
-                reach = tuple(i for i, code in enumerate(codes) if covers(plan.rule.jurisdiction, code))
-                candidates.append((plan, slots.setdefault(reach, len(slots))))
+                candidates.append((plan, slots.setdefault(tuple(positions), len(slots))))
         self.candidates = tuple(candidates)
         self.subsets = tuple(slots)
         # A bloc named as such has no zone of its own.
@@ -76,6 +75,7 @@ class RuleIndex:
         for plan in plans(rules, directory):
             self.by_jurisdiction.setdefault(plan.rule.jurisdiction, []).append(plan)
         self._cache: dict[tuple[str, ...], Layout] = {}
+        self._by_code: dict[str, tuple[RulePlan, ...]] = {}
 
     def candidates(self, codes: Iterable[str]) -> list[Rule]:
         return [plan.rule for plan, _ in self.layout(tuple(codes)).candidates]
@@ -83,12 +83,28 @@ class RuleIndex:
     def layout(self, codes: tuple[str, ...]) -> Layout:
         cached = self._cache.get(codes)
         if cached is None:
-            found: dict[str, RulePlan] = {}
-            for code in codes:
-                for jurisdiction in _candidate_jurisdictions(code):
-                    for plan in self.by_jurisdiction.get(jurisdiction, ()):
-                        found.setdefault(plan.rule.id, plan)
+            # Each rule once, in the order first met, with the positions of the codes it was met
+            # through: a rule not of a bloc reaches exactly those (its own code, or its country's).
+            found: dict[str, tuple[RulePlan, list[int]]] = {}
+            for position, code in enumerate(codes):
+                for plan in self._meeting(code):
+                    entry = found.get(plan.id)
+                    if entry is None:
+                        found[plan.id] = (plan, [position])
+                    elif entry[0] is plan:
+                        entry[1].append(position)
             cached = Layout(codes, found.values())
             if len(self._cache) < KEPT:
                 self._cache[codes] = cached
         return cached
+
+    def _meeting(self, code: str) -> tuple[RulePlan, ...]:
+        """The rules of ``code``, of its country and of every bloc its country ever belonged to."""
+        found = self._by_code.get(code)
+        if found is None:
+            found = self._by_code[code] = tuple(
+                plan
+                for jurisdiction in _candidate_jurisdictions(code)
+                for plan in self.by_jurisdiction.get(jurisdiction, ())
+            )
+        return found

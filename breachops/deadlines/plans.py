@@ -114,6 +114,7 @@ class RulePlan:
         "first_clock",
         "force",
         "head",
+        "id",
         "in_force_from",
         "in_force_until",
         "law",
@@ -129,6 +130,7 @@ class RulePlan:
 
     def __init__(self, rule: Rule, directory: Directory):
         self.rule = rule
+        self.id = rule.id
         self.citation = rule.citation
         self.head = f"{rule.citation}: "
         self.law = rule.kind == "law"
