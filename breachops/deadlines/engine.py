@@ -22,7 +22,7 @@ from breachops.config.zones import zone_of
 from breachops.deadlines.calendars import tz, window_end
 from breachops.deadlines.conditions import Place, people_affected
 from breachops.deadlines.consistency import clock_warnings
-from breachops.deadlines.index import CONTRACT, KEPT, Layout, RuleIndex
+from breachops.deadlines.index import CONTRACT, GAPS_KEPT, Layout, RuleIndex
 from breachops.deadlines.models import Assessment, Facts, NotApplicable, Obligation, obligation
 from breachops.deadlines.plans import RulePlan, plans, rule_zones
 
@@ -245,7 +245,7 @@ def _gaps(
     found = layout.gaps.get(key)
     if found is None:
         found = coverage.gaps(codes, {p.code: run.day(aware, p.zone) for p in places if p.zone})
-        if len(layout.gaps) < KEPT:
+        if len(layout.gaps) < GAPS_KEPT:
             layout.gaps[key] = found
     return found
 

@@ -15,13 +15,15 @@ from breachops.config.rules import Rule
 from breachops.config.zones import zone_of
 from breachops.deadlines.plans import RulePlan, plans
 
-__all__ = ["BLOC", "CONTRACT", "Layout", "RuleIndex"]
+__all__ = ["BLOC", "CONTRACT", "GAPS_KEPT", "KEPT", "Layout", "RuleIndex"]
 
 # Where a candidate's places come from when not from a fixed subset of the facts' places.
 BLOC = -1  # a bloc's law: by membership on the local day its clock starts
 CONTRACT = -2  # a contract clause: every place of the facts
-# Combinations of codes (and per combination, of blocs on the day) kept; past it, worked out anew.
-KEPT = 65536
+# Combinations of codes kept (a few kilobytes each), and per combination the gaps for so many
+# combinations of blocs on the day (a handful exist); past either, worked out anew.
+KEPT = 8192
+GAPS_KEPT = 64
 # Countries that ever belonged to a bloc: only their local day can change which blocs reach them.
 _EVER_MEMBERS = frozenset(c for members in MEMBERSHIP.values() for c in members)
 

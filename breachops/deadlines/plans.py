@@ -22,9 +22,12 @@ from breachops.deadlines.models import NotApplicable
 __all__ = ["RulePlan", "StagePlan", "WindowPlan", "rule_zones"]
 
 _DAY = timedelta(days=1)
-# Enough for every combination of places a catalogue meets, and every reason a rule does not apply
-# that the facts' categories, sectors, risk and counts give; past it, they are worked out anew.
+# Recipients per combination of places, and entries per set of local days, kept per rule; past it,
+# worked out anew.
 _KEPT = 4096
+# Not-applicable entries per reason, kept per rule: the reasons that repeat (a sector, a category, a
+# risk) are few; those that carry counts are many and are not all worth keeping.
+_REFUSALS_KEPT = 256
 
 
 class WindowPlan:
@@ -160,7 +163,7 @@ class RulePlan:
         if found is None:
             rule = self.rule
             found = NotApplicable(rule.id, rule.jurisdiction, self.citation, why)
-            if len(self.refusals) < _KEPT:
+            if len(self.refusals) < _REFUSALS_KEPT:
                 self.refusals[why] = found
         return found
 
