@@ -15,7 +15,7 @@ from datetime import date, time, timedelta
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -25,6 +25,9 @@ from breachops.config.values import MAX_SPAN_DAYS as _MAX_DAYS
 from breachops.config.values import Count, Day, Flag, Whole
 from breachops.config.yaml import read_yaml  # re-exported for callers that import it from here
 from breachops.errors import InputError, from_validation_error
+
+if TYPE_CHECKING:
+    from breachops.config.authorities import Directory
 
 __all__ = [
     "AUDIENCES",
@@ -374,10 +377,13 @@ class RuleFile:
 
 @dataclass(frozen=True)
 class Catalogue:
-    """The rules in force for this workspace, by id, in a stable order, and the no-duty records."""
+    """The rules in force for this workspace, by id, in a stable order, and the no-duty records.
+    ``directory``: the national authorities its bloc rules are sent to (read with the catalogue, so
+    that the engine, which does no I/O, is handed it)."""
 
     rules: tuple[Rule, ...]
     no_duty: tuple[NoDuty, ...] = ()
+    directory: Directory | None = field(default=None, repr=False, compare=False)
     _by_id: dict[str, Rule] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -537,4 +543,9 @@ def load_catalogue(
             no_duty[entry.jurisdiction] = entry
     rules = tuple(sorted(by_id.values(), key=lambda r: (r.jurisdiction, r.id)))
     check_versions(rules)
-    return Catalogue(rules, tuple(sorted(no_duty.values(), key=lambda n: n.jurisdiction)))
+    # The directory's module reads rule files' YAML through this one: imported here, not above.
+    from breachops.config.authorities import shipped_directory
+
+    return Catalogue(
+        rules, tuple(sorted(no_duty.values(), key=lambda n: n.jurisdiction)), shipped_directory()
+    )

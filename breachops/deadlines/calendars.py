@@ -7,8 +7,10 @@ questions for many incidents (the same trigger day, the same window, the same ca
 from __future__ import annotations
 
 import calendar as _calendar
+import operator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from zoneinfo import ZoneInfo
 
 import holidays as _holidays
@@ -82,20 +84,51 @@ def window_end(window: Window, start: datetime, zone: str | None = None) -> date
     windows are reckoned on the local calendar of the window's own ``timezone``, else of ``zone`` (the
     jurisdiction concerned); UTC's calendar only where neither is given.
     """
-    start = start.astimezone(UTC)
-    if window.hours:
-        return start + timedelta(hours=window.hours)
-    if window.term:
-        return start + timedelta(hours=window.target_hours or 0)
-    zone_info = tz(window.timezone or zone or "UTC")
-    local = start.astimezone(zone_info)
+    found = _COUNTERS.get(id(window))
+    if found is None or found[0] is not window:
+        found = (window, _counter(window))
+        if len(_COUNTERS) < 4096:
+            _COUNTERS[id(window)] = found
+    return found[1](start, zone)
+
+
+# How each window counts, worked out once per window (kept with it, so that its id stays its own).
+_Counter = Callable[[datetime, "str | None"], datetime]
+_COUNTERS: dict[int, tuple[Window, _Counter]] = {}
+
+
+def _counter(window: Window) -> _Counter:
+    if window.hours or window.term:
+        span = timedelta(hours=window.hours or window.target_hours or 0)
+
+        def elapsed(start: datetime, zone: str | None) -> datetime:
+            return start.astimezone(UTC) + span
+
+        return elapsed
+    step: Callable[[date], date]
     if window.calendar_days:
-        offset = window.calendar_days - (1 if window.include_trigger_day else 0)
-        day = local.date() + timedelta(days=offset)
+        offset = timedelta(days=window.calendar_days - (1 if window.include_trigger_day else 0))
+        step = partial(operator.add, offset)
     elif window.business_days:
-        day = add_business_days(local.date(), window.business_days, window.holidays or "")
+        step = partial(_business, window.business_days, window.holidays or "")
     else:
-        day = add_months(local.date(), window.months or 0)
+        step = partial(_months, window.months or 0)
+    own = window.timezone
     cutoff = window.cutoff
-    at = cutoff if cutoff is not None else local.time()
-    return local_deadline(day, at, zone_info).astimezone(UTC)
+
+    def local(start: datetime, zone: str | None) -> datetime:
+        zone_info = tz(own or zone or "UTC")
+        at = start.astimezone(zone_info)
+        return local_deadline(step(at.date()), at.time() if cutoff is None else cutoff, zone_info).astimezone(
+            UTC
+        )
+
+    return local
+
+
+def _business(count: int, code: str, day: date) -> date:
+    return add_business_days(day, count, code)
+
+
+def _months(months: int, day: date) -> date:
+    return add_months(day, months)

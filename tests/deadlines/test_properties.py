@@ -59,13 +59,16 @@ def test_no_obligation_is_ever_due_before_its_clock_starts(f):
 
 @settings(max_examples=200, deadline=None)
 @given(incident_facts(), jurisdiction)
-def test_adding_a_jurisdiction_never_removes_or_moves_another_obligation(f, extra):
+def test_adding_a_jurisdiction_never_removes_or_delays_another_obligation(f, extra):
     before = {o.key: o.due for o in assess(f, CATALOGUE, now=NOW).obligations}
     grown = f.model_copy(update={"jurisdictions": (*f.jurisdictions, type(f.jurisdictions[0])(**extra))})
     after = {o.key: o.due for o in assess(grown, CATALOGUE, now=NOW).obligations}
     for key, due in before.items():
         assert key in after, key
-        assert after[key] == due, key
+        # A bloc's rule counts its days in every member state concerned and takes the earliest end:
+        # a new member state may bring it forward (PT, then CZ: DORA's final report ends at the end of
+        # Prague's day, an hour before Lisbon's), never push it back.
+        assert after[key] == due or (due is not None and after[key] is not None and after[key] < due), key
 
 
 @settings(max_examples=200, deadline=None)
