@@ -8,14 +8,18 @@ Prefect (`--no-flow`), so that many inputs can be tried quickly.
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Connection, MetaData, create_engine, select
+from sqlalchemy import text as sql
 from typer.testing import CliRunner
 
 from breachops.cli import main
+from tests.store.conftest import db_url, postgres_url  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]
 FACTS = str(ROOT / "examples" / "facts.yaml")
@@ -48,24 +52,53 @@ def _text(stream: object) -> str:
 
 
 @pytest.fixture
-def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    import os
-
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> Path:  # noqa: F811
+    """A workspace on each backend: SQLite, and PostgreSQL where one is reachable."""
     for name in list(os.environ):
         if name.startswith(("PREFECT_", "BREACHOPS_")):
             monkeypatch.delenv(name)
     path = tmp_path / "ws"
     monkeypatch.setenv("BREACHOPS_WORKSPACE", str(path))
+    monkeypatch.setenv("BREACHOPS_DATABASE_URL", db_url)
     monkeypatch.setenv("COLUMNS", "200")
     code, _, err = run_cli("init")
     assert code == 0, err
     return path
 
 
+@contextmanager
+def _database() -> Iterator[Connection]:
+    """The workspace's application database (SQLite or PostgreSQL), in one committed transaction."""
+    engine = create_engine(os.environ["BREACHOPS_DATABASE_URL"])
+    try:
+        with engine.begin() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
+def _storable(value: str) -> str:
+    # PostgreSQL's text cannot hold NUL at all, so no one can plant one there.
+    return (
+        value.replace("\x00", "") if os.environ["BREACHOPS_DATABASE_URL"].startswith("postgresql") else value
+    )
+
+
 def dump(path: Path) -> list[str]:
-    """Every row of the application database, for comparing before and after a refusal."""
-    with sqlite3.connect(path / "breachops.db") as db:
-        return list(db.iterdump())
+    """Every row of every table of the application database (SQLite or PostgreSQL), for comparing
+    before and after a refusal. ``path``: the workspace, whose database the environment names."""
+    engine = create_engine(os.environ["BREACHOPS_DATABASE_URL"])
+    try:
+        metadata = MetaData()
+        metadata.reflect(engine)
+        with engine.connect() as connection:
+            return [
+                f"{table.name}: {row!r}"
+                for table in metadata.sorted_tables
+                for row in sorted(connection.execute(select(table)).all(), key=repr)
+            ]
+    finally:
+        engine.dispose()
 
 
 def open_incident(*extra: str) -> str:
@@ -138,11 +171,11 @@ def test_a_workspace_template_that_loops_forever_is_named_and_stores_nothing(wor
 def test_an_opener_outside_the_agreement_is_recorded_as_unverified(workspace: Path) -> None:
     incident = open_incident("--by", "mallory@elsewhere.example")
     verified = open_incident("--by", "rafael.costa@horizonte.example")
-    with sqlite3.connect(workspace / "breachops.db") as db:
+    with _database() as db:
         payloads = dict(
             db.execute(
-                "SELECT incident_id, payload FROM audit_events WHERE kind = 'incident.opened'"
-            ).fetchall()
+                sql("SELECT incident_id, payload FROM audit_events WHERE kind = 'incident.opened'")
+            ).all()
         )
     assert json.loads(payloads[incident])["unverified"] is True
     assert "unverified" not in json.loads(payloads[verified])
@@ -180,12 +213,14 @@ def test_only_the_owner_the_incident_lead_or_a_declared_stand_in_may_confirm(wor
     )  # fmt: skip
     assert code == 0, err
     assert "on behalf of security" in out
-    with sqlite3.connect(workspace / "breachops.db") as db:
+    with _database() as db:
         payload = db.execute(
-            "SELECT payload FROM audit_events WHERE incident_id = ? AND kind = 'step.completed' "
-            "AND payload LIKE '%freeze-access%'",
-            (incident,),
-        ).fetchone()[0]
+            sql(
+                "SELECT payload FROM audit_events WHERE incident_id = :i AND kind = 'step.completed' "
+                "AND payload LIKE '%freeze-access%'"
+            ),
+            {"i": incident},
+        ).scalar_one()
     assert json.loads(payload)["answer"]["on_behalf_of"] == "security"
     code, _, err = run_cli("step", "done", incident, "preserve-evidence", "--by", "lars.hoffmann@nordlicht.example",
                            "--set", "evidence_links=https://e.example/1", "--set", "legal_hold=yes")  # fmt: skip
@@ -227,19 +262,21 @@ def test_bad_arguments_are_one_line_and_exit_2(workspace: Path) -> None:
 
 def _plant_hostile_values(path: Path, incident: str, drill: str) -> None:
     """What an older version, another tool or a hand edit may have left in the store."""
-    hostile = " ".join(HOSTILE)
-    with sqlite3.connect(path / "breachops.db") as db:
-        db.execute("UPDATE drill_injects SET title = ? WHERE drill_id = ?", (hostile, drill))
-        db.execute("UPDATE drills SET scenario_id = ? WHERE id = ?", (hostile, drill))
-        db.execute("UPDATE incidents SET title = ?, opened_by = ? WHERE id = ?", (hostile, hostile, incident))
-        db.execute("UPDATE steps SET title = ? WHERE incident_id = ?", (hostile, incident))
+    hostile = _storable(" ".join(HOSTILE))
+    # Each column its own parameter: PostgreSQL types a parameter once, and columns differ (text, varchar).
+    values = {"h": hostile, "h2": hostile, "d": drill, "i": incident}
+    with _database() as db:
+        db.execute(sql("UPDATE drill_injects SET title = :h WHERE drill_id = :d"), values)
+        db.execute(sql("UPDATE drills SET scenario_id = :h WHERE id = :d"), values)
+        db.execute(sql("UPDATE incidents SET title = :h, opened_by = :h2 WHERE id = :i"), values)
+        db.execute(sql("UPDATE steps SET title = :h WHERE incident_id = :i"), values)
+        db.execute(sql("UPDATE obligations SET title = :h, citation = :h2 WHERE incident_id = :i"), values)
         db.execute(
-            "UPDATE obligations SET title = ?, citation = ? WHERE incident_id = ?",
-            (hostile, hostile, incident),
-        )
-        db.execute(
-            "UPDATE messages SET subject = ?, last_error = ?, body_text = ?, status = 'failed', recipients = ?",
-            (hostile, hostile, hostile + "\nsecond line", json.dumps([hostile])),
+            sql(
+                "UPDATE messages SET subject = :h, last_error = :h2, body_text = :b, status = 'failed', "
+                "recipients = :r"
+            ),
+            {**values, "b": hostile + "\nsecond line", "r": json.dumps([hostile])},
         )
 
 
@@ -276,7 +313,7 @@ def test_hostile_stored_values_are_shown_inertly_by_every_command(workspace: Pat
     _, listed, _ = run_cli("incident", "list")
     assert "[/x]" in listed and "\\x1b[2J" in listed and "\\u202e" in listed
     shown = json.loads(run_cli("incident", "show", incident, "--format", "json")[1])
-    assert shown["title"] == " ".join(HOSTILE)  # JSON keeps the value exactly, escaped
+    assert shown["title"] == _storable(" ".join(HOSTILE))  # JSON keeps the value exactly, escaped
     _, body, _ = run_cli("outbox", "show", "1")
     assert "\\x1b]0;title\\x07" in body and "second line" in body
 
