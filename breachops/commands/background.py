@@ -21,9 +21,12 @@ def status(
 ) -> None:
     """What runs for this workspace, with which settings, and anything unhealthy (exit 1 if so)."""
     from breachops.flows.status import workspace_status
+    from breachops.web.links import base_url
 
     app = make_app()
     found = workspace_status(app)
+    # The console's address: BREACHOPS_WEB_URL, else the one a running console recorded.
+    found["web_url"] = base_url(app.workspace) if found["serve"] is not None else None
     if fmt is TableOrJson.json:
         print(json.dumps(found, indent=2, ensure_ascii=False))
     else:
@@ -69,6 +72,7 @@ def _render(found: dict[str, Any]) -> None:
             ("local server", _mb(prefect["server"]) + (f", restarted {restarts}×" if restarts else ""))
         )
     rows.append(("serve", _mb(serve)))
+    rows.append(("web console", found.get("web_url") or "-"))
     if serve is not None:
         rows.append(("serve ticked", f"{serve['last_tick_seconds_ago']} s ago"))
         settings = serve.get("settings", {})

@@ -81,6 +81,8 @@ def test_status_shows_what_runs_and_stop_ends_it(fresh: Workspace) -> None:
     assert found["serve"]["settings"]["mail_channel"] == "outbox"
     assert found["database_url"].startswith("sqlite:///") and found["mail"]["mail_channel"] == "outbox"
     assert found["open_incidents"] == [] and found["running_drills"] == []
+    # The console serve runs, on loopback at the address it recorded.
+    assert found["web_url"].startswith("http://127.0.0.1:")
 
     # A second serve on the same folder is refused and names the first.
     second = fresh.cli("serve", check=False, timeout=120)
