@@ -10,11 +10,11 @@ never the counterparty's trade secrets or code), and each compelled disclosure r
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 from typing import Any
 
 from breachops.config.rules import PERSONAL_CATEGORIES
 from breachops.store.models import ObligationRow, StepRow
+from breachops.timefmt import stored_instant
 
 __all__ = ["AUTHORITY_AUDIENCES", "shared_with_authorities"]
 
@@ -55,18 +55,9 @@ def shared_with_authorities(
                     "recipient": str(answer.get("recipient") or "an authority (recipient not recorded)"),
                     "citation": "compelled disclosure",
                     "sent": True,
-                    "at": _instant(answer.get("disclosed_at")) or step.completed_at,
+                    "at": stored_instant(answer.get("disclosed_at")) or step.completed_at,
                     "shared": "what the production log lists"
                     + (f": {answer['production_log']}" if answer.get("production_log") else ""),
                 }
             )
     return lines
-
-
-def _instant(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and value:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return parsed if parsed.tzinfo else None
-    return None

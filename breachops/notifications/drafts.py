@@ -37,6 +37,7 @@ from breachops.notifications.notice_templates import (
 from breachops.notifications.regimes import Element, Notice, Regime, Regimes, load_regimes
 from breachops.notifications.render import FILL_MARK, local, render_part, template_words, utc
 from breachops.store.models import Incident, ObligationRow, StepRow
+from breachops.timefmt import stored_instant
 
 __all__ = [
     "NON_PERSONAL",
@@ -245,7 +246,7 @@ class DraftWriter:
         if fill.startswith("answer:"):
             return self._answer(fill.removeprefix("answer:"))
         if fill.endswith("_at"):
-            instant = _instant(self.facts.get(fill))
+            instant = stored_instant(self.facts.get(fill))
             return [f"{local(instant, zone)} / {utc(instant)}"] if instant else []
         party = self.agreement.parties[self._controller()]
         simple: dict[str, Any] = {
@@ -402,12 +403,3 @@ def _number(value: int, words: Mapping[str, Any]) -> str:
 
 def _person(contact: Contact) -> str:
     return f"{contact.name}, {contact.email}"
-
-
-def _instant(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and value:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return parsed if parsed.tzinfo else None
-    return None

@@ -46,6 +46,7 @@ from breachops.notifications.render import render
 from breachops.store import Repository
 from breachops.store.audit import heads_of
 from breachops.store.models import Incident, ObligationRow, StepRow
+from breachops.timefmt import stored_instant
 
 if TYPE_CHECKING:  # the console builds the links; messages only carry them
     from breachops.web.links import StepLinks
@@ -133,7 +134,7 @@ class Notices:
                 "id": self.incident.id,
                 "title": self.incident.title,
                 "summary": str(facts.get("summary") or self.incident.title),
-                "aware_at": _instant(facts.get("aware_at")) or self.incident.opened_at,
+                "aware_at": stored_instant(facts.get("aware_at")) or self.incident.opened_at,
                 "opened_at": self.incident.opened_at,
             },
             "opened_by": self.incident.opened_by,
@@ -266,7 +267,7 @@ class Notices:
                 "timezone": to_party.contacts["incident_lead"].timezone,
             },
             "due_at": row.due,
-            "discovered_at": _instant(facts.get("discovered_at")),
+            "discovered_at": stored_instant(facts.get("discovered_at")),
             "what_happened": facts.get("summary"),
             "information": list(facts.get("data_categories", [])),
             "measures_taken": self._measures(),
@@ -279,7 +280,7 @@ class Notices:
         }
 
     def _incident_facts(self) -> dict[str, Any]:
-        aware = _instant(self.incident.facts.get("aware_at")) or self.incident.opened_at
+        aware = stored_instant(self.incident.facts.get("aware_at")) or self.incident.opened_at
         return {"id": self.incident.id, "title": self.incident.title, "aware_at": aware}
 
     def _measures(self) -> list[str]:
@@ -392,12 +393,3 @@ def _owner_label(step: StepRow) -> str:
 
 def _digest_status(status: str) -> str:
     return {"overdue": "pending", "awaiting": "pending", "withdrawn": "waived"}.get(status, status)
-
-
-def _instant(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and value:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return parsed if parsed.tzinfo else None
-    return None

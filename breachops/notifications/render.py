@@ -101,24 +101,7 @@ def render(
     parts = []
     for suffix in ("subject", "txt", "html"):
         name = f"{kind}.{suffix}.j2"
-        try:
-            parts.append(render_bounded(env.get_template(name), values))
-        except InputError as exc:
-            if exc.source is not None:
-                raise
-            raise RenderError(_origin(env, name), exc.field, exc.value, exc.problem, exc.hint) from None
-        except JinjaTemplateError as exc:
-            raise RenderError(
-                _origin(env, name), None, None, f"{type(exc).__name__}: {exc.message or exc}",
-                "Pass every variable the template's header comment lists.",
-            ) from None  # fmt: skip
-        except TemplateLimitError as exc:
-            raise RenderError(
-                _origin(env, name), None, None, f"stopped: {exc}",
-                "Workspace templates run in a sandbox with limits; simplify the template.",
-            ) from None  # fmt: skip
-        except Exception as exc:  # a template's own error ({{ 1 / 0 }}): the template is at fault
-            raise RenderError(_origin(env, name), None, None, f"{type(exc).__name__}: {exc}") from None
+        parts.append(_render_one(env, name, values))
     subject = parts[0].strip()
     check_header_value(f"{kind}.subject", subject)
     if drill and not subject.startswith(DRILL_PREFIX):
@@ -141,8 +124,13 @@ def first_template(names: Sequence[str], template_dir: Path | None = None) -> st
 def render_part(name: str, context: Mapping[str, Any], *, template_dir: Path | None = None) -> str:
     """One template by name (a notice's text or HTML): the same environment, filters and errors."""
     env = _environment(str(template_dir.resolve()) if template_dir is not None else None)
+    return _render_one(env, name, context).strip() + "\n"
+
+
+def _render_one(env: BoundedEnvironment, name: str, values: Mapping[str, Any]) -> str:
+    """One template within the sandbox's limits; any failure is a RenderError naming the template."""
     try:
-        return env.get_template(name).render(context).strip() + "\n"
+        return render_bounded(env.get_template(name), values)
     except InputError as exc:
         if exc.source is not None:
             raise
@@ -152,6 +140,13 @@ def render_part(name: str, context: Mapping[str, Any], *, template_dir: Path | N
             _origin(env, name), None, None, f"{type(exc).__name__}: {exc.message or exc}",
             "Pass every variable the template's header comment lists.",
         ) from None  # fmt: skip
+    except TemplateLimitError as exc:
+        raise RenderError(
+            _origin(env, name), None, None, f"stopped: {exc}",
+            "Workspace templates run in a sandbox with limits; simplify the template.",
+        ) from None  # fmt: skip
+    except Exception as exc:  # a template's own error ({{ 1 / 0 }}): the template is at fault
+        raise RenderError(_origin(env, name), None, None, f"{type(exc).__name__}: {exc}") from None
 
 
 def template_source(name: str, template_dir: Path | None = None) -> str:
