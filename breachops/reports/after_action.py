@@ -23,6 +23,7 @@ from jinja2 import PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from breachops.config.coverage import gap_message
+from breachops.deadlines.capability import RATING_RULE, RATINGS, ObjectiveRating, Override, rate_objectives
 from breachops.deadlines.scoring import DrillRecord, DrillScore, ObligationOutcome, format_span
 from breachops.files import private_dir, write_private
 from breachops.playbooks.scenarios import Scenario, format_offset
@@ -71,6 +72,8 @@ class AfterActionReport:
     """Step ids to titles, for answers to steps the record does not list."""
     gaps: tuple[str, ...] = ()
     """Jurisdictions of the drill's facts the rule catalogue knows nothing of."""
+    capabilities: tuple[ObjectiveRating, ...] = ()
+    """Each objective rated P/S/M/U from its measures, or by an evaluator."""
 
     @classmethod
     def for_scenario(
@@ -79,6 +82,7 @@ class AfterActionReport:
         record: DrillRecord,
         score: DrillScore,
         participants: Sequence[ReportParticipant] = (),
+        overrides: Mapping[str, Override] | None = None,
         **options: Any,
     ) -> AfterActionReport:
         return cls(
@@ -86,7 +90,8 @@ class AfterActionReport:
             scenario_version=scenario.version,
             scenario_title=scenario.title,
             narrative=scenario.narrative,
-            objectives=scenario.objectives,
+            objectives=tuple(o.text for o in scenario.objectives),
+            capabilities=rate_objectives(scenario.objectives, score, overrides),
             playbook=scenario.playbook,
             record=record,
             score=score,
@@ -105,6 +110,7 @@ class AfterActionReport:
         interim: bool = False,
         generated_at: datetime | None = None,
         gaps: Sequence[str] = (),
+        overrides: Mapping[str, Override] | None = None,
     ) -> AfterActionReport:
         """The report of a stored drill: its mode, speed and participants come from ``drill``."""
         mode = f"{drill.mode}, simulated participants" if drill.simulate else drill.mode
@@ -118,6 +124,7 @@ class AfterActionReport:
             interim=interim,
             generated_at=generated_at,
             gaps=tuple(gaps),
+            overrides=overrides,
         )
 
     @property
@@ -226,6 +233,8 @@ def _context(report: AfterActionReport, *, html: bool) -> dict[str, Any]:
         "generated": _utc(report.generated_at) if report.generated_at else None,
         "narrative": report.narrative,
         "objectives": report.objectives,
+        "capabilities": capability_rows(report.capabilities),
+        "rating_rule": RATING_RULE,
         "participants": [
             {
                 "name": p.name,
@@ -294,6 +303,29 @@ def _context(report: AfterActionReport, *, html: bool) -> dict[str, Any]:
             for a in score.plan
         ],
     }
+
+
+def capability_rows(ratings: Sequence[ObjectiveRating]) -> list[dict[str, Any]]:
+    """One row per objective: its rating in HSEEP's words, the measures behind it, any override."""
+    rows = []
+    for r in ratings:
+        rating = r.rating
+        override = r.override
+        rows.append(
+            {
+                "objective": r.objective,
+                "text": r.text,
+                "capability": r.capability or "—",
+                "target": r.target or "—",
+                "rating": f"{rating} — {RATINGS[rating]}" if rating else "not rated (nothing observed)",
+                "rating_class": f"rating-{rating or 'none'}",
+                "measures": ", ".join(f"{m.measure} ({m.status.replace('_', ' ')})" for m in r.measures)
+                or "—",
+                "computed": r.computed or "—",
+                "override": f"{override.rating} by {override.by}: {override.reason}" if override else "",
+            }
+        )
+    return rows
 
 
 def _zones(report: AfterActionReport) -> list[str]:

@@ -5,12 +5,13 @@ A drill's events go to the audit stream of its incident (the same id, ``DRL-<yea
 schedule changes go to the system stream.
 
 Audit kinds: drill.started, drill.advanced, drill.inject_delivered, drill.completed, drill.cancelled,
-drill_schedule.created, drill_schedule.fired, drill_schedule.skipped, drill_schedule.invited,
-drill_schedule.removed.
+drill.objective_rated, drill_schedule.created, drill_schedule.fired, drill_schedule.skipped,
+drill_schedule.invited, drill_schedule.removed.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from breachops.errors import InputError
 from breachops.store import audit
-from breachops.store.models import SYSTEM_STREAM, Drill, DrillCounter, DrillInject, DrillSchedule
+from breachops.store.models import SYSTEM_STREAM, AuditEvent, Drill, DrillCounter, DrillInject, DrillSchedule
 from breachops.store.repository import _aware, _insert_ignore
 
 __all__ = ["DRILL_MODES", "DRILL_STATUSES", "DrillRepository", "UnknownDrill", "allocate_drill_id"]
@@ -183,6 +184,24 @@ class DrillRepository:
             payload["summary"] = audit.to_jsonable(score.get("summary", {}))
         audit.append(self.session, drill.id, f"drill.{status}", payload, actor, at)
         return drill
+
+    # ---- evaluation -----------------------------------------------------------------------------
+
+    def rate_objective(
+        self, drill: Drill, objective: str, rating: str, reason: str, by: str, at: datetime
+    ) -> None:
+        """An evaluator's rating of an objective; the latest one of each objective stands."""
+        payload = {"objective": objective, "rating": rating, "reason": reason}
+        audit.append(self.session, drill.id, "drill.objective_rated", payload, by, _aware(at, "at"))
+
+    def objective_ratings(self, drill_id: str) -> list[tuple[dict[str, Any], str]]:
+        """Every evaluator rating of the drill, oldest first, as (payload, who)."""
+        query = (
+            select(AuditEvent)
+            .where(AuditEvent.incident_id == drill_id, AuditEvent.kind == "drill.objective_rated")
+            .order_by(AuditEvent.seq)
+        )
+        return [(json.loads(e.payload), e.actor) for e in self.session.scalars(query)]
 
     # ---- injects --------------------------------------------------------------------------------
 
