@@ -161,3 +161,32 @@ def test_the_latest_rating_of_an_objective_stands(app: App):
     drill_evaluation.rate_objective(app, drill_id, "scope-in-time", "S", "Second look: fair.", EVALUATOR)
     assert drill_evaluation.overrides_of(app, drill_id)["scope-in-time"].rating == "S"
     assert len(ratings_in_audit(app, drill_id)) == 2
+
+
+def test_drill_rate_records_the_rating_and_names_the_bad_flag(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import os
+
+    import typer
+    from typer.testing import CliRunner
+
+    from breachops.commands.drill_evaluation import register
+
+    workspace = tmp_path / "cli-ws"
+    for name in [n for n in os.environ if n.startswith(("BREACHOPS_", "PREFECT_"))]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("BREACHOPS_WORKSPACE", str(workspace))
+    drill_id = facilitated(App(Settings(workspace=workspace), clock=ManualClock(START)))
+    group = typer.Typer()
+    register(group)
+    group.command("noop")(lambda: None)  # a group of one command would swallow its name
+    run = CliRunner().invoke
+    args = ["rate", drill_id, "--objective", "scope-in-time", "--reason", "Scoped fast.", "--by", EVALUATOR]
+    result = run(group, [*args, "--rating", "p"])
+    assert result.exit_code == 0, result.output
+    assert "scope-in-time rated P (Performed without challenges)" in result.output
+    refused = run(group, [*args, "--rating", "Q"])
+    assert isinstance(refused.exception, InputError) and refused.exception.source == "--rating"
+    app = App(Settings(workspace=workspace), clock=ManualClock(START))
+    assert [e.actor for e in ratings_in_audit(app, drill_id)] == [EVALUATOR]
