@@ -55,6 +55,7 @@ __all__ = [
     "parse_offset",
     "parse_scenario",
     "parse_span",
+    "rule_ids_for",
     "shipped_scenario_files",
     "simulated_answer",
 ]
@@ -712,12 +713,18 @@ def load_scenario(
             playbook = load_playbook(playbook_name, playbook_search)
         except InputError as exc:
             raise InputError(path, "playbook", playbook_name, exc.problem, exc.hint) from None
-    scenario = parse_scenario(data, path, playbook, _rule_ids() if _measures_rules(data) else None)
+    scenario = parse_scenario(data, path, playbook, rule_ids_for(data))
     if not looks_like_path(name_or_path) and scenario.id != str(name_or_path):
         raise InputError(
             path, "id", scenario.id, f"does not match the file name {path.stem!r}", "Rename one of them."
         )
     return scenario
+
+
+def rule_ids_for(data: Any) -> frozenset[str] | None:
+    """The catalogue's rule ids when a scenario's objectives measure duties (reading the catalogue
+    only then); None otherwise."""
+    return _rule_ids() if _measures_rules(data) else None
 
 
 def _measures_rules(data: Any) -> bool:
