@@ -8,7 +8,7 @@ evaluator may override it with a reason, and the report shows both. Pure: no clo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -36,7 +36,8 @@ RATINGS: dict[str, str] = {
 RATING_RULE = (
     "P: every measure met on time. S: at least half of the measures met, some late or missed. "
     "M: fewer than half met. U: none met. A step counts as met when done by the drill's end, on time "
-    "when by its due time; a duty when discharged (or waived), on time when before it fell due. "
+    "when by its due time; a duty when discharged (or waived), on time when before it fell due; "
+    "a discussion question when answered. "
     "A step or duty not yet owed when the drill ended, or a duty the drill's facts never created, "
     "is not observed and not counted; an objective with no observed measure is not rated unless an "
     "evaluator rates it."
@@ -91,8 +92,10 @@ def rate_objectives(
     objectives: Sequence[ObjectiveLike],
     score: DrillScore,
     overrides: Mapping[str, Override] | None = None,
+    answered: Collection[str] = (),
 ) -> tuple[ObjectiveRating, ...]:
-    """Rate every objective of the scenario, in its written order; the last override of each stands."""
+    """Rate every objective of the scenario, in its written order; the last override of each stands.
+    ``answered`` holds the ``<inject id>/<question id>`` of every discussion question answered."""
     overrides = overrides or {}
     return tuple(
         ObjectiveRating(
@@ -100,7 +103,7 @@ def rate_objectives(
             text=o.text,
             capability=o.capability,
             target=o.target,
-            measures=(results := tuple(_measure(m, score) for m in o.measured_by)),
+            measures=(results := tuple(_measure(m, score, answered) for m in o.measured_by)),
             computed=_computed(results),
             override=overrides.get(o.id),
         )
@@ -121,7 +124,7 @@ def _computed(results: Sequence[MeasureResult]) -> Rating | None:
     return "S" if met * 2 >= len(observed) else "M"
 
 
-def _measure(measure: str, score: DrillScore) -> MeasureResult:
+def _measure(measure: str, score: DrillScore, answered: Collection[str]) -> MeasureResult:
     kind, _, ref = measure.partition(":")
     if kind == "step":
         step = next((s for s in score.steps if s.step_id == ref), None)
@@ -139,6 +142,8 @@ def _measure(measure: str, score: DrillScore) -> MeasureResult:
             return MeasureResult(measure, "not_observed")
         worst = max(statuses, key=("on_time", "late", "missed").index)
         return MeasureResult(measure, worst)
+    if kind == "question":
+        return MeasureResult(measure, "on_time" if ref in answered else "missed")
     return MeasureResult(measure, "not_observed")
 
 

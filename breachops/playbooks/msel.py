@@ -7,10 +7,11 @@ and imported again; a round trip gives back the same scenario.
 
 What the MSEL columns cannot say travels with them: the CSV opens with a block of ``field,value``
 rows (id, title, narrative, playbook, ... ; structured values as JSON), then a blank row, then the
-table; the JSON holds ``scenario`` and ``msel``. Two columns follow the MSEL's: ``inject id`` and
-``reveals`` (the facts the inject reveals, as JSON). On import ``from``, ``objective``, ``controller``
-and ``notes`` are for people: ``objective`` is derived from the objectives' step measures on export,
-and the others are not kept. ``method`` must be ``email``, the only way a drill delivers an inject.
+table; the JSON holds ``scenario`` and ``msel``. Three columns follow the MSEL's: ``inject id``,
+``reveals`` (the facts the inject reveals) and ``questions`` (its discussion questions), both as
+JSON. On import ``from``, ``objective``, ``controller`` and ``notes`` are for people: ``objective``
+is derived from the objectives' step measures on export, and the others are not kept. ``method``
+must be ``email``, the only way a drill delivers an inject.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ COLUMNS: tuple[str, ...] = (
     "notes",
     "inject id",
     "reveals",
+    "questions",
 )
 _REQUIRED = ("number", "scenario time", "synopsis", "inject text", "to", "expected action", "inject id")
 _HEADER_FIELDS = (
@@ -71,6 +73,7 @@ _HEADER_FIELDS = (
     "simulation",
 )
 _JSON_FIELDS = ("objectives", "participants", "facts", "simulation")
+_JSON_COLUMNS = ("reveals", "questions")
 _FROM = "exercise control"
 _METHOD = "email"
 _LABEL = re.compile(r"^([a-z_]+)/([a-z_]+)$")
@@ -83,6 +86,7 @@ _COLUMN_OF = {
     "to": "to",
     "reveals": "reveals",
     "expects": "expected action",
+    "questions": "questions",
 }
 
 
@@ -144,6 +148,7 @@ def _row(scenario: Scenario, number: int, inject: Inject) -> dict[str, Any]:
         "notes": "",
         "inject id": inject.id,
         "reveals": json.loads(json.dumps(inject.reveals, default=str)),
+        "questions": [q.model_dump() for q in inject.questions],
     }
 
 
@@ -166,7 +171,7 @@ def export_msel(scenario: Scenario, fmt: MselFormat) -> str:
     writer.writerow(COLUMNS)
     for row in rows:
         writer.writerow(
-            [json.dumps(row[c], ensure_ascii=False) if c == "reveals" else row[c] for c in COLUMNS]
+            [json.dumps(row[c], ensure_ascii=False) if c in _JSON_COLUMNS else row[c] for c in COLUMNS]
         )
     return out.getvalue()
 
@@ -237,11 +242,12 @@ def _parse_csv(text: str, source: Path) -> tuple[dict[str, Any], list[tuple[int,
                 source, number, None, cells[len(columns) :], "more cells than the header has columns"
             )
         row: dict[str, Any] = dict(zip(columns, cells, strict=False))
-        text = row.get("reveals", "")
-        try:
-            row["reveals"] = json.loads(text) if isinstance(text, str) and text.strip() else {}
-        except json.JSONDecodeError as exc:
-            raise _refuse(source, number, "reveals", text[:40], f"is not JSON: {exc.msg}") from None
+        for column, empty in (("reveals", {}), ("questions", [])):
+            text = row.get(column, "")
+            try:
+                row[column] = json.loads(text) if isinstance(text, str) and text.strip() else empty
+            except json.JSONDecodeError as exc:
+                raise _refuse(source, number, column, text[:40], f"is not JSON: {exc.msg}") from None
         rows.append((number, row))
     return header, rows
 
@@ -310,6 +316,11 @@ def _inject(source: Path, number: int, row: Mapping[str, Any]) -> dict[str, Any]
     }
     if reveals:
         inject["reveals"] = dict(reveals)
+    questions = row.get("questions") or []
+    if not isinstance(questions, list):
+        raise _refuse(source, number, "questions", questions, "expected a list of {id, text}")
+    if questions:
+        inject["questions"] = questions
     try:
         Inject.model_validate(inject)
     except ValidationError as exc:  # name the column of the first problem

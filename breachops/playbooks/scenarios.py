@@ -45,6 +45,7 @@ __all__ = [
     "Inject",
     "Objective",
     "Participant",
+    "Question",
     "Scenario",
     "SimulatedStep",
     "Simulation",
@@ -186,8 +187,33 @@ class Participant(_Strict):
         return f"{self.party}/{self.role}"
 
 
+class Question(_Strict):
+    """A discussion question sent with an inject; participants answer it with `drill answer`."""
+
+    id: str
+    text: str
+
+    _id = field_validator("id")(lambda v: _slug(v, "question id"))
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _questions(value: Any) -> Any:
+    """A bare question is ``q<n>``: ``questions: ["Who decides?"]`` reads as ``[{id: q1, text: ...}]``."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list | tuple):
+        return value
+    return [
+        {"id": f"q{index + 1}", "text": item} if isinstance(item, str) else item
+        for index, item in enumerate(value)
+    ]
+
+
 class Inject(_Strict):
-    """One event of the story, emailed to participants at its offset; it may reveal new facts."""
+    """One event of the story, emailed to participants at its offset; it may reveal new facts and ask
+    discussion questions."""
 
     id: str
     at: timedelta
@@ -196,8 +222,10 @@ class Inject(_Strict):
     to: Literal["all"] | tuple[Participant, ...] = "all"
     reveals: dict[str, Any] = Field(default_factory=dict)
     expects: tuple[str, ...] = ()
+    questions: tuple[Question, ...] = ()
 
     _id = field_validator("id")(lambda v: _slug(v, "inject id"))
+    _questions = field_validator("questions", mode="before")(_questions)
     _at = field_validator("at", mode="before")(parse_offset)
     _to = field_validator("to", mode="before")(_expand_both)
 
@@ -230,6 +258,13 @@ class Inject(_Strict):
     def reveals_at(self, t0: datetime) -> dict[str, Any]:
         """The fact changes this inject reveals, offsets resolved against ``t0`` into UTC instants."""
         return _resolve_instants(self.reveals, t0)
+
+    def question(self, question_id: str) -> Question:
+        for question in self.questions:
+            if question.id == question_id:
+                return question
+        known = ", ".join(q.id for q in self.questions) or "none"
+        raise KeyError(f"inject {self.id!r} has no question {question_id!r}; its questions: {known}")
 
     def recipients(self, participants: Sequence[Participant]) -> tuple[Participant, ...]:
         return tuple(participants) if self.to == "all" else self.to
@@ -470,6 +505,9 @@ def scenario_problems(
             problems.append(
                 (f"{where}.at", format_offset(inject.at), f"after the scenario ends at {_span(scenario)}")
             )
+        asked = [q.id for q in inject.questions]
+        for question_id in sorted({q for q in asked if asked.count(q) > 1}):
+            problems.append((f"{where}.questions", question_id, "duplicate question id"))
         if inject.to != "all":
             for person in inject.to:
                 if person.label not in members:
@@ -487,9 +525,10 @@ def scenario_problems(
 def _objective_problems(
     scenario: Scenario, playbook: Playbook | None, rule_ids: Collection[str] | None
 ) -> list[Problem]:
-    """Each measure must name something the drill records: a playbook step, a rule of the catalogue.
-    Questions are not yet part of an inject, so a ``question:`` measure could never be observed."""
+    """Each measure must name something the drill records: a playbook step, a rule of the catalogue,
+    a discussion question of an inject (``question:<inject id>/<question id>``)."""
     problems: list[Problem] = []
+    questions = {f"{i.id}/{q.id}" for i in scenario.injects for q in i.questions}
     seen: set[str] = set()
     step_ids = {s.id for s in playbook.steps()} if playbook is not None else None
     for index, objective in enumerate(scenario.objectives):
@@ -504,9 +543,10 @@ def _objective_problems(
                 problems.append((f"{where}.measured_by", measure, f"no such step; {known}"))
             elif kind == "obligation" and rule_ids is not None and ref not in rule_ids:
                 problems.append((f"{where}.measured_by", measure, "no rule of the catalogue has this id"))
-            elif kind == "question":
+            elif kind == "question" and ref not in questions:
+                known = ", ".join(sorted(questions)) or "none"
                 problems.append(
-                    (f"{where}.measured_by", measure, "injects carry no discussion questions yet")
+                    (f"{where}.measured_by", measure, f"no inject asks this question; questions: {known}")
                 )
     return problems
 

@@ -61,10 +61,12 @@ def manual_context(scenario: Scenario) -> dict[str, Any]:
         "injects": [
             {
                 "number": n,
+                "id": i.id,
                 "time": format_offset(i.at),
                 "title": i.title,
                 "message": i.message,
                 "to": _recipients(i),
+                "questions": [(q.id, q.text) for q in i.questions],
             }
             for n, i in enumerate(scenario.injects, start=1)
         ],
@@ -92,7 +94,6 @@ def handbook_context(scenario: Scenario, playbook: Playbook | None = None) -> di
         injects.append(
             {
                 **row,
-                "id": inject.id,
                 "expects": [_step(playbook, s) for s in inject.expects],
                 "reveals": [(name, _value(v)) for name, v in inject.reveals.items()],
                 "objectives": [

@@ -5,8 +5,8 @@ A drill's events go to the audit stream of its incident (the same id, ``DRL-<yea
 schedule changes go to the system stream.
 
 Audit kinds: drill.started, drill.advanced, drill.inject_delivered, drill.completed, drill.cancelled,
-drill.objective_rated, drill_schedule.created, drill_schedule.fired, drill_schedule.skipped,
-drill_schedule.invited, drill_schedule.removed.
+drill.objective_rated, drill.question_answered, drill.hotwash, drill_schedule.created,
+drill_schedule.fired, drill_schedule.skipped, drill_schedule.invited, drill_schedule.removed.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from sqlalchemy import select, update
@@ -196,12 +196,37 @@ class DrillRepository:
 
     def objective_ratings(self, drill_id: str) -> list[tuple[dict[str, Any], str]]:
         """Every evaluator rating of the drill, oldest first, as (payload, who)."""
+        return [(payload, by) for payload, by, _ in self.evaluation_events(drill_id, "drill.objective_rated")]
+
+    def answer_question(
+        self, drill: Drill, inject: str, question: str, text: str, by: str, at: datetime
+    ) -> None:
+        payload = {"inject": inject, "question": question, "text": text}
+        audit.append(self.session, drill.id, "drill.question_answered", payload, by, _aware(at, "at"))
+
+    def record_hotwash(
+        self,
+        drill: Drill,
+        party: str,
+        went_well: Sequence[str],
+        improve: Sequence[str],
+        by: str,
+        at: datetime,
+    ) -> None:
+        payload = {"party": party, "went_well": list(went_well), "improve": list(improve)}
+        audit.append(self.session, drill.id, "drill.hotwash", payload, by, _aware(at, "at"))
+
+    def evaluation_events(self, drill_id: str, kind: str) -> list[tuple[dict[str, Any], str, datetime]]:
+        """The drill's audit events of one kind, oldest first, as (payload, who, when)."""
         query = (
             select(AuditEvent)
-            .where(AuditEvent.incident_id == drill_id, AuditEvent.kind == "drill.objective_rated")
+            .where(AuditEvent.incident_id == drill_id, AuditEvent.kind == kind)
             .order_by(AuditEvent.seq)
         )
-        return [(json.loads(e.payload), e.actor) for e in self.session.scalars(query)]
+        return [
+            (json.loads(e.payload), e.actor, e.at if e.at.tzinfo else e.at.replace(tzinfo=UTC))
+            for e in self.session.scalars(query)
+        ]
 
     # ---- injects --------------------------------------------------------------------------------
 

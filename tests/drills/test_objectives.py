@@ -64,8 +64,8 @@ def test_free_text_and_structured_objectives_both_load(tmp_path: Path):
          "step:freeze-acces", "no such step"),
         (structured(measured_by=["obligation:gdpr-art-99"]), "objectives[0] (contain).measured_by",
          "obligation:gdpr-art-99", "no rule of the catalogue"),
-        (structured(measured_by=["question:start/q1"]), "objectives[0] (contain).measured_by",
-         "question:start/q1", "no discussion questions"),
+        (structured(measured_by=["question:start/q9"]), "objectives[0] (contain).measured_by",
+         "question:start/q9", "no inject asks this question"),
     ],
 )  # fmt: skip
 def test_a_measure_naming_nothing_the_drill_records_is_refused_at_load(
