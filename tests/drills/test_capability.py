@@ -85,3 +85,12 @@ def test_the_report_shows_a_capability_table_with_ratings_measures_overrides_and
 def test_a_report_without_objectives_has_no_capability_table():
     md = render_markdown(sample_report())  # type: ignore[arg-type]
     assert "Objectives and capabilities" not in md
+
+
+def test_a_question_measure_is_met_once_answered():
+    score = score_drill(record())
+    objectives = [Obj("talk", ("question:journalist-asks/q1", "step:freeze-access"))]
+    (silent,) = rate_objectives(objectives, score)
+    (answered,) = rate_objectives(objectives, score, answered={"journalist-asks/q1"})
+    assert (silent.computed, answered.computed) == ("S", "P")
+    assert [m.status for m in silent.measures] == ["missed", "on_time"]
