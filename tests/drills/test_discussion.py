@@ -142,3 +142,36 @@ def test_a_question_of_an_inject_not_yet_delivered_cannot_be_answered(app: App):
             "Yes.",
             "marina.alves@horizonte.example",
         )
+
+
+def test_drill_answer_and_drill_hotwash_from_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import os
+
+    import typer
+    from typer.testing import CliRunner
+
+    from breachops.commands.drill_evaluation import register
+
+    workspace = tmp_path / "cli-ws"
+    for name in [n for n in os.environ if n.startswith(("BREACHOPS_", "PREFECT_"))]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("BREACHOPS_WORKSPACE", str(workspace))
+    drill_id = started(App(Settings(workspace=workspace), clock=ManualClock(START)))
+    group = typer.Typer()
+    register(group)
+    run = CliRunner().invoke
+    hotwash = ["hotwash", drill_id, "--party", "receiving", "--by", RAFAEL]
+    result = run(
+        group, [*hotwash, "--went-well", "Fast freeze", "--went-well", "One voice", "--improve", "Logs"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "hotwash of receiving recorded (2 went well, 1 to improve)" in result.output
+    answer = ["answer", drill_id, "public-repo-found", "--question", "first-hour", "--by", RAFAEL]
+    result = run(group, [*answer, "--text", "We call the licensor."])
+    assert result.exit_code == 0, result.output
+    app = App(Settings(workspace=workspace), clock=ManualClock(START))
+    (entry,) = drill_evaluation.hotwash_of(app, drill_id)
+    assert (entry.went_well, entry.improve) == (("Fast freeze", "One voice"), ("Logs",))
+    assert [a.text for a in drill_evaluation.answers_of(app, drill_id)] == ["We call the licensor."]
