@@ -14,6 +14,9 @@ from rich.table import Table
 
 from breachops.bootstrap import App
 from breachops.commands.common import TableOrJson, actor, make_app, out, say
+from breachops.commands.drill_evaluation import register as register_evaluation_commands
+from breachops.commands.drill_msel import register as register_msel_commands
+from breachops.commands.drill_pack import register as register_pack_commands
 from breachops.commands.drill_schedules import register as register_schedule_commands
 from breachops.commands.drill_schedules import schedules_json, schedules_table
 from breachops.commands.incidents import _agreement_path
@@ -319,3 +322,6 @@ def drill_list(fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJs
 
 
 register_schedule_commands(drill_app)
+register_evaluation_commands(drill_app)
+register_msel_commands(drill_app)
+register_pack_commands(drill_app)

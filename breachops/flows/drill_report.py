@@ -165,6 +165,7 @@ def drill_record(app: App, drill_id: str) -> tuple[DrillRecord, list[CorrectiveA
 
 def build_report(app: App, drill_id: str, *, interim: bool = False) -> ReportOutcome:
     """Score the drill and write its after-action report into ``<workspace>/drills/<id>/``."""
+    from breachops.flows.drill_evaluation import answers_of, hotwash_of, overrides_of
     from breachops.reports.after_action import AfterActionReport, write_report
 
     record, carried, drill = drill_record(app, drill_id)
@@ -181,6 +182,9 @@ def build_report(app: App, drill_id: str, *, interim: bool = False) -> ReportOut
         interim=interim,
         generated_at=app.clock.now(),
         gaps=gaps,
+        overrides=overrides_of(app, drill_id),
+        discussion=answers_of(app, drill_id),
+        hotwash=hotwash_of(app, drill_id),
     )
     html_path, md_path = write_report(report, app.workspace.resolve() / "drills" / drill_id)
     return ReportOutcome(score_to_json(score), [_jsonable(a) for a in score.plan], html_path, md_path)

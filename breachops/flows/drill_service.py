@@ -345,7 +345,7 @@ def _deliver(
                         "body": inject.message,
                         "at": t0 + inject.at,
                     },
-                    "questions": list(getattr(inject, "questions", ()) or ()),
+                    "questions": [f"{q.text} (question {q.id})" for q in inject.questions],
                     "respond_by": None,
                     "facilitator": facilitator,
                 },

@@ -14,8 +14,9 @@ reveal a fact an incident could not hold.
 from __future__ import annotations
 
 import copy
+import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -42,7 +43,9 @@ from breachops.playbooks.models import FieldSpec, Playbook, Step, check_party_ke
 __all__ = [
     "INSTANT_FACTS",
     "Inject",
+    "Objective",
     "Participant",
+    "Question",
     "Scenario",
     "SimulatedStep",
     "Simulation",
@@ -53,6 +56,7 @@ __all__ = [
     "parse_offset",
     "parse_scenario",
     "parse_span",
+    "rule_ids_for",
     "shipped_scenario_files",
     "simulated_answer",
 ]
@@ -183,8 +187,33 @@ class Participant(_Strict):
         return f"{self.party}/{self.role}"
 
 
+class Question(_Strict):
+    """A discussion question sent with an inject; participants answer it with `drill answer`."""
+
+    id: str
+    text: str
+
+    _id = field_validator("id")(lambda v: _slug(v, "question id"))
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _questions(value: Any) -> Any:
+    """A bare question is ``q<n>``: ``questions: ["Who decides?"]`` reads as ``[{id: q1, text: ...}]``."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list | tuple):
+        return value
+    return [
+        {"id": f"q{index + 1}", "text": item} if isinstance(item, str) else item
+        for index, item in enumerate(value)
+    ]
+
+
 class Inject(_Strict):
-    """One event of the story, emailed to participants at its offset; it may reveal new facts."""
+    """One event of the story, emailed to participants at its offset; it may reveal new facts and ask
+    discussion questions."""
 
     id: str
     at: timedelta
@@ -193,8 +222,10 @@ class Inject(_Strict):
     to: Literal["all"] | tuple[Participant, ...] = "all"
     reveals: dict[str, Any] = Field(default_factory=dict)
     expects: tuple[str, ...] = ()
+    questions: tuple[Question, ...] = ()
 
     _id = field_validator("id")(lambda v: _slug(v, "inject id"))
+    _questions = field_validator("questions", mode="before")(_questions)
     _at = field_validator("at", mode="before")(parse_offset)
     _to = field_validator("to", mode="before")(_expand_both)
 
@@ -228,6 +259,13 @@ class Inject(_Strict):
         """The fact changes this inject reveals, offsets resolved against ``t0`` into UTC instants."""
         return _resolve_instants(self.reveals, t0)
 
+    def question(self, question_id: str) -> Question:
+        for question in self.questions:
+            if question.id == question_id:
+                return question
+        known = ", ".join(q.id for q in self.questions) or "none"
+        raise KeyError(f"inject {self.id!r} has no question {question_id!r}; its questions: {known}")
+
     def recipients(self, participants: Sequence[Participant]) -> tuple[Participant, ...]:
         return tuple(participants) if self.to == "all" else self.to
 
@@ -240,6 +278,59 @@ def _instant_offset(value: Any) -> timedelta:
             "(T+0, T-6h, T+1d2h) so the scenario can run on any day"
         )
     return parse_offset(value)
+
+
+MEASURE_KINDS: tuple[str, ...] = ("step", "obligation", "question")
+
+
+def _measure(value: Any) -> str:
+    """``step:<step id>``, ``obligation:<rule id>`` or ``question:<inject id>/<question id>``."""
+    if not isinstance(value, str) or ":" not in value:
+        raise ValueError(f"{value!r} is not a measure such as step:<id>, obligation:<rule id>")
+    kind, _, ref = value.partition(":")
+    if kind not in MEASURE_KINDS:
+        raise ValueError(f"{kind!r} is not a kind of measure; kinds are {', '.join(MEASURE_KINDS)}")
+    if not ref.strip() or ref != ref.strip() or len(ref) > 120:
+        raise ValueError(f"{value!r} names nothing after {kind}:")
+    return value
+
+
+class Objective(_Strict):
+    """What the exercise sets out to test (HSEEP): a capability, and the observable measures that say
+    whether it was performed. A free-text objective has no measures and is never rated by itself."""
+
+    id: str
+    text: str
+    capability: str = ""
+    measured_by: tuple[str, ...] = ()
+    target: str = ""
+
+    _id = field_validator("id")(lambda v: _slug(v, "objective id"))
+
+    @field_validator("measured_by", mode="before")
+    @classmethod
+    def _measures(cls, value: Any) -> Any:
+        items = [value] if isinstance(value, str) else value
+        if isinstance(items, list | tuple):
+            return [_measure(item) for item in items]
+        return items
+
+    def measures(self, kind: str) -> tuple[str, ...]:
+        """The references of one kind of measure, e.g. the step ids of ``step:`` measures."""
+        return tuple(m.partition(":")[2] for m in self.measured_by if m.partition(":")[0] == kind)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _objectives(value: Any) -> Any:
+    """Free text (today's shape) becomes an objective ``objective-<n>`` with no measures."""
+    if not isinstance(value, list | tuple):
+        return value
+    return [
+        {"id": f"objective-{index + 1}", "text": item} if isinstance(item, str) else item
+        for index, item in enumerate(value)
+    ]
 
 
 class SimulatedStep(_Strict):
@@ -276,7 +367,7 @@ class Scenario(_Strict):
     version: str
     title: str
     narrative: str
-    objectives: tuple[str, ...] = ()
+    objectives: tuple[Objective, ...] = ()
     playbook: str
     duration: timedelta
     participants: tuple[Participant, ...]
@@ -289,6 +380,7 @@ class Scenario(_Strict):
     _playbook = field_validator("playbook")(lambda v: _slug(v, "playbook name"))
     _duration = field_validator("duration", mode="before")(parse_span)
     _participants = field_validator("participants", mode="before")(_expand_both)
+    _objectives = field_validator("objectives", mode="before")(_objectives)
 
     @field_validator("version", mode="before")
     @classmethod
@@ -372,6 +464,13 @@ class Scenario(_Strict):
                 return inject
         raise KeyError(f"scenario {self.id!r} has no inject {inject_id!r}")
 
+    def objective(self, objective_id: str) -> Objective:
+        for objective in self.objectives:
+            if objective.id == objective_id:
+                return objective
+        known = ", ".join(o.id for o in self.objectives) or "none"
+        raise KeyError(f"scenario {self.id!r} has no objective {objective_id!r}; objectives: {known}")
+
     def expected_by(self) -> dict[str, str]:
         """Step id → the first inject (in time order) expecting it, for scoring what each inject asked."""
         out: dict[str, str] = {}
@@ -389,7 +488,9 @@ Problem = tuple[str, Any, str]
 """(field path, value, what is wrong), so both the model and the loader can say where."""
 
 
-def scenario_problems(scenario: Scenario, playbook: Playbook | None = None) -> list[Problem]:
+def scenario_problems(
+    scenario: Scenario, playbook: Playbook | None = None, rule_ids: Collection[str] | None = None
+) -> list[Problem]:
     """What is wrong across fields: inject ids, offsets past the end, recipients who do not take part,
     facts the engine refuses and, given the playbook, unknown steps and gates a simulation cannot answer."""
     problems: list[Problem] = []
@@ -404,6 +505,9 @@ def scenario_problems(scenario: Scenario, playbook: Playbook | None = None) -> l
             problems.append(
                 (f"{where}.at", format_offset(inject.at), f"after the scenario ends at {_span(scenario)}")
             )
+        asked = [q.id for q in inject.questions]
+        for question_id in sorted({q for q in asked if asked.count(q) > 1}):
+            problems.append((f"{where}.questions", question_id, "duplicate question id"))
         if inject.to != "all":
             for person in inject.to:
                 if person.label not in members:
@@ -412,8 +516,38 @@ def scenario_problems(scenario: Scenario, playbook: Playbook | None = None) -> l
         if name in INSTANT_FACTS and value is not None and parse_offset(value) > scenario.duration:
             problems.append((f"facts.{name}", value, f"after the scenario ends at {_span(scenario)}"))
     problems += _fact_problems(scenario)
+    problems += _objective_problems(scenario, playbook, rule_ids)
     if playbook is not None:
         problems += _playbook_problems(scenario, playbook)
+    return problems
+
+
+def _objective_problems(
+    scenario: Scenario, playbook: Playbook | None, rule_ids: Collection[str] | None
+) -> list[Problem]:
+    """Each measure must name something the drill records: a playbook step, a rule of the catalogue,
+    a discussion question of an inject (``question:<inject id>/<question id>``)."""
+    problems: list[Problem] = []
+    questions = {f"{i.id}/{q.id}" for i in scenario.injects for q in i.questions}
+    seen: set[str] = set()
+    step_ids = {s.id for s in playbook.steps()} if playbook is not None else None
+    for index, objective in enumerate(scenario.objectives):
+        where = f"objectives[{index}] ({objective.id})"
+        if objective.id in seen:
+            problems.append((f"{where}.id", objective.id, "duplicate objective id"))
+        seen.add(objective.id)
+        for measure in objective.measured_by:
+            kind, _, ref = measure.partition(":")
+            if kind == "step" and step_ids is not None and ref not in step_ids:
+                known = f"steps of {scenario.playbook}: {', '.join(sorted(step_ids))}"
+                problems.append((f"{where}.measured_by", measure, f"no such step; {known}"))
+            elif kind == "obligation" and rule_ids is not None and ref not in rule_ids:
+                problems.append((f"{where}.measured_by", measure, "no rule of the catalogue has this id"))
+            elif kind == "question" and ref not in questions:
+                known = ", ".join(sorted(questions)) or "none"
+                problems.append(
+                    (f"{where}.measured_by", measure, f"no inject asks this question; questions: {known}")
+                )
     return problems
 
 
@@ -580,8 +714,14 @@ def shipped_scenario_files() -> list[Path]:
     return shipped_files("scenarios")
 
 
-def parse_scenario(data: Any, source: str | Path, playbook: Playbook | None = None) -> Scenario:
-    """Validate a scenario read from ``source``; given its playbook, also the steps and simulation."""
+def parse_scenario(
+    data: Any,
+    source: str | Path,
+    playbook: Playbook | None = None,
+    rule_ids: Collection[str] | None = None,
+) -> Scenario:
+    """Validate a scenario read from ``source``; given its playbook, also the steps and simulation;
+    given the catalogue's rule ids, also the objectives' ``obligation:`` measures."""
     if not isinstance(data, Mapping):
         raise InputError(
             source, None, None, "expected a mapping describing the scenario (id, playbook, injects, ...)"
@@ -590,7 +730,7 @@ def parse_scenario(data: Any, source: str | Path, playbook: Playbook | None = No
         scenario = Scenario.model_validate({**data, "origin": str(source)}, context={_DEFER: True})
     except ValidationError as exc:
         raise from_validation_error(exc, source) from None
-    problems = scenario_problems(scenario, playbook)
+    problems = scenario_problems(scenario, playbook, rule_ids)
     if problems:
         path, value, problem = problems[0]
         raise InputError(source, path, value, problem)
@@ -613,12 +753,35 @@ def load_scenario(
             playbook = load_playbook(playbook_name, playbook_search)
         except InputError as exc:
             raise InputError(path, "playbook", playbook_name, exc.problem, exc.hint) from None
-    scenario = parse_scenario(data, path, playbook)
+    scenario = parse_scenario(data, path, playbook, rule_ids_for(data))
     if not looks_like_path(name_or_path) and scenario.id != str(name_or_path):
         raise InputError(
             path, "id", scenario.id, f"does not match the file name {path.stem!r}", "Rename one of them."
         )
     return scenario
+
+
+def rule_ids_for(data: Any) -> frozenset[str] | None:
+    """The catalogue's rule ids when a scenario's objectives measure duties (reading the catalogue
+    only then); None otherwise."""
+    return _rule_ids() if _measures_rules(data) else None
+
+
+def _measures_rules(data: Any) -> bool:
+    objectives = data.get("objectives") if isinstance(data, Mapping) else None
+    return isinstance(objectives, list) and any(
+        isinstance(o, Mapping)
+        and any(isinstance(m, str) and m.startswith("obligation:") for m in o.get("measured_by") or ())
+        for o in objectives
+    )
+
+
+@functools.cache
+def _rule_ids() -> frozenset[str]:
+    """The shipped catalogue's rule ids (read once; a workspace's own rules are not consulted)."""
+    from breachops.config.rules import load_catalogue
+
+    return frozenset(rule.id for rule in load_catalogue())
 
 
 def find_scenario(name_or_path: str | Path, search: Sequence[str | Path] = ()) -> Path:

@@ -23,6 +23,8 @@ from jinja2 import PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from breachops.config.coverage import gap_message
+from breachops.deadlines.capability import RATING_RULE, RATINGS, ObjectiveRating, Override, rate_objectives
+from breachops.deadlines.discussion import DiscussionAnswer, HotwashEntry
 from breachops.deadlines.scoring import DrillRecord, DrillScore, ObligationOutcome, format_span
 from breachops.files import private_dir, write_private
 from breachops.playbooks.scenarios import Scenario, format_offset
@@ -71,6 +73,14 @@ class AfterActionReport:
     """Step ids to titles, for answers to steps the record does not list."""
     gaps: tuple[str, ...] = ()
     """Jurisdictions of the drill's facts the rule catalogue knows nothing of."""
+    capabilities: tuple[ObjectiveRating, ...] = ()
+    """Each objective rated P/S/M/U from its measures, or by an evaluator."""
+    discussion: tuple[DiscussionAnswer, ...] = ()
+    """Answers to the injects' discussion questions, oldest first."""
+    questions: dict[str, str] = field(default_factory=dict)
+    """``<inject id>/<question id>`` to the question's text."""
+    hotwash: tuple[HotwashEntry, ...] = ()
+    """Each party's debrief after play, oldest first."""
 
     @classmethod
     def for_scenario(
@@ -79,14 +89,20 @@ class AfterActionReport:
         record: DrillRecord,
         score: DrillScore,
         participants: Sequence[ReportParticipant] = (),
+        overrides: Mapping[str, Override] | None = None,
+        discussion: Sequence[DiscussionAnswer] = (),
         **options: Any,
     ) -> AfterActionReport:
+        answered = {a.key for a in discussion}
         return cls(
             scenario_id=scenario.id,
             scenario_version=scenario.version,
             scenario_title=scenario.title,
             narrative=scenario.narrative,
-            objectives=scenario.objectives,
+            objectives=tuple(o.text for o in scenario.objectives),
+            capabilities=rate_objectives(scenario.objectives, score, overrides, answered),
+            discussion=tuple(discussion),
+            questions={f"{i.id}/{q.id}": q.text for i in scenario.injects for q in i.questions},
             playbook=scenario.playbook,
             record=record,
             score=score,
@@ -105,6 +121,9 @@ class AfterActionReport:
         interim: bool = False,
         generated_at: datetime | None = None,
         gaps: Sequence[str] = (),
+        overrides: Mapping[str, Override] | None = None,
+        discussion: Sequence[DiscussionAnswer] = (),
+        hotwash: Sequence[HotwashEntry] = (),
     ) -> AfterActionReport:
         """The report of a stored drill: its mode, speed and participants come from ``drill``."""
         mode = f"{drill.mode}, simulated participants" if drill.simulate else drill.mode
@@ -118,6 +137,9 @@ class AfterActionReport:
             interim=interim,
             generated_at=generated_at,
             gaps=tuple(gaps),
+            overrides=overrides,
+            discussion=discussion,
+            hotwash=tuple(hotwash),
         )
 
     @property
@@ -226,6 +248,22 @@ def _context(report: AfterActionReport, *, html: bool) -> dict[str, Any]:
         "generated": _utc(report.generated_at) if report.generated_at else None,
         "narrative": report.narrative,
         "objectives": report.objectives,
+        "capabilities": capability_rows(report.capabilities),
+        "discussion": [
+            {
+                "question": report.questions.get(a.key, a.key),
+                "key": a.key,
+                "text": a.text,
+                "by": a.by,
+                "at": _utc(a.at),
+            }
+            for a in report.discussion
+        ],
+        "hotwash": [
+            {"party": h.party, "went_well": h.went_well, "improve": h.improve, "by": h.by, "at": _utc(h.at)}
+            for h in report.hotwash
+        ],
+        "rating_rule": RATING_RULE,
         "participants": [
             {
                 "name": p.name,
@@ -294,6 +332,29 @@ def _context(report: AfterActionReport, *, html: bool) -> dict[str, Any]:
             for a in score.plan
         ],
     }
+
+
+def capability_rows(ratings: Sequence[ObjectiveRating]) -> list[dict[str, Any]]:
+    """One row per objective: its rating in HSEEP's words, the measures behind it, any override."""
+    rows = []
+    for r in ratings:
+        rating = r.rating
+        override = r.override
+        rows.append(
+            {
+                "objective": r.objective,
+                "text": r.text,
+                "capability": r.capability or "—",
+                "target": r.target or "—",
+                "rating": f"{rating} — {RATINGS[rating]}" if rating else "not rated (nothing observed)",
+                "rating_class": f"rating-{rating or 'none'}",
+                "measures": ", ".join(f"{m.measure} ({m.status.replace('_', ' ')})" for m in r.measures)
+                or "—",
+                "computed": r.computed or "—",
+                "override": f"{override.rating} by {override.by}: {override.reason}" if override else "",
+            }
+        )
+    return rows
 
 
 def _zones(report: AfterActionReport) -> list[str]:

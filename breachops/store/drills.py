@@ -5,15 +5,16 @@ A drill's events go to the audit stream of its incident (the same id, ``DRL-<yea
 schedule changes go to the system stream.
 
 Audit kinds: drill.started, drill.advanced, drill.inject_delivered, drill.completed, drill.cancelled,
-drill_schedule.created, drill_schedule.fired, drill_schedule.skipped, drill_schedule.invited,
-drill_schedule.removed.
+drill.objective_rated, drill.question_answered, drill.hotwash, drill_schedule.created,
+drill_schedule.fired, drill_schedule.skipped, drill_schedule.invited, drill_schedule.removed.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from sqlalchemy import select, update
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from breachops.errors import InputError
 from breachops.store import audit
-from breachops.store.models import SYSTEM_STREAM, Drill, DrillCounter, DrillInject, DrillSchedule
+from breachops.store.models import SYSTEM_STREAM, AuditEvent, Drill, DrillCounter, DrillInject, DrillSchedule
 from breachops.store.repository import _aware, _insert_ignore
 
 __all__ = ["DRILL_MODES", "DRILL_STATUSES", "DrillRepository", "UnknownDrill", "allocate_drill_id"]
@@ -183,6 +184,49 @@ class DrillRepository:
             payload["summary"] = audit.to_jsonable(score.get("summary", {}))
         audit.append(self.session, drill.id, f"drill.{status}", payload, actor, at)
         return drill
+
+    # ---- evaluation -----------------------------------------------------------------------------
+
+    def rate_objective(
+        self, drill: Drill, objective: str, rating: str, reason: str, by: str, at: datetime
+    ) -> None:
+        """An evaluator's rating of an objective; the latest one of each objective stands."""
+        payload = {"objective": objective, "rating": rating, "reason": reason}
+        audit.append(self.session, drill.id, "drill.objective_rated", payload, by, _aware(at, "at"))
+
+    def objective_ratings(self, drill_id: str) -> list[tuple[dict[str, Any], str]]:
+        """Every evaluator rating of the drill, oldest first, as (payload, who)."""
+        return [(payload, by) for payload, by, _ in self.evaluation_events(drill_id, "drill.objective_rated")]
+
+    def answer_question(
+        self, drill: Drill, inject: str, question: str, text: str, by: str, at: datetime
+    ) -> None:
+        payload = {"inject": inject, "question": question, "text": text}
+        audit.append(self.session, drill.id, "drill.question_answered", payload, by, _aware(at, "at"))
+
+    def record_hotwash(
+        self,
+        drill: Drill,
+        party: str,
+        went_well: Sequence[str],
+        improve: Sequence[str],
+        by: str,
+        at: datetime,
+    ) -> None:
+        payload = {"party": party, "went_well": list(went_well), "improve": list(improve)}
+        audit.append(self.session, drill.id, "drill.hotwash", payload, by, _aware(at, "at"))
+
+    def evaluation_events(self, drill_id: str, kind: str) -> list[tuple[dict[str, Any], str, datetime]]:
+        """The drill's audit events of one kind, oldest first, as (payload, who, when)."""
+        query = (
+            select(AuditEvent)
+            .where(AuditEvent.incident_id == drill_id, AuditEvent.kind == kind)
+            .order_by(AuditEvent.seq)
+        )
+        return [
+            (json.loads(e.payload), e.actor, e.at if e.at.tzinfo else e.at.replace(tzinfo=UTC))
+            for e in self.session.scalars(query)
+        ]
 
     # ---- injects --------------------------------------------------------------------------------
 
