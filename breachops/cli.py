@@ -90,7 +90,8 @@ class DeadlineFormat(StrEnum):
 
 
 def _app() -> App:
-    return make_app()
+    """``rules`` and ``deadlines`` work anywhere: they read files and write nothing."""
+    return make_app(workspace=False)
 
 
 def _origin(rule: Rule) -> str:
