@@ -263,6 +263,11 @@ def advance_drill(app: App, drill_id: str, by: timedelta | None, actor: str) -> 
     with app.transaction() as session:
         drills = DrillRepository(session)
         drill = drills.get_drill(drill_id)
+        if drill.status != "running":
+            raise InputError(
+                "DRILL", None, drill_id, f"drill {drill_id} is {drill.status}: its clock no longer moves",
+                "Start a new drill with `breachops drill run`.",
+            )  # fmt: skip
         clock = drill_clock(drill)
         now_s = clock.scenario_time(app.clock.now())
         if by is None:
@@ -294,8 +299,9 @@ def tick(app: App, drill_id: str, send: Send | None = None) -> TickResult:
     with app.transaction() as session:
         drills = DrillRepository(session)
         drill = drills.get_drill(drill_id)
-        if drill.status != "running":
-            return TickResult(scenario_now=drill.ended_at or drill.t0, finished=True)
+        if drill.status != "running":  # ended: its clock stands where it ended
+            ended = drill_clock(drill).scenario_time(drill.ended_at) if drill.ended_at else drill.t0
+            return TickResult(scenario_now=ended, finished=True)
         clock = drill_clock(drill)
         scenario = scenario_of(drill)
         injects = [(i.inject_id, i.due_at, i.delivered_at) for i in drills.injects(drill_id)]

@@ -52,8 +52,11 @@ def test_a_stopped_drill_keeps_its_clock_where_it_stopped_and_closes_its_record(
         assert repo.get_incident(drill_id).status == "closed"
         statuses = {o.status for o in repo.obligations(drill_id)}
     assert "pending" not in statuses and "closed-unmet" in statuses
-    delivered = drill_service.tick(app, drill_id)  # the drill's flow finds it stopped
-    assert not delivered.delivered
+    ticked = drill_service.tick(app, drill_id)  # the drill's flow finds it stopped
+    assert ticked.finished and not ticked.delivered
+    assert ticked.scenario_now == START + timedelta(hours=48, minutes=24)
+    with pytest.raises(InputError, match="no longer moves"):
+        drill_service.advance_drill(app, drill_id, timedelta(hours=1), "facilitator")
 
 
 def test_stopping_a_drill_that_is_not_running_is_refused(app):
