@@ -24,6 +24,7 @@ except ImportError:  # pragma: no cover
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
 from breachops.bootstrap import App
+from breachops.commands.agreements import agreement_app
 from breachops.commands.audit import audit_app
 from breachops.commands.background import restart, status, stop
 from breachops.commands.common import TableOrJson, err, make_app, out
@@ -72,6 +73,7 @@ rules_app.command("diff")(rules_diff)
 app.add_typer(incident_app, name="incident")
 app.add_typer(step_app, name="step")
 app.add_typer(audit_app, name="audit")
+app.add_typer(agreement_app, name="agreement")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(notify_app, name="notify")
 app.add_typer(drill_app, name="drill")
@@ -90,7 +92,8 @@ class DeadlineFormat(StrEnum):
 
 
 def _app() -> App:
-    return make_app()
+    """``rules`` and ``deadlines`` work anywhere: they read files and write nothing."""
+    return make_app(workspace=False)
 
 
 def _origin(rule: Rule) -> str:

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from breachops.bootstrap import App, bootstrap
 from breachops.config.values import MAX_YEAR, MIN_YEAR
+from breachops.config.workspace import NotInWorkspace, find_workspace
 from breachops.errors import InputError
 from breachops.flows.checks import check_instant
 from breachops.textsafe import cell
@@ -27,7 +28,12 @@ class TableOrJson(StrEnum):
     json = "json"
 
 
-def make_app() -> App:
+def make_app(*, workspace: bool = True) -> App:
+    """The app for a command. ``workspace``: the command keeps records, so it refuses outside a
+    workspace (one line, exit 2) before anything is created; only ``init``, ``deadlines`` and
+    ``rules`` work anywhere."""
+    if workspace and find_workspace() is None:
+        raise NotInWorkspace()
     return bootstrap()
 
 

@@ -250,6 +250,19 @@ def drill_advance(
     )
 
 
+@drill_app.command("stop")
+def drill_stop(
+    drill_id: Annotated[str, typer.Argument(metavar="DRILL")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it ends early, for the record.")] = "",
+    by: Annotated[str | None, typer.Option("--by", help="Who stops it (the facilitator).")] = None,
+) -> None:
+    """End a running drill now: its clock stops where it is and its record closes."""
+    app = make_app()
+    current = drill_service.stop_drill(app, drill_id, reason=reason, actor=actor(by))
+    at = format_offset(current.clock.offset(current.scenario_now))
+    out.print(f"{markup(drill_id)} stopped at scenario time {at}", highlight=False)
+
+
 @drill_app.command("report")
 def drill_report(
     drill_id: Annotated[str, typer.Argument(metavar="DRILL")],

@@ -212,15 +212,27 @@ def incident_show(
 def incident_facts(
     incident_id: Annotated[str, typer.Argument(metavar="INC")],
     set_: Annotated[
-        list[str], typer.Option("--set", help="field=value, e.g. risk=high, jurisdictions=DE=120,BR=40.")
+        list[str],
+        typer.Option(
+            "--set", help="field=value, e.g. risk=high, jurisdictions=DE=120,BR=40 (CODE=COUNT, by code)."
+        ),
     ],
+    replace: Annotated[
+        bool,
+        typer.Option("--replace", help="jurisdictions= replaces the whole list instead of updating by code."),
+    ] = False,
     by: Annotated[str | None, typer.Option("--by")] = None,
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
 ) -> None:
-    """Change facts; obligations and step due times are recomputed and every change recorded."""
+    """Change facts; obligations and step due times are recomputed and every change recorded.
+
+    ``--set jurisdictions=DE=12`` changes Germany's count and keeps the others; ``--replace`` makes
+    the given list the whole list."""
     app = make_app()
     changes = service.parse_assignments(set_)
-    result = service.change_facts(app, incident_id, changes, source="cli", actor=actor(by))
+    result = service.change_facts(
+        app, incident_id, changes, source="cli", actor=actor(by), merge_jurisdictions=not replace
+    )
     _print_fact_result(incident_id, result, fmt)
 
 
@@ -260,11 +272,20 @@ def _print_fact_result(incident_id: str, result: service.FactsResult, fmt: Table
 def incident_close(
     incident_id: Annotated[str, typer.Argument(metavar="INC")],
     reason: Annotated[str, typer.Option("--reason", help="Why it is closed, for the record.")],
+    accept_pending: Annotated[
+        bool,
+        typer.Option(
+            "--accept-pending", help="Close although obligations are not met (recorded as closed-unmet)."
+        ),
+    ] = False,
     by: Annotated[str | None, typer.Option("--by")] = None,
 ) -> None:
-    """Close an incident; its record stays, and its flow run is stopped."""
+    """Close an incident; its record stays, and its flow run is stopped. Obligations not yet met
+    are named and the close refused, unless --accept-pending. Closing a drill's record stops it."""
     app = make_app()
-    incident = service.close_incident(app, incident_id, reason=reason, actor=actor(by))
+    incident = service.close_incident(
+        app, incident_id, reason=reason, actor=actor(by), accept_pending=accept_pending
+    )
     if incident.flow_run_id:
         try:
             from breachops.flows.launcher import cancel_incident_flow

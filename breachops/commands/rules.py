@@ -34,7 +34,7 @@ def rules_review(
     """Rules whose review is due, rules whose reading is not confirmed (and why), and announced
     amendments (a version that ends, or one that takes effect, after today)."""
     span = parse_span(older_than)
-    app_ = make_app()
+    app_ = make_app(workspace=False)
     today = parse_now(now, app_).date()
     findings = review(app_.catalogue, today, span)
     if fmt is TableOrJson.json:

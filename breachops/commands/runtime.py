@@ -25,11 +25,11 @@ def init(
     ] = None,
 ) -> None:
     """Create a workspace: settings, an example agreement and the default playbooks, to edit."""
-    from breachops.config.workspace import init_workspace
+    from breachops.config.workspace import WORKSPACE_DIR, WORKSPACE_ENV, init_workspace
     from breachops.playbooks import shipped_playbook_files
 
-    app = make_app()
-    target = workspace or app.workspace
+    # Here, as `git init` does, unless told where: not a workspace found in a parent folder.
+    target = workspace or Path(os.environ.get(WORKSPACE_ENV) or WORKSPACE_DIR)
     written = init_workspace(target, shipped_playbook_files())
     from breachops.web.secret import workspace_secret
 

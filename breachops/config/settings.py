@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from breachops.config.reminders import ReminderSettings
 from breachops.config.values import MAX_SPAN_DAYS, Whole
+from breachops.config.workspace import WORKSPACE_DIR, find_workspace
 from breachops.config.yaml import read_yaml
 from breachops.errors import InputError, from_validation_error
 
@@ -59,7 +60,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Settings for this process: the workspace file first, then the environment on top."""
     env = dict(os.environ if environ is None else environ)
     from_env = _from_env(env)
-    workspace = Path(from_env.get("workspace", ".breachops"))
+    # The nearest workspace (or BREACHOPS_WORKSPACE); commands that need one refuse without it.
+    workspace = find_workspace(environ=env) or Path(WORKSPACE_DIR)
     file = workspace / SETTINGS_FILE
     data: dict[str, Any] = {"workspace": workspace}
     if file.exists():

@@ -27,7 +27,8 @@ __all__ = [
 ]
 
 Basis = Literal["deadline", "target", "awaiting_clock"]
-Status = Literal["pending", "overdue", "awaiting", "met", "missed", "waived"]
+# closed-unmet: the incident was closed, knowingly (`incident close --accept-pending`), before it was met.
+Status = Literal["pending", "overdue", "awaiting", "met", "missed", "waived", "closed-unmet"]
 
 
 class AffectedJurisdiction(BaseModel):

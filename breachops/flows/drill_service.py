@@ -26,13 +26,14 @@ from breachops.config.agreements import Agreement
 from breachops.deadlines.models import parse_facts
 from breachops.errors import InputError
 from breachops.flows import service
-from breachops.flows.checks import MAX_TITLE, check_text
+from breachops.flows.checks import MAX_NOTE, MAX_TITLE, check_text
 from breachops.notifications.render import render
 from breachops.playbooks import Playbook, Step, load_playbook
 from breachops.playbooks.scenarios import Scenario, parse_scenario, simulated_answer
 from breachops.store import Repository
 from breachops.store.drills import DrillRepository
 from breachops.store.models import Drill
+from breachops.store.repository import UNMET_STATUSES
 
 __all__ = [
     "DrillStatus",
@@ -46,6 +47,7 @@ __all__ = [
     "scenario_of",
     "start_drill",
     "status",
+    "stop_drill",
     "tick",
 ]
 
@@ -223,7 +225,36 @@ def status(app: App, drill_id: str) -> DrillStatus:
         drill = DrillRepository(session).get_drill(drill_id)
         session.expunge(drill)
     clock = drill_clock(drill)
-    return DrillStatus(drill, clock, clock.scenario_time(app.clock.now()))
+    now = app.clock.now()
+    if drill.status != "running" and drill.ended_at is not None:
+        now = min(now, drill.ended_at)  # a finished or stopped drill's clock stands where it ended
+    return DrillStatus(drill, clock, clock.scenario_time(now))
+
+
+def stop_drill(app: App, drill_id: str, *, reason: str, actor: str) -> DrillStatus:
+    """End a running drill now: its clock stops, nothing more is delivered, and its record closes
+    (obligations still owed in the exercise are recorded as closed-unmet)."""
+    if reason:  # optional: a stop needs no explanation, but one given is checked like any note
+        check_text("--reason", reason, max_length=MAX_NOTE, newlines=True)
+    check_text("--by", actor, max_length=254)
+    with app.transaction() as session:
+        drills = DrillRepository(session)
+        drill = drills.get_drill(drill_id)
+        if drill.status != "running":
+            raise InputError(
+                "DRILL", None, drill_id, f"drill {drill_id} is {drill.status}, not running",
+                "Only a running drill can be stopped.",
+            )  # fmt: skip
+        now = app.clock.now()
+        drills.finish(drill, status="stopped", at=now, actor=actor)
+        repo = Repository(session)
+        incident = repo.get_incident(drill_id)
+        if incident.status == "open":
+            unmet = [o.key for o in repo.obligations(drill_id) if o.status in UNMET_STATUSES]
+            repo.close_incident(
+                incident, f"drill stopped: {reason}" if reason else "drill stopped", actor, now, unmet=unmet
+            )
+    return status(app, drill_id)
 
 
 def advance_drill(app: App, drill_id: str, by: timedelta | None, actor: str) -> DrillStatus:
@@ -232,6 +263,11 @@ def advance_drill(app: App, drill_id: str, by: timedelta | None, actor: str) -> 
     with app.transaction() as session:
         drills = DrillRepository(session)
         drill = drills.get_drill(drill_id)
+        if drill.status != "running":
+            raise InputError(
+                "DRILL", None, drill_id, f"drill {drill_id} is {drill.status}: its clock no longer moves",
+                "Start a new drill with `breachops drill run`.",
+            )  # fmt: skip
         clock = drill_clock(drill)
         now_s = clock.scenario_time(app.clock.now())
         if by is None:
@@ -263,8 +299,9 @@ def tick(app: App, drill_id: str, send: Send | None = None) -> TickResult:
     with app.transaction() as session:
         drills = DrillRepository(session)
         drill = drills.get_drill(drill_id)
-        if drill.status != "running":
-            return TickResult(scenario_now=drill.ended_at or drill.t0, finished=True)
+        if drill.status != "running":  # ended: its clock stands where it ended
+            ended = drill_clock(drill).scenario_time(drill.ended_at) if drill.ended_at else drill.t0
+            return TickResult(scenario_now=ended, finished=True)
         clock = drill_clock(drill)
         scenario = scenario_of(drill)
         injects = [(i.inject_id, i.due_at, i.delivered_at) for i in drills.injects(drill_id)]

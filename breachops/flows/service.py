@@ -33,8 +33,9 @@ from breachops.notifications.render import render
 from breachops.notifications.samples import sample_context
 from breachops.playbooks import Playbook, Step, parse_playbook
 from breachops.store import Repository
+from breachops.store.drills import DrillRepository
 from breachops.store.models import Drill, Incident
-from breachops.store.repository import ObligationDiff, StepPlan
+from breachops.store.repository import UNMET_STATUSES, ObligationDiff, StepPlan
 
 __all__ = [
     "MAX_NOTE",
@@ -265,7 +266,8 @@ def parse_assignments(pairs: list[str], source: str = "--set") -> dict[str, Any]
 
 
 def _coerce_fact(name: str, value: Any) -> Any:
-    """Command-line text into the shape a fact takes; the Facts model does the checking."""
+    """Command-line text into the shape a fact takes; the Facts model does the checking. Counts per
+    jurisdiction are ``CODE=COUNT`` (or a code alone, count unknown), nothing looser."""
     if not isinstance(value, str):
         return value
     if value in ("", "null", "none", "-"):
@@ -275,8 +277,18 @@ def _coerce_fact(name: str, value: Any) -> Any:
     if name == "jurisdictions":
         from breachops.playbooks import parse_jurisdiction_counts
 
-        return parse_jurisdiction_counts(value)
+        return parse_jurisdiction_counts(value, strict=True)
     return value
+
+
+def _merge_jurisdictions(current: Any, given: Any) -> Any:
+    """The recorded counts with the given ones put in by code: ``DE=12`` changes Germany's count
+    and leaves every other jurisdiction as it was (a count is never dropped by naming another)."""
+    if not isinstance(current, list) or not isinstance(given, list):
+        return given
+    merged = {entry.get("code"): entry for entry in current if isinstance(entry, dict)}
+    merged.update({entry["code"]: entry for entry in given})
+    return list(merged.values())
 
 
 def change_facts(
@@ -287,14 +299,20 @@ def change_facts(
     source: str,
     actor: str,
     label: str = "--set",
+    merge_jurisdictions: bool = False,
 ) -> FactsResult:
-    """Change facts, recompute obligations and step due times, and record every change."""
+    """Change facts, recompute obligations and step due times, and record every change.
+
+    ``merge_jurisdictions``: given counts update the recorded list by code (``incident facts
+    --set``); otherwise the given list replaces it (``--replace``, gate answers, drill injects)."""
     check_text("--by", actor, max_length=254)
     with app.transaction() as session:
         repo = Repository(session)
         incident = repo.get_incident(incident_id)
         _require_open(incident)
-        return _change_facts(app, repo, incident, changes, source=source, actor=actor, label=label)
+        return _change_facts(
+            app, repo, incident, changes, source=source, actor=actor, label=label, merge=merge_jurisdictions
+        )
 
 
 def _change_facts(
@@ -306,6 +324,7 @@ def _change_facts(
     source: str,
     actor: str,
     label: str,
+    merge: bool = False,
 ) -> FactsResult:
     coerced = {}
     for name, value in changes.items():
@@ -313,6 +332,10 @@ def _change_facts(
             coerced[name] = _coerce_fact(name, value)
         except ValueError as exc:
             raise InputError(label, name, value, str(exc)) from None
+    if merge and coerced.get("jurisdictions") is not None:
+        coerced["jurisdictions"] = _merge_jurisdictions(
+            incident.facts.get("jurisdictions"), coerced["jurisdictions"]
+        )
     merged = {k: v for k, v in {**incident.facts, **coerced}.items() if v is not None}
     facts = check_fact_instants(parse_facts(merged, label), label)  # refused before anything is written
     canonical = facts.model_dump(mode="json", exclude_none=True)
@@ -474,7 +497,12 @@ def run_automatic_step(app: App, incident_id: str, step_id: str) -> bool:
         return True
 
 
-def close_incident(app: App, incident_id: str, *, reason: str, actor: str) -> Incident:
+def close_incident(
+    app: App, incident_id: str, *, reason: str, actor: str, accept_pending: bool = False
+) -> Incident:
+    """Close an incident. Obligations still owed are named and the close refused, unless the closer
+    accepts them (``accept_pending``): they are then recorded as ``closed-unmet``. Closing a drill's
+    record stops the drill, so its clock stands still."""
     if not reason.strip():
         raise InputError("--reason", None, reason, "a reason is required", "Say why, for the record.")
     check_text("--reason", reason, max_length=MAX_NOTE, newlines=True)
@@ -483,4 +511,18 @@ def close_incident(app: App, incident_id: str, *, reason: str, actor: str) -> In
         repo = Repository(session)
         incident = repo.get_incident(incident_id)
         _require_open(incident)
-        return repo.close_incident(incident, reason, actor, app.clock.now())
+        unmet = [o.key for o in repo.obligations(incident_id) if o.status in UNMET_STATUSES]
+        if unmet and not accept_pending:
+            raise InputError(
+                None, None, None,
+                f"{incident_id} has {len(unmet)} obligation(s) not met: {', '.join(unmet)}",
+                "Mark them met or waive them first, or close with --accept-pending "
+                "(they are recorded as closed-unmet).",
+            )  # fmt: skip
+        now = app.clock.now()
+        if incident.drill:
+            drills = DrillRepository(session)
+            drill = drills.get_drill(incident_id)
+            if drill.status == "running":
+                drills.finish(drill, status="stopped", at=now, actor=actor)
+        return repo.close_incident(incident, reason, actor, now, unmet=unmet)

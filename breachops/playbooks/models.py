@@ -76,6 +76,7 @@ _FACT_CHOICES: dict[str, tuple[tuple[str, ...], bool]] = {
     "sectors": (SECTORS, True),
 }
 _PAIR = re.compile(r"^\s*([A-Za-z]{2}(?:-[A-Za-z0-9]{1,3})?|EU|EEA)\s*(?:[=:]\s*(\d+))?\s*$")
+_STRICT_PAIR = re.compile(r"^\s*([A-Za-z]{2}(?:-[A-Za-z0-9]{1,3})?|EU|EEA)\s*(?:=\s*(\d+))?\s*$")
 
 
 class _Strict(BaseModel):
@@ -368,18 +369,22 @@ _COERCE = {
 }
 
 
-def parse_jurisdiction_counts(text: str) -> list[dict[str, Any]]:
+def parse_jurisdiction_counts(text: str, *, strict: bool = False) -> list[dict[str, Any]]:
     """Read ``"DE=120, BR: 40, FR"`` as affected people per jurisdiction (a code alone: count unknown).
 
     The result is the shape ``Facts.jurisdictions`` accepts; codes are normalised (``UK`` → ``GB``).
+    ``strict`` (the command line): only ``CODE=COUNT`` or ``CODE``, so that ``US-TX:1500`` is refused
+    rather than read one way here and another elsewhere.
     """
     out: dict[str, int | None] = {}
     for part in re.split(r"[,;\n]+", text):
         if not part.strip():
             continue
-        match = _PAIR.match(part)
+        match = (_STRICT_PAIR if strict else _PAIR).match(part)
         if not match:
-            raise ValueError(f"{part.strip()!r} is not CODE or CODE=count (e.g. 'DE=120, BR=40, FR')")
+            raise ValueError(
+                f"{part.strip()!r} is not CODE=COUNT (e.g. 'DE=120,BR=40'; a code alone: count unknown)"
+            )
         code = normalise_code(match.group(1))
         if code in out:
             raise ValueError(f"{code} is given twice")

@@ -27,7 +27,8 @@ from breachops.store.repository import _aware, _insert_ignore
 
 __all__ = ["DRILL_MODES", "DRILL_STATUSES", "DrillRepository", "UnknownDrill", "allocate_drill_id"]
 
-DRILL_STATUSES: Final = ("running", "completed", "cancelled", "failed")
+# stopped: ended by a person (`drill stop`, or closing its record) before the scenario's end.
+DRILL_STATUSES: Final = ("running", "completed", "cancelled", "failed", "stopped")
 DRILL_MODES: Final = ("real", "compressed", "facilitated")
 
 

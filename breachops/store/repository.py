@@ -17,8 +17,8 @@ Decisions others rely on:
   a person and are never overwritten by a recomputation. A withdrawn obligation that comes back
   counts as added.
 - Audit kinds: incident.opened, incident.closed, incident.flow_attached, fact.changed,
-  obligation.recomputed, obligation.met, obligation.waived, steps.planned, step.started,
-  step.waiting, step.completed, step.skipped, step.reset, message.queued, message.sent,
+  obligation.recomputed, obligation.met, obligation.waived, obligation.closed_unmet, steps.planned,
+  step.started, step.waiting, step.completed, step.skipped, step.reset, message.queued, message.sent,
   message.failed, message.fallback. Repeating a change that is already in place (a retried task)
   writes nothing.
 """
@@ -69,10 +69,14 @@ __all__ = [
     "chunks",
 ]
 
-OBLIGATION_STATUSES: Final = ("pending", "overdue", "awaiting", "met", "missed", "waived", "withdrawn")
+OBLIGATION_STATUSES: Final = (
+    "pending", "overdue", "awaiting", "met", "missed", "waived", "withdrawn", "closed-unmet"
+)  # fmt: skip
+# Still owed: closing the incident with any of these needs --accept-pending (they become closed-unmet).
+UNMET_STATUSES: Final = ("pending", "overdue", "awaiting", "missed")
 STEP_STATUSES: Final = ("pending", "running", "waiting", "done", "skipped")
 MESSAGE_STATUSES: Final = ("queued", "sending", "sent", "failed", "fallback")
-_DECIDED = ("met", "waived")  # set by a person; a recomputation never overwrites them
+_DECIDED = ("met", "waived", "closed-unmet")  # set by a person; a recomputation never overwrites them
 _FINAL_STEP = ("done", "skipped")
 _STEP_KIND = {
     "pending": "step.reset",
@@ -314,13 +318,31 @@ class Repository:
             query = query.where(Incident.status == status)
         return list(self.session.scalars(query))
 
-    def close_incident(self, incident: Incident, reason: str, actor: str, at: datetime) -> Incident:
+    def close_incident(
+        self, incident: Incident, reason: str, actor: str, at: datetime, *, unmet: Sequence[str] = ()
+    ) -> Incident:
+        """Close the record. ``unmet``: keys of obligations still owed, which the closer accepted;
+        each becomes ``closed-unmet`` and the close event names them."""
         if incident.status == "closed":
             raise InputError(None, "incident", None, f"{incident.id} is already closed", None)
+        for key in unmet:
+            row = self._obligation(incident, key)
+            old, row.status = row.status, "closed-unmet"
+            audit.append(
+                self.session,
+                incident.id,
+                "obligation.closed_unmet",
+                {"key": key, "old_status": old},
+                actor,
+                at,
+            )
         incident.status = "closed"
         incident.closed_at = _aware(at, "closed_at")
         incident.close_reason = reason
-        audit.append(self.session, incident.id, "incident.closed", {"reason": reason}, actor, at)
+        payload: dict[str, Any] = {"reason": reason}
+        if unmet:
+            payload["closed_unmet"] = list(unmet)
+        audit.append(self.session, incident.id, "incident.closed", payload, actor, at)
         return incident
 
     def attach_flow_run(self, incident: Incident, flow_run_id: str, actor: str, at: datetime) -> Incident:

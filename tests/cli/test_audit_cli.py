@@ -207,7 +207,7 @@ def test_a_workspace_from_before_keys_gets_one_on_first_need_and_verifies_as_leg
         db.execute("DELETE FROM audit_heads WHERE incident_id = '_ledger'")
     result = cli("audit", "verify", incident)
     assert result.returncode == 0 and "legacy" in result.stdout
-    assert cli("incident", "close", incident, "--reason", "drill over").returncode == 0
+    assert cli("incident", "close", incident, "--reason", "drill over", "--accept-pending").returncode == 0
     after = cli("audit", "verify", incident, "--format", "json")
     data = json.loads(after.stdout)
     assert data["ok"] is True and 0 < data["legacy_events"] < data["events"]

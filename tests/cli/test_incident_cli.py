@@ -182,7 +182,14 @@ def test_closing_needs_a_reason_and_a_closed_incident_takes_no_answers(workspace
     _, cli = workspace
     incident = open_one(cli)
     assert (
-        cli("incident", "close", incident, "--reason", "false alarm: the repository was our own").returncode
+        cli(
+            "incident",
+            "close",
+            incident,
+            "--reason",
+            "false alarm: the repository was our own",
+            "--accept-pending",
+        ).returncode
         == 0
     )
     assert_refused(

@@ -136,7 +136,11 @@ def test_a_removed_rule_withdraws_its_obligation_and_a_closed_incident_is_left_a
     incident_id = _open(app)
     closed_id = _open(app)
     service.close_incident(
-        app, closed_id, reason="duplicate of the first", actor="rafael.costa@horizonte.example"
+        app,
+        closed_id,
+        reason="duplicate of the first",
+        actor="rafael.costa@horizonte.example",
+        accept_pending=True,
     )
     reassess_open_incidents(app)
     rules_file.write_text("[]\n", encoding="utf-8")

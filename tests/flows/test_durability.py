@@ -84,5 +84,12 @@ def test_serve_killed_while_waiting_and_mid_run_resumes_from_the_same_step_witho
     assert sorted(done) == sorted({first["step"], second["step"]})
     assert served.cli("audit", "verify", incident).returncode == 0
     served.cli(
-        "incident", "close", incident, "--reason", "durability test", "--by", "marina.alves@horizonte.example"
+        "incident",
+        "close",
+        incident,
+        "--reason",
+        "durability test",
+        "--by",
+        "marina.alves@horizonte.example",
+        "--accept-pending",
     )

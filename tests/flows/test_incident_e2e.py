@@ -88,7 +88,14 @@ def test_a_fact_change_recomputes_obligations_and_is_recorded(served):
     record = (served.path / "evidence" / f"{incident}.jsonl").read_text()
     assert '"kind":"fact.changed"' in record and '"kind":"obligation.recomputed"' in record
     served.cli(
-        "incident", "close", incident, "--reason", "test finished", "--by", "marina.alves@horizonte.example"
+        "incident",
+        "close",
+        incident,
+        "--reason",
+        "test finished",
+        "--by",
+        "marina.alves@horizonte.example",
+        "--accept-pending",
     )
 
 
@@ -111,7 +118,14 @@ def test_audit_verify_names_the_row_someone_altered(served):
     assert broken.returncode == 1
     assert f"seq {seq}" in broken.stderr
     served.cli(
-        "incident", "close", incident, "--reason", "tampering test", "--by", "marina.alves@horizonte.example"
+        "incident",
+        "close",
+        incident,
+        "--reason",
+        "tampering test",
+        "--by",
+        "marina.alves@horizonte.example",
+        "--accept-pending",
     )
 
 
@@ -156,4 +170,13 @@ def test_an_answer_given_in_the_prefect_ui_resume_form_is_validated_and_recorded
     step = next(x for x in shown["steps"] if x["step"] == "preserve-evidence")
     assert step["completed_by"] == "lars.hoffmann@nordlicht.example"
     assert step["answer"]["source"] == "prefect-ui" and step["answer"]["legal_hold"] is True
-    served.cli("incident", "close", incident, "--reason", "ui test", "--by", "marina.alves@horizonte.example")
+    served.cli(
+        "incident",
+        "close",
+        incident,
+        "--reason",
+        "ui test",
+        "--by",
+        "marina.alves@horizonte.example",
+        "--accept-pending",
+    )
