@@ -228,23 +228,39 @@ def drill_show(
 @drill_app.command("advance")
 def drill_advance(
     drill_id: Annotated[str, typer.Argument(metavar="DRILL")],
-    by_span: Annotated[
-        str | None, typer.Option("--by", help="How far (e.g. 2h, 1d). Default: to the next inject.")
+    for_span: Annotated[
+        str | None, typer.Option("--for", help="How far (e.g. 2h, 1d). Default: to the next inject.")
     ] = None,
-    who: Annotated[str | None, typer.Option("--as", help="Who advances it (the facilitator).")] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", metavar="EMAIL", help="Who advances it (the facilitator).")
+    ] = None,
+    who: Annotated[
+        str | None, typer.Option("--as", hidden=True, help="Same as --by (older spelling).")
+    ] = None,
 ) -> None:
     """Move a drill's clock forward (the facilitator's control); the drill acts on it within a second."""
+    if by is not None and _looks_like_span(by):
+        # --by names a person in every command; a span given to it is the older spelling of --for.
+        raise InputError("--by", None, by, "names a person, not a span", f"Use `--for {by}`.")
     app = make_app()
     delta = None
-    if by_span is not None:
+    if for_span is not None:
         try:
-            delta = parse_span(by_span)
+            delta = parse_span(for_span)
         except ValueError as exc:
-            raise InputError("--by", None, by_span, str(exc)) from None
-    current = drill_service.advance_drill(app, drill_id, delta, actor(who))
+            raise InputError("--for", None, for_span, str(exc)) from None
+    current = drill_service.advance_drill(app, drill_id, delta, actor(by or who))
     out.print(
         f"{markup(drill_id)}: scenario time now {format_offset(current.clock.offset(current.scenario_now))}"
     )
+
+
+def _looks_like_span(value: str) -> bool:
+    try:
+        parse_span(value)
+    except ValueError:
+        return False
+    return True
 
 
 @drill_app.command("report")

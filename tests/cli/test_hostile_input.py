@@ -217,8 +217,8 @@ def test_bad_arguments_are_one_line_and_exit_2(workspace: Path) -> None:
     assert dump(workspace) == before
     drill = start_drill(workspace)
     before = dump(workspace)
-    assert_refused(run_cli("drill", "advance", drill, "--by", "99999999999999999999h"), "--by")
-    assert_refused(run_cli("drill", "advance", drill, "--by", "3661d"), "ten years")
+    assert_refused(run_cli("drill", "advance", drill, "--for", "99999999999999999999h"), "--for")
+    assert_refused(run_cli("drill", "advance", drill, "--for", "3661d"), "ten years")
     assert dump(workspace) == before
 
 

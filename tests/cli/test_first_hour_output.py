@@ -1,0 +1,29 @@
+"""A newcomer's first hour: each flag means one thing, refusals say `error:` with exit status 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.cli import test_hostile_input as hostile
+from tests.cli.test_hostile_input import assert_refused, dump, run_cli, start_drill
+
+workspace = hostile.workspace  # a fresh workspace made by `breachops init`
+
+
+def test_drill_advance_takes_a_span_with_for(workspace: Path) -> None:
+    drill = start_drill(workspace)
+    code, out, err = run_cli("drill", "advance", drill, "--for", "2h", "--by", "facilitator@example.org")
+    assert code == 0, err
+    assert "scenario time now" in out
+
+
+def test_drill_advance_refuses_a_span_given_to_by_and_points_at_for(workspace: Path) -> None:
+    drill = start_drill(workspace)
+    before = dump(workspace)
+    result = run_cli("drill", "advance", drill, "--by", "2h")
+    assert_refused(result, "error:", "--by", "--for 2h")
+    assert dump(workspace) == before
+
+
+def test_outbox_show_of_an_unknown_number_is_a_refusal(workspace: Path) -> None:
+    assert_refused(run_cli("outbox", "show", "999"), "error:", "999")
