@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from breachops.commands.common import TableOrJson, err, make_app, out
+from breachops.commands.common import TableOrJson, err, make_app, out, record_id
 from breachops.errors import InputError
 from breachops.files import write_private
 from breachops.notifications.witness import Witness, outbox_witnesses, parse_head, read_witness
@@ -69,7 +69,7 @@ def _print_result(result: VerifyResult) -> None:
 
 @audit_app.command("verify")
 def audit_verify(
-    incident_id: Annotated[str | None, typer.Argument(metavar="[INC]")] = None,
+    incident_id: Annotated[str | None, typer.Argument(metavar="[INC]", callback=record_id)] = None,
     every: Annotated[bool, typer.Option("--all", help="Every incident's record and the ledger.")] = False,
     witness: Annotated[
         str | None,
@@ -155,7 +155,7 @@ def _verify_all(app: Any, fmt: TableOrJson) -> None:
 
 @audit_app.command("export")
 def audit_export(
-    incident_id: Annotated[str, typer.Argument(metavar="INC")],
+    incident_id: Annotated[str, typer.Argument(metavar="INC", callback=record_id)],
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Default: <workspace>/evidence/INC.jsonl")
     ] = None,

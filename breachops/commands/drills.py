@@ -13,7 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from breachops.bootstrap import App
-from breachops.commands.common import TableOrJson, actor, make_app, out, say
+from breachops.commands.common import TableOrJson, actor, make_app, out, record_id, say
 from breachops.commands.drill_schedules import register as register_schedule_commands
 from breachops.commands.drill_schedules import schedules_json, schedules_table
 from breachops.commands.incidents import _agreement_path
@@ -206,7 +206,7 @@ def _print_drill(app: App, drill_id: str, fmt: TableOrJson) -> None:
 
 @drill_app.command("show")
 def drill_show(
-    drill_id: Annotated[str, typer.Argument(metavar="DRILL")],
+    drill_id: Annotated[str, typer.Argument(metavar="DRILL", callback=record_id)],
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
 ) -> None:
     """Where a drill stands: its clock, injects, score and report."""
@@ -227,7 +227,7 @@ def drill_show(
 
 @drill_app.command("advance")
 def drill_advance(
-    drill_id: Annotated[str, typer.Argument(metavar="DRILL")],
+    drill_id: Annotated[str, typer.Argument(metavar="DRILL", callback=record_id)],
     for_span: Annotated[
         str | None, typer.Option("--for", help="How far (e.g. 2h, 1d). Default: to the next inject.")
     ] = None,
@@ -265,7 +265,7 @@ def _looks_like_span(value: str) -> bool:
 
 @drill_app.command("report")
 def drill_report(
-    drill_id: Annotated[str, typer.Argument(metavar="DRILL")],
+    drill_id: Annotated[str, typer.Argument(metavar="DRILL", callback=record_id)],
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print the Markdown report.")] = False,
 ) -> None:

@@ -11,7 +11,7 @@ from rich.text import Text
 from sqlalchemy import select
 
 from breachops.bootstrap import App
-from breachops.commands.common import TableOrJson, actor, err, make_app, out, say
+from breachops.commands.common import TableOrJson, actor, err, make_app, out, record_id, say
 from breachops.config.agreements import load_agreement
 from breachops.deadlines.engine import assess, coverage_gaps
 from breachops.deadlines.models import load_facts, parse_facts
@@ -172,7 +172,7 @@ def _flow_state(app: App, flow_run_id: str | None) -> str | None:
 
 @incident_app.command("show")
 def incident_show(
-    incident_id: Annotated[str, typer.Argument(metavar="INC")],
+    incident_id: Annotated[str, typer.Argument(metavar="INC", callback=record_id)],
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
 ) -> None:
     """Phases and steps with owners and due times in local time, obligations with countdowns."""
@@ -210,7 +210,7 @@ def incident_show(
 
 @incident_app.command("facts")
 def incident_facts(
-    incident_id: Annotated[str, typer.Argument(metavar="INC")],
+    incident_id: Annotated[str, typer.Argument(metavar="INC", callback=record_id)],
     set_: Annotated[
         list[str], typer.Option("--set", help="field=value, e.g. risk=high, jurisdictions=DE=120,BR=40.")
     ],
@@ -258,7 +258,7 @@ def _print_fact_result(incident_id: str, result: service.FactsResult, fmt: Table
 
 @incident_app.command("close")
 def incident_close(
-    incident_id: Annotated[str, typer.Argument(metavar="INC")],
+    incident_id: Annotated[str, typer.Argument(metavar="INC", callback=record_id)],
     reason: Annotated[str, typer.Option("--reason", help="Why it is closed, for the record.")],
     by: Annotated[str | None, typer.Option("--by")] = None,
 ) -> None:
@@ -277,7 +277,7 @@ def incident_close(
 
 @step_app.command("done")
 def step_done(
-    incident_id: Annotated[str, typer.Argument(metavar="INC")],
+    incident_id: Annotated[str, typer.Argument(metavar="INC", callback=record_id)],
     step_id: Annotated[str, typer.Argument(metavar="STEP")],
     by: Annotated[str, typer.Option("--by", help="Your email, as the agreement lists it.")],
     set_: Annotated[

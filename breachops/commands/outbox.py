@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from breachops.commands.common import TableOrJson, err, make_app, out
+from breachops.commands.common import TableOrJson, err, make_app, out, record_id
 from breachops.errors import InputError
 from breachops.store.models import Message
 from breachops.textsafe import cell, json_text, markup
@@ -43,7 +43,7 @@ def _summary(m: Message) -> dict[str, Any]:
 
 @outbox_app.command("list")
 def outbox_list(
-    incident: Annotated[str | None, typer.Option("--incident", metavar="INC")] = None,
+    incident: Annotated[str | None, typer.Option("--incident", metavar="INC", callback=record_id)] = None,
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
 ) -> None:
     """Messages in the order they were queued (optionally of one incident)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.cli import test_hostile_input as hostile
@@ -27,3 +28,19 @@ def test_drill_advance_refuses_a_span_given_to_by_and_points_at_for(workspace: P
 
 def test_outbox_show_of_an_unknown_number_is_a_refusal(workspace: Path) -> None:
     assert_refused(run_cli("outbox", "show", "999"), "error:", "999")
+
+
+def test_incident_and_drill_ids_match_whatever_their_case(workspace: Path) -> None:
+    incident = hostile.open_incident()
+    code, out, err = run_cli("incident", "show", incident.lower(), "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["id"] == incident
+    code, out, err = run_cli("audit", "verify", incident.lower())
+    assert code == 0, err
+    code, out, err = run_cli("outbox", "list", "--incident", incident.lower(), "--format", "json")
+    assert code == 0, err
+    assert {row["incident"] for row in json.loads(out)} == {incident}
+    drill = start_drill(workspace)
+    code, out, err = run_cli("drill", "advance", drill.lower(), "--for", "1h")
+    assert code == 0, err
+    assert drill in out
