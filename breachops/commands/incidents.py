@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -33,6 +33,7 @@ from breachops.reports.incident import (
 )
 from breachops.store import Repository
 from breachops.store.models import Message
+from breachops.store.repository import ObligationDiff
 from breachops.textsafe import json_text, markup
 
 __all__ = ["incident_app", "step_app"]
@@ -224,20 +225,20 @@ def incident_facts(
     _print_fact_result(incident_id, result, fmt)
 
 
+def _diff_data(diff: ObligationDiff) -> dict[str, Any]:
+    return {
+        "added": list(diff.added),
+        "removed": list(diff.removed),
+        "due_changed": [
+            {"key": c.key, "old": str(c.old) if c.old else None, "new": str(c.new) if c.new else None}
+            for c in diff.due_changed
+        ],
+    }
+
+
 def _print_fact_result(incident_id: str, result: service.FactsResult, fmt: TableOrJson) -> None:
     diff = result.obligations
-    data = {
-        "incident": incident_id,
-        "changed": result.changed,
-        "obligations": {
-            "added": list(diff.added),
-            "removed": list(diff.removed),
-            "due_changed": [
-                {"key": c.key, "old": str(c.old) if c.old else None, "new": str(c.new) if c.new else None}
-                for c in diff.due_changed
-            ],
-        },
-    }
+    data = {"incident": incident_id, "changed": result.changed, "obligations": _diff_data(diff)}
     if fmt is TableOrJson.json:
         _warn(gap_lines(result.gaps))
         print(json_text(data, indent=2, default=str))
@@ -295,6 +296,9 @@ def step_done(
     wait: Annotated[
         bool, typer.Option("--wait/--no-wait", help="Wait until the flow has taken the answer.")
     ] = True,
+    fmt: Annotated[TableOrJson, typer.Option("--format", help="table for people, json for scripts.")] = (
+        TableOrJson.table
+    ),
 ) -> None:
     """Confirm a step (answering its gate); the playbook goes on from there."""
     app = make_app()
@@ -307,10 +311,17 @@ def step_done(
     result = service.complete_step(
         app, incident_id, step_id, answer, by=by, note=note, source=source, on_behalf_of=on_behalf_of
     )
-    behalf = f" on behalf of {markup(on_behalf_of)}" if on_behalf_of else ""
-    out.print(f"{markup(incident_id)} · {markup(step_id)}: done by {markup(by)}{behalf}", highlight=False)
-    if result.changed:
-        _print_fact_result(incident_id, result, TableOrJson.table)
+    if fmt is TableOrJson.json:
+        data: dict[str, Any] = {"incident": incident_id, "step": step_id, "by": by}
+        data["on_behalf_of"] = on_behalf_of
+        data |= {"answer": answer, "changed": result.changed}
+        data["obligations"] = _diff_data(result.obligations)
+        print(json_text(data, indent=2, default=str))
+    else:
+        behalf = f" on behalf of {markup(on_behalf_of)}" if on_behalf_of else ""
+        out.print(f"{markup(incident_id)} · {markup(step_id)}: done by {markup(by)}{behalf}", highlight=False)
+        if result.changed:
+            _print_fact_result(incident_id, result, TableOrJson.table)
     if drill_id:
         say("answer recorded; the drill takes it on its next tick")
     elif flow_run_id and wait:
