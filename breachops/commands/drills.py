@@ -21,6 +21,7 @@ from breachops.config.agreements import load_agreement
 from breachops.errors import InputError
 from breachops.flows import drill_service
 from breachops.playbooks.scenarios import format_offset, list_scenarios, load_scenario, parse_span
+from breachops.reports.tables import keep_whole
 from breachops.store import Repository
 from breachops.store.drills import DrillRepository
 from breachops.textsafe import cell, inert, json_text, markup
@@ -221,7 +222,7 @@ def drill_show(
         table.add_row(
             cell(inject["inject"]), cell(inject["title"]), inject["due"], inject["delivered"] or "—"
         )
-    out.print(table)
+    out.print(keep_whole(table))
     out.print(f"steps and obligations: `breachops incident show {markup(drill_id)}`", highlight=False)
 
 
@@ -324,14 +325,14 @@ def drill_list(fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJs
         table.add_row(
             cell(s.id), cell(s.title), cell(s.playbook), format_offset(s.duration)[2:], str(len(s.injects))
         )
-    out.print(table)
+    out.print(keep_whole(table))
     out.print(cell(schedules_table(app)), highlight=False)
     runs = Table("drill", "scenario", "status", "mode", "started (UTC)", "report", title="Drills")
     for d in drills:
         runs.add_row(
             cell(d[0]), cell(d[1]), cell(d[2]), cell(d[3]), f"{d[4]:%Y-%m-%d %H:%M}", cell(d[5] or "—")
         )
-    out.print(runs)
+    out.print(keep_whole(runs))
 
 
 register_schedule_commands(drill_app)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from breachops.commands.common import TableOrJson, err, make_app, out, record_id
 from breachops.errors import InputError
+from breachops.reports.tables import keep_whole
 from breachops.store.models import Message
 from breachops.textsafe import cell, json_text, markup
 
@@ -62,7 +63,7 @@ def outbox_list(
             str(r["id"]), cell(r["incident"] or "-"), cell(r["kind"]), cell(", ".join(r["recipients"])),
             cell(r["status"]), str(r["attempts"]), cell(r["subject"]),
         )  # fmt: skip
-    out.print(table)
+    out.print(keep_whole(table))
 
 
 @outbox_app.command("show")

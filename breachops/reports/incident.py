@@ -13,6 +13,7 @@ from rich.text import Text
 from breachops.config.agreements import Agreement
 from breachops.playbooks import Playbook, Step
 from breachops.reports.deadlines import countdown, iso_utc, local_label
+from breachops.reports.tables import keep_whole
 from breachops.store.models import Incident, Message, ObligationRow, StepRow
 from breachops.textsafe import cell, inert, markup
 
@@ -239,7 +240,7 @@ def render_incident(
             status,
         )
         last_phase = row.phase
-    console.print(table)
+    console.print(keep_whole(table))
 
     ob = Table(title="Obligations, strictest first", show_lines=False)
     for name in ("due", "countdown", "to", "obligation", "status"):
@@ -261,7 +262,7 @@ def render_incident(
             ),
             cell(ob_row.status),
         )
-    console.print(ob)
+    console.print(keep_whole(ob))
     _render_messages(console, messages or [])
     waiting = [r for r in steps if r.status == "waiting"]
     if playbook is not None and waiting and incident.status == "open":
@@ -287,7 +288,7 @@ def _render_messages(console: Console, messages: list[Message]) -> None:
             str(m["id"]), cell(m["status"], style=style.get(m["status"], "")), cell(m["kind"]),
             cell(", ".join(m["to"])), str(m["attempts"]), cell(m["last_error"] or ""),
         )  # fmt: skip
-    console.print(table)
+    console.print(keep_whole(table))
 
 
 def render_incident_list(console: Console, incidents: list[Incident], now: datetime) -> None:
@@ -305,4 +306,4 @@ def render_incident_list(console: Console, incidents: list[Incident], now: datet
             f"{i.opened_at:%Y-%m-%d %H:%M} UTC ({countdown(i.opened_at, now).replace('overdue', 'ago')})",
             cell(f"{i.playbook_name}@{i.playbook_version}"),
         )
-    console.print(table)
+    console.print(keep_whole(table))

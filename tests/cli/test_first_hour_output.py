@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.cli import test_hostile_input as hostile
 from tests.cli.test_hostile_input import assert_refused, dump, run_cli, start_drill
 
@@ -44,3 +46,25 @@ def test_incident_and_drill_ids_match_whatever_their_case(workspace: Path) -> No
     code, out, err = run_cli("drill", "advance", drill.lower(), "--for", "1h")
     assert code == 0, err
     assert drill in out
+
+
+def test_no_id_or_email_is_cut_in_tables_at_80_columns(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from breachops.commands import common
+
+    incident = hostile.open_incident()
+    start_drill(workspace)
+    monkeypatch.setattr(common.out, "width", 80)
+    for args in (
+        ("incident", "list", "--drills"),
+        ("incident", "show", incident),
+        ("outbox", "list"),
+        ("drill", "list"),
+        ("deadlines", hostile.FACTS),
+    ):
+        code, out, err = run_cli(*args)
+        assert code == 0, (args, err)
+        tables = out.split("Timeline")[0]  # the timeline's labels are a chart's, not cells
+        assert "…" not in tables, (args, tables)
+        assert max(map(len, out.splitlines())) <= 80, args
