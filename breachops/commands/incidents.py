@@ -31,6 +31,7 @@ from breachops.reports.incident import (
     render_incident,
     render_incident_list,
 )
+from breachops.reports.values import human_due, human_value
 from breachops.store import Repository
 from breachops.store.models import Message
 from breachops.store.repository import ObligationDiff
@@ -248,13 +249,14 @@ def _print_fact_result(incident_id: str, result: service.FactsResult, fmt: Table
         out.print("nothing changed")
         return
     for name, value in result.changed.items():
-        out.print(f"fact [bold]{markup(name)}[/bold] = {markup(value)}", highlight=False)
+        out.print(f"fact [bold]{markup(name)}[/bold] = {markup(human_value(value))}", highlight=False)
     for key in diff.added:
         out.print(f"[yellow]+ obligation {markup(key)}[/yellow]")
     for key in diff.removed:
         out.print(f"[dim]- obligation {markup(key)} (withdrawn)[/dim]")
     for change in diff.due_changed:
-        out.print(f"~ obligation {markup(change.key)}: due {change.old} → {change.new}")
+        old, new = human_due(change.old), human_due(change.new)
+        out.print(f"~ obligation {markup(change.key)}: due {old} → {new}", highlight=False)
 
 
 @incident_app.command("close")

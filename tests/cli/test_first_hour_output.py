@@ -68,3 +68,15 @@ def test_no_id_or_email_is_cut_in_tables_at_80_columns(
         tables = out.split("Timeline")[0]  # the timeline's labels are a chart's, not cells
         assert "…" not in tables, (args, tables)
         assert max(map(len, out.splitlines())) <= 80, args
+
+
+def test_fact_values_and_dues_print_as_people_write_them() -> None:
+    from datetime import UTC, datetime
+
+    from breachops.reports.values import human_due, human_value
+
+    assert human_value([{"code": "FR", "affected": 320}, {"code": "DE", "affected": 120}]) == "FR 320, DE 120"
+    assert human_value(["personal", "trade_secret"]) == "personal, trade_secret"
+    assert human_value(True) == "yes"
+    assert human_due(None) == "not yet started"
+    assert human_due(datetime(2026, 11, 27, 19, 30, tzinfo=UTC)) == "2026-11-27 19:30 UTC"
