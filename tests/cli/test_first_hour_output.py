@@ -80,3 +80,25 @@ def test_fact_values_and_dues_print_as_people_write_them() -> None:
     assert human_value(True) == "yes"
     assert human_due(None) == "not yet started"
     assert human_due(datetime(2026, 11, 27, 19, 30, tzinfo=UTC)) == "2026-11-27 19:30 UTC"
+
+
+def test_gate_hints_paste_into_a_shell_and_use_the_incidents_own_codes() -> None:
+    import shlex
+    import subprocess
+
+    from breachops.playbooks.loader import load_playbook
+    from breachops.reports.incident import answer_command
+
+    playbook = load_playbook("confidential-information-leak")
+    facts = {"jurisdictions": [{"code": "FR", "affected": 320}, {"code": "BR"}]}
+    scope = answer_command("INC-2026-0001", playbook.step("scope-disclosure"), "a@b.example", facts)
+    assert "'affected_by_jurisdiction=FR=320,BR'" in scope
+    assert "DE=120" not in scope
+    hold = answer_command("INC-2026-0001", playbook.step("preserve-evidence"), "a@b.example", facts)
+    assert "--set 'legal_hold=yes'" in hold and "yes|no" not in hold
+    assert "# legal_hold: yes or no" in hold
+    for hint in (scope, hold):
+        # The shell reads it as one command (the notes are comments), with no pipe in it.
+        assert subprocess.run(["bash", "-n", "-c", hint], check=False).returncode == 0
+        words = shlex.split(hint, comments=True)
+        assert words[:3] == ["breachops", "step", "done"] and "|" not in words
