@@ -109,7 +109,12 @@ def _message_number(msg_id: str) -> int | None:
 
 
 @notify_app.command("test")
-def notify_test(to: Annotated[str, typer.Option("--to", metavar="EMAIL")]) -> None:
+def notify_test(
+    to: Annotated[str, typer.Option("--to", metavar="EMAIL")],
+    fmt: Annotated[TableOrJson, typer.Option("--format", help="table for people, json for scripts.")] = (
+        TableOrJson.table
+    ),
+) -> None:
     """Send one test message through the configured channel, the way every message goes: queue, then
     dispatch. Exit status 1 if it was not accepted."""
     from breachops.notifications import build_channel, load_mail_settings
@@ -122,6 +127,15 @@ def notify_test(to: Annotated[str, typer.Option("--to", metavar="EMAIL")]) -> No
     )
     key = queue_test_message(app, to, settings.channel)
     report = dispatch(app, channel, sender=settings.mail_from, keys={key}, max_attempts=1)
+    if fmt is TableOrJson.json:
+        with app.transaction() as session:
+            row = session.scalars(select(Message).where(Message.idempotency_key == key)).one()
+            data = {"to": to, "channel": channel.name, "key": key, "sent": key in report.sent}
+            data["error"] = None if key in report.sent else row.last_error
+        print(json_text(data, indent=2))
+        if not data["sent"]:
+            raise typer.Exit(1)
+        return
     if key in report.sent:
         out.print(f"[green]sent[/green] test message to {markup(to)} via {channel.name} (key {markup(key)})")
         return

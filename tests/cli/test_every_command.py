@@ -37,7 +37,7 @@ LEAVES = [(path, c) for path, c in COMMANDS if path and not hasattr(c, "commands
 PRINTS_A_RESULT = {
     ("deadlines",), ("rules", "list"), ("rules", "show"), ("incident", "open"), ("incident", "list"),
     ("incident", "show"), ("step", "done"), ("outbox", "list"), ("outbox", "show"), ("drill", "list"),
-    ("drill", "report"), ("drill", "unschedule"), ("audit", "verify"), ("status",),
+    ("drill", "report"), ("drill", "unschedule"), ("audit", "verify"), ("audit", "export"), ("notify", "test"), ("status",),
 }  # fmt: skip
 
 
@@ -77,6 +77,8 @@ def test_json_of_each_command_parses(workspace: Path) -> None:
         ("step", "done", incident, STEP_BY[0], "--by", STEP_BY[1]),
         ("outbox", "list"),
         ("drill", "list"),
+        ("audit", "export", incident, "--output", str(workspace / "export.jsonl")),
+        ("notify", "test", "--to", "jana.weber@nordlicht.example"),
     ]
     for args in runs:
         code, out, err = run_cli(*args, "--format", "json")
