@@ -102,3 +102,24 @@ def test_gate_hints_paste_into_a_shell_and_use_the_incidents_own_codes() -> None
         assert subprocess.run(["bash", "-n", "-c", hint], check=False).returncode == 0
         words = shlex.split(hint, comments=True)
         assert words[:3] == ["breachops", "step", "done"] and "|" not in words
+
+
+def test_filing_a_staged_report_meets_its_first_stage_only(workspace: Path) -> None:
+    import sqlite3
+
+    incident = hostile.open_incident()
+    with sqlite3.connect(workspace / "breachops.db") as db:  # everything before the filing is done
+        db.execute("UPDATE steps SET status = 'done' WHERE step_id != 'notify-regulators'")
+        db.execute("UPDATE steps SET status = 'waiting' WHERE step_id = 'notify-regulators'")
+    code, out, err = run_cli("incident", "show", incident, "--format", "json")
+    step = next(s for s in json.loads(out)["steps"] if s["step"] == "notify-regulators")
+    dpo = step["owner"]["people"][0]["email"]
+    code, _, err = run_cli("step", "done", incident, "notify-regulators", "--by", dpo, "--no-wait")
+    assert code == 0, err
+    code, out, err = run_cli("incident", "show", incident, "--format", "json")
+    status = {o["key"]: o["status"] for o in json.loads(out)["obligations"]}
+    # LGPD with Res. CD/ANPD 15/2024 Art. 6: the communication, then its complement within 20
+    # business days; the first filing is the communication, the complement is filed later.
+    assert status["br-anpd-res15-art6/communication"] == "met"
+    assert status["br-anpd-res15-art6/complement"] != "met"
+    assert status["eu-gdpr-art33-authority/notification"] == "met"
