@@ -51,6 +51,7 @@ from breachops.files import write_private
 from breachops.flows.checks import check_fact_instants
 from breachops.reports.deadlines import assessment_to_json, render_assessment, warning_lines
 from breachops.reports.ics import assessment_to_ics
+from breachops.reports.tables import keep_whole
 from breachops.textsafe import cell, inert, json_text
 
 __all__ = ["app", "main"]
@@ -162,7 +163,7 @@ def rules_list(
         table.add_row(
             cell(r.id), cell(r.jurisdiction), cell(r.audience), cell(windows), citation, cell(_origin(r))
         )
-    out.print(table)
+    out.print(keep_whole(table))
 
 
 @rules_app.command("show")
@@ -207,7 +208,7 @@ def rules_show(
                 for v in value
             )
         table.add_row(key, cell(shown))
-    out.print(table)
+    out.print(keep_whole(table))
 
 
 def _version(rule: Rule) -> dict[str, Any]:
@@ -277,7 +278,7 @@ def rules_coverage(
             r.reviewed.isoformat() if r.reviewed else "—",
             r.why,
         )
-    out.print(table)
+    out.print(keep_whole(table))
 
 
 @app.command("deadlines")

@@ -8,13 +8,13 @@ from typing import Annotated, Any
 
 import typer
 
-from breachops.commands.common import TableOrJson, err, make_app, out
+from breachops.commands.common import TableOrJson, err, make_app, out, record_id
 from breachops.errors import InputError
 from breachops.files import write_private
 from breachops.notifications.witness import Witness, outbox_witnesses, parse_head, read_witness
 from breachops.store import Problem, Repository, UnknownIncident, VerifyResult, export, prove_witness, verify
 from breachops.store.audit import known_stream, verify_all
-from breachops.textsafe import markup
+from breachops.textsafe import json_text, markup
 
 __all__ = ["audit_app"]
 
@@ -69,7 +69,7 @@ def _print_result(result: VerifyResult) -> None:
 
 @audit_app.command("verify")
 def audit_verify(
-    incident_id: Annotated[str | None, typer.Argument(metavar="[INC]")] = None,
+    incident_id: Annotated[str | None, typer.Argument(metavar="[INC]", callback=record_id)] = None,
     every: Annotated[bool, typer.Option("--all", help="Every incident's record and the ledger.")] = False,
     witness: Annotated[
         str | None,
@@ -155,10 +155,13 @@ def _verify_all(app: Any, fmt: TableOrJson) -> None:
 
 @audit_app.command("export")
 def audit_export(
-    incident_id: Annotated[str, typer.Argument(metavar="INC")],
+    incident_id: Annotated[str, typer.Argument(metavar="INC", callback=record_id)],
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Default: <workspace>/evidence/INC.jsonl")
     ] = None,
+    fmt: Annotated[TableOrJson, typer.Option("--format", help="table for people, json for scripts.")] = (
+        TableOrJson.table
+    ),
 ) -> None:
     """Write the record as JSON Lines, one event per line with its hashes and seal, its final hash
     (FILE.sha256), and the witnesses found in the outbox (FILE.witnesses.json): the heads messages
@@ -186,9 +189,14 @@ def audit_export(
         target.with_name(target.name + ".witnesses.json"),
         json.dumps({"incident": incident_id, "witnesses": found}, indent=2) + "\n",
     )
-    out.print(f"wrote {markup(target)} ({result.events} events, {len(found)} witnesses)", highlight=False)
-    out.print(f"final hash {final}", highlight=False)
     missing = [w for w in found if not w["in_record"]]
+    if fmt is TableOrJson.json:
+        summary = {"incident": incident_id, "file": str(target), "events": result.events, "final_hash": final}
+        summary |= {"witnesses": len(found), "witnesses_not_in_record": len(missing), "chain_ok": result.ok}
+        print(json_text(summary, indent=2))
+    else:
+        out.print(f"wrote {markup(target)} ({result.events} events, {len(found)} witnesses)", highlight=False)
+        out.print(f"final hash {final}", highlight=False)
     if missing:
         err.print(
             f"[bold red]warning[/bold red]: {len(missing)} witness(es) not in the record, "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from datetime import datetime
 from enum import StrEnum
@@ -16,7 +17,7 @@ from breachops.errors import InputError
 from breachops.flows.checks import check_instant
 from breachops.textsafe import cell
 
-__all__ = ["TableOrJson", "actor", "err", "make_app", "out", "parse_now", "say"]
+__all__ = ["TableOrJson", "actor", "err", "make_app", "out", "parse_now", "record_id", "say"]
 
 # Piped output is read in files and terminals wider than Rich's 80-column default.
 out = Console(width=None if sys.stdout.isatty() else 140)
@@ -26,6 +27,18 @@ err = Console(stderr=True)
 class TableOrJson(StrEnum):
     table = "table"
     json = "json"
+
+
+# Incident and drill ids as the store writes them: INC-2026-0001, DRL-2026-0001.
+_RECORD_ID = re.compile(r"(?:inc|drl)-\d{4}-\d+", re.IGNORECASE | re.ASCII)
+
+
+def record_id(value: str | None) -> str | None:
+    """An incident or drill id as typed (``inc-2026-0001``) in the form the store keeps (upper case),
+    so that ids match whatever their case; anything else is passed on unchanged to be refused there."""
+    if value is not None and _RECORD_ID.fullmatch(value):
+        return value.upper()
+    return value
 
 
 def make_app(*, workspace: bool = True) -> App:

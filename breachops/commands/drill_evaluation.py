@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from breachops.bootstrap import App
-from breachops.commands.common import make_app, out
+from breachops.commands.common import make_app, out, record_id
 from breachops.deadlines.capability import RATINGS
 from breachops.flows import drill_evaluation, drill_service
 from breachops.textsafe import markup
@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
 
 
 def drill_rate(
-    drill_id: Annotated[str, typer.Argument(metavar="DRILL")],
+    drill_id: Annotated[str, typer.Argument(metavar="DRILL", callback=record_id)],
     objective: Annotated[str, typer.Option("--objective", help="The objective's id in the scenario.")],
     rating: Annotated[str, typer.Option("--rating", help="; ".join(f"{k}: {v}" for k, v in RATINGS.items()))],
     reason: Annotated[str, typer.Option("--reason", help="Why, in a sentence or two.")],
@@ -46,7 +46,7 @@ def drill_rate(
 
 
 def drill_answer(
-    drill_id: Annotated[str, typer.Argument(metavar="DRILL")],
+    drill_id: Annotated[str, typer.Argument(metavar="DRILL", callback=record_id)],
     inject: Annotated[str, typer.Argument(metavar="INJECT", help="The inject's id in the scenario.")],
     question: Annotated[str, typer.Option("--question", help="The question's id (q1, ... by default).")],
     by: Annotated[str, typer.Option("--by", metavar="EMAIL", help="The participant answering.")],
@@ -62,7 +62,7 @@ def drill_answer(
 
 
 def drill_hotwash(
-    drill_id: Annotated[str, typer.Argument(metavar="DRILL")],
+    drill_id: Annotated[str, typer.Argument(metavar="DRILL", callback=record_id)],
     party: Annotated[str, typer.Option("--party", help="disclosing or receiving.")],
     by: Annotated[str, typer.Option("--by", metavar="EMAIL", help="The participant speaking for the party.")],
     went_well: Annotated[list[str] | None, typer.Option("--went-well", help="Repeat for each point.")] = None,

@@ -101,10 +101,16 @@ def drill_unschedule(
         int, typer.Argument(metavar="ID", min=1, max=2**63 - 1, help="The schedule id (see `drill list`).")
     ],
     by: Annotated[str | None, typer.Option("--by", help="Who removes it.")] = None,
+    fmt: Annotated[TableOrJson, typer.Option("--format", help="table for people, json for scripts.")] = (
+        TableOrJson.table
+    ),
 ) -> None:
     """Stop a recurring drill. Drills it already started go on."""
     app = make_app()
     schedule = drill_schedules.remove_schedule(app, schedule_id, actor(by))
+    if fmt is TableOrJson.json:
+        print(json_text({"schedule": schedule.id, "scenario": schedule.scenario_id, "removed": True}))
+        return
     out.print(f"drill schedule {schedule.id} ({markup(schedule.scenario_id)}) removed", highlight=False)
 
 

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from breachops.bootstrap import App
-from breachops.commands.common import TableOrJson, actor, make_app, out, say
+from breachops.commands.common import TableOrJson, actor, make_app, out, record_id, say
 from breachops.commands.drill_evaluation import register as register_evaluation_commands
 from breachops.commands.drill_msel import register as register_msel_commands
 from breachops.commands.drill_pack import register as register_pack_commands
@@ -24,6 +24,7 @@ from breachops.config.agreements import load_agreement
 from breachops.errors import InputError
 from breachops.flows import drill_service
 from breachops.playbooks.scenarios import format_offset, list_scenarios, load_scenario, parse_span
+from breachops.reports.tables import keep_whole
 from breachops.store import Repository
 from breachops.store.drills import DrillRepository
 from breachops.textsafe import cell, inert, json_text, markup
@@ -209,7 +210,7 @@ def _print_drill(app: App, drill_id: str, fmt: TableOrJson) -> None:
 
 @drill_app.command("show")
 def drill_show(
-    drill_id: Annotated[str, typer.Argument(metavar="DRILL")],
+    drill_id: Annotated[str, typer.Argument(metavar="DRILL", callback=record_id)],
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
 ) -> None:
     """Where a drill stands: its clock, injects, score and report."""
@@ -224,27 +225,35 @@ def drill_show(
         table.add_row(
             cell(inject["inject"]), cell(inject["title"]), inject["due"], inject["delivered"] or "—"
         )
-    out.print(table)
+    out.print(keep_whole(table))
     out.print(f"steps and obligations: `breachops incident show {markup(drill_id)}`", highlight=False)
 
 
 @drill_app.command("advance")
 def drill_advance(
-    drill_id: Annotated[str, typer.Argument(metavar="DRILL")],
-    by_span: Annotated[
-        str | None, typer.Option("--by", help="How far (e.g. 2h, 1d). Default: to the next inject.")
+    drill_id: Annotated[str, typer.Argument(metavar="DRILL", callback=record_id)],
+    for_span: Annotated[
+        str | None, typer.Option("--for", help="How far (e.g. 2h, 1d). Default: to the next inject.")
     ] = None,
-    who: Annotated[str | None, typer.Option("--as", help="Who advances it (the facilitator).")] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", metavar="EMAIL", help="Who advances it (the facilitator).")
+    ] = None,
+    who: Annotated[
+        str | None, typer.Option("--as", hidden=True, help="Same as --by (older spelling).")
+    ] = None,
 ) -> None:
     """Move a drill's clock forward (the facilitator's control); the drill acts on it within a second."""
+    if by is not None and _looks_like_span(by):
+        # --by names a person in every command; a span given to it is the older spelling of --for.
+        raise InputError("--by", None, by, "names a person, not a span", f"Use `--for {by}`.")
     app = make_app()
     delta = None
-    if by_span is not None:
+    if for_span is not None:
         try:
-            delta = parse_span(by_span)
+            delta = parse_span(for_span)
         except ValueError as exc:
-            raise InputError("--by", None, by_span, str(exc)) from None
-    current = drill_service.advance_drill(app, drill_id, delta, actor(who))
+            raise InputError("--for", None, for_span, str(exc)) from None
+    current = drill_service.advance_drill(app, drill_id, delta, actor(by or who))
     out.print(
         f"{markup(drill_id)}: scenario time now {format_offset(current.clock.offset(current.scenario_now))}"
     )
@@ -252,7 +261,7 @@ def drill_advance(
 
 @drill_app.command("stop")
 def drill_stop(
-    drill_id: Annotated[str, typer.Argument(metavar="DRILL")],
+    drill_id: Annotated[str, typer.Argument(metavar="DRILL", callback=record_id)],
     reason: Annotated[str, typer.Option("--reason", help="Why it ends early, for the record.")] = "",
     by: Annotated[str | None, typer.Option("--by", help="Who stops it (the facilitator).")] = None,
 ) -> None:
@@ -263,9 +272,17 @@ def drill_stop(
     out.print(f"{markup(drill_id)} stopped at scenario time {at}", highlight=False)
 
 
+def _looks_like_span(value: str) -> bool:
+    try:
+        parse_span(value)
+    except ValueError:
+        return False
+    return True
+
+
 @drill_app.command("report")
 def drill_report(
-    drill_id: Annotated[str, typer.Argument(metavar="DRILL")],
+    drill_id: Annotated[str, typer.Argument(metavar="DRILL", callback=record_id)],
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print the Markdown report.")] = False,
 ) -> None:
@@ -324,14 +341,14 @@ def drill_list(fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJs
         table.add_row(
             cell(s.id), cell(s.title), cell(s.playbook), format_offset(s.duration)[2:], str(len(s.injects))
         )
-    out.print(table)
+    out.print(keep_whole(table))
     out.print(cell(schedules_table(app)), highlight=False)
     runs = Table("drill", "scenario", "status", "mode", "started (UTC)", "report", title="Drills")
     for d in drills:
         runs.add_row(
             cell(d[0]), cell(d[1]), cell(d[2]), cell(d[3]), f"{d[4]:%Y-%m-%d %H:%M}", cell(d[5] or "—")
         )
-    out.print(runs)
+    out.print(keep_whole(runs))
 
 
 register_schedule_commands(drill_app)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -11,7 +11,7 @@ from rich.text import Text
 from sqlalchemy import select
 
 from breachops.bootstrap import App
-from breachops.commands.common import TableOrJson, actor, err, make_app, out, say
+from breachops.commands.common import TableOrJson, actor, err, make_app, out, record_id, say
 from breachops.config.agreements import load_agreement
 from breachops.deadlines.engine import assess, coverage_gaps
 from breachops.deadlines.models import load_facts, parse_facts
@@ -31,8 +31,10 @@ from breachops.reports.incident import (
     render_incident,
     render_incident_list,
 )
+from breachops.reports.values import human_due, human_value
 from breachops.store import Repository
 from breachops.store.models import Message
+from breachops.store.repository import ObligationDiff
 from breachops.textsafe import json_text, markup
 
 __all__ = ["incident_app", "step_app"]
@@ -172,7 +174,7 @@ def _flow_state(app: App, flow_run_id: str | None) -> str | None:
 
 @incident_app.command("show")
 def incident_show(
-    incident_id: Annotated[str, typer.Argument(metavar="INC")],
+    incident_id: Annotated[str, typer.Argument(metavar="INC", callback=record_id)],
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
 ) -> None:
     """Phases and steps with owners and due times in local time, obligations with countdowns."""
@@ -210,7 +212,7 @@ def incident_show(
 
 @incident_app.command("facts")
 def incident_facts(
-    incident_id: Annotated[str, typer.Argument(metavar="INC")],
+    incident_id: Annotated[str, typer.Argument(metavar="INC", callback=record_id)],
     set_: Annotated[
         list[str],
         typer.Option(
@@ -236,20 +238,20 @@ def incident_facts(
     _print_fact_result(incident_id, result, fmt)
 
 
+def _diff_data(diff: ObligationDiff) -> dict[str, Any]:
+    return {
+        "added": list(diff.added),
+        "removed": list(diff.removed),
+        "due_changed": [
+            {"key": c.key, "old": str(c.old) if c.old else None, "new": str(c.new) if c.new else None}
+            for c in diff.due_changed
+        ],
+    }
+
+
 def _print_fact_result(incident_id: str, result: service.FactsResult, fmt: TableOrJson) -> None:
     diff = result.obligations
-    data = {
-        "incident": incident_id,
-        "changed": result.changed,
-        "obligations": {
-            "added": list(diff.added),
-            "removed": list(diff.removed),
-            "due_changed": [
-                {"key": c.key, "old": str(c.old) if c.old else None, "new": str(c.new) if c.new else None}
-                for c in diff.due_changed
-            ],
-        },
-    }
+    data = {"incident": incident_id, "changed": result.changed, "obligations": _diff_data(diff)}
     if fmt is TableOrJson.json:
         _warn(gap_lines(result.gaps))
         print(json_text(data, indent=2, default=str))
@@ -259,18 +261,19 @@ def _print_fact_result(incident_id: str, result: service.FactsResult, fmt: Table
         out.print("nothing changed")
         return
     for name, value in result.changed.items():
-        out.print(f"fact [bold]{markup(name)}[/bold] = {markup(value)}", highlight=False)
+        out.print(f"fact [bold]{markup(name)}[/bold] = {markup(human_value(value))}", highlight=False)
     for key in diff.added:
         out.print(f"[yellow]+ obligation {markup(key)}[/yellow]")
     for key in diff.removed:
         out.print(f"[dim]- obligation {markup(key)} (withdrawn)[/dim]")
     for change in diff.due_changed:
-        out.print(f"~ obligation {markup(change.key)}: due {change.old} → {change.new}")
+        old, new = human_due(change.old), human_due(change.new)
+        out.print(f"~ obligation {markup(change.key)}: due {old} → {new}", highlight=False)
 
 
 @incident_app.command("close")
 def incident_close(
-    incident_id: Annotated[str, typer.Argument(metavar="INC")],
+    incident_id: Annotated[str, typer.Argument(metavar="INC", callback=record_id)],
     reason: Annotated[str, typer.Option("--reason", help="Why it is closed, for the record.")],
     accept_pending: Annotated[
         bool,
@@ -298,7 +301,7 @@ def incident_close(
 
 @step_app.command("done")
 def step_done(
-    incident_id: Annotated[str, typer.Argument(metavar="INC")],
+    incident_id: Annotated[str, typer.Argument(metavar="INC", callback=record_id)],
     step_id: Annotated[str, typer.Argument(metavar="STEP")],
     by: Annotated[str, typer.Option("--by", help="Your email, as the agreement lists it.")],
     set_: Annotated[
@@ -316,6 +319,9 @@ def step_done(
     wait: Annotated[
         bool, typer.Option("--wait/--no-wait", help="Wait until the flow has taken the answer.")
     ] = True,
+    fmt: Annotated[TableOrJson, typer.Option("--format", help="table for people, json for scripts.")] = (
+        TableOrJson.table
+    ),
 ) -> None:
     """Confirm a step (answering its gate); the playbook goes on from there."""
     app = make_app()
@@ -328,10 +334,17 @@ def step_done(
     result = service.complete_step(
         app, incident_id, step_id, answer, by=by, note=note, source=source, on_behalf_of=on_behalf_of
     )
-    behalf = f" on behalf of {markup(on_behalf_of)}" if on_behalf_of else ""
-    out.print(f"{markup(incident_id)} · {markup(step_id)}: done by {markup(by)}{behalf}", highlight=False)
-    if result.changed:
-        _print_fact_result(incident_id, result, TableOrJson.table)
+    if fmt is TableOrJson.json:
+        data: dict[str, Any] = {"incident": incident_id, "step": step_id, "by": by}
+        data["on_behalf_of"] = on_behalf_of
+        data |= {"answer": answer, "changed": result.changed}
+        data["obligations"] = _diff_data(result.obligations)
+        print(json_text(data, indent=2, default=str))
+    else:
+        behalf = f" on behalf of {markup(on_behalf_of)}" if on_behalf_of else ""
+        out.print(f"{markup(incident_id)} · {markup(step_id)}: done by {markup(by)}{behalf}", highlight=False)
+        if result.changed:
+            _print_fact_result(incident_id, result, TableOrJson.table)
     if drill_id:
         say("answer recorded; the drill takes it on its next tick")
     elif flow_run_id and wait:

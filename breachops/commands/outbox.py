@@ -8,8 +8,9 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from breachops.commands.common import TableOrJson, err, make_app, out
+from breachops.commands.common import TableOrJson, err, make_app, out, record_id
 from breachops.errors import InputError
+from breachops.reports.tables import keep_whole
 from breachops.store.models import Message
 from breachops.textsafe import cell, json_text, markup
 
@@ -43,7 +44,7 @@ def _summary(m: Message) -> dict[str, Any]:
 
 @outbox_app.command("list")
 def outbox_list(
-    incident: Annotated[str | None, typer.Option("--incident", metavar="INC")] = None,
+    incident: Annotated[str | None, typer.Option("--incident", metavar="INC", callback=record_id)] = None,
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
 ) -> None:
     """Messages in the order they were queued (optionally of one incident)."""
@@ -62,7 +63,7 @@ def outbox_list(
             str(r["id"]), cell(r["incident"] or "-"), cell(r["kind"]), cell(", ".join(r["recipients"])),
             cell(r["status"]), str(r["attempts"]), cell(r["subject"]),
         )  # fmt: skip
-    out.print(table)
+    out.print(keep_whole(table))
 
 
 @outbox_app.command("show")
@@ -108,7 +109,12 @@ def _message_number(msg_id: str) -> int | None:
 
 
 @notify_app.command("test")
-def notify_test(to: Annotated[str, typer.Option("--to", metavar="EMAIL")]) -> None:
+def notify_test(
+    to: Annotated[str, typer.Option("--to", metavar="EMAIL")],
+    fmt: Annotated[TableOrJson, typer.Option("--format", help="table for people, json for scripts.")] = (
+        TableOrJson.table
+    ),
+) -> None:
     """Send one test message through the configured channel, the way every message goes: queue, then
     dispatch. Exit status 1 if it was not accepted."""
     from breachops.notifications import build_channel, load_mail_settings
@@ -121,6 +127,15 @@ def notify_test(to: Annotated[str, typer.Option("--to", metavar="EMAIL")]) -> No
     )
     key = queue_test_message(app, to, settings.channel)
     report = dispatch(app, channel, sender=settings.mail_from, keys={key}, max_attempts=1)
+    if fmt is TableOrJson.json:
+        with app.transaction() as session:
+            row = session.scalars(select(Message).where(Message.idempotency_key == key)).one()
+            data = {"to": to, "channel": channel.name, "key": key, "sent": key in report.sent}
+            data["error"] = None if key in report.sent else row.last_error
+        print(json_text(data, indent=2))
+        if not data["sent"]:
+            raise typer.Exit(1)
+        return
     if key in report.sent:
         out.print(f"[green]sent[/green] test message to {markup(to)} via {channel.name} (key {markup(key)})")
         return

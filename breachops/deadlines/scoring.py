@@ -515,14 +515,21 @@ def _owner(party: str) -> str:
 
 
 def format_span(value: timedelta | None) -> str:
-    """``2 d 3 h``, ``5 h 20 min``, ``45 min``: the size of a span, as reports write it."""
+    """``2 d 3 h``, ``5 h 20 min``, ``45 min``, ``40 s``: the size of a span, as every report writes it.
+
+    Rounded to the nearest unit shown, never cut: 1.01 h (60.6 min) is ``1 h 1 min``, not ``1 h``.
+    Spans of days show hours only, the minutes being noise at that scale.
+    """
     if value is None:
         return "an unknown time"
-    minutes = int(abs(value.total_seconds()) // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
+    seconds = abs(value.total_seconds())
+    if seconds < 59.5:
+        return f"{round(seconds)} s" if seconds >= 0.5 else "0 min"
+    minutes = round(seconds / 60)
+    if minutes >= 24 * 60:
+        days, hours = divmod(round(seconds / 3600), 24)
         return f"{days} d {hours} h" if hours else f"{days} d"
+    hours, mins = divmod(minutes, 60)
     if hours:
         return f"{hours} h {mins} min" if mins else f"{hours} h"
     return f"{mins} min"

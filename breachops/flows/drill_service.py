@@ -276,8 +276,8 @@ def advance_drill(app: App, drill_id: str, by: timedelta | None, actor: str) -> 
             ]
             if not pending:
                 raise InputError(
-                    "--by", None, None, f"drill {drill_id} has no inject left to advance to",
-                    "Give --by (e.g. 4h) to move the clock anyway.",
+                    "--for", None, None, f"drill {drill_id} has no inject left to advance to",
+                    "Give --for (e.g. 4h) to move the clock anyway.",
                 )  # fmt: skip
             by = min(pending) - now_s
         drills.advance(drill, by.total_seconds(), actor, app.clock.now())

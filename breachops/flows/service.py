@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from breachops.bootstrap import App
@@ -34,7 +34,7 @@ from breachops.notifications.samples import sample_context
 from breachops.playbooks import Playbook, Step, parse_playbook
 from breachops.store import Repository
 from breachops.store.drills import DrillRepository
-from breachops.store.models import Drill, Incident
+from breachops.store.models import Drill, Incident, ObligationRow
 from breachops.store.repository import UNMET_STATUSES, ObligationDiff, StepPlan
 
 __all__ = [
@@ -426,18 +426,32 @@ def complete_step(
 def _meet_tied_obligations(repo: Repository, incident: Incident, step: Step, by: str, now: datetime) -> None:
     """A step whose due time is tied to obligations (``due: {obligation: ...}``) is the doing of them:
     once it is done, the open obligations it follows are met, which also stops their reminders. A
-    contractual notice counts only for the party that owes it (the step's owner party)."""
+    contractual notice counts only for the party that owes it (the step's owner party).
+
+    A staged duty (a first communication, then its complement) is met one stage per filing: the step
+    meets the earliest open stage of each rule, and a later stage waits for its own filing."""
     if step.due is None or step.due.obligation is None:
         return
     notifier = notifiers_of(agreement_of(incident))
     parties = set(step.owner.parties)
+    first_open: dict[str, ObligationRow] = {}
     for row in repo.obligations(incident.id):
-        if row.status in ("met", "waived") or not step.due.obligation.matches(row):
+        if row.status in ("met", "waived", "withdrawn") or not step.due.obligation.matches(row):
             continue
         owed_by = notifier.get(row.rule_id)
         if owed_by is not None and owed_by not in parties:
             continue
+        earlier = first_open.get(row.rule_id)
+        if earlier is None or _stage_order(row) < _stage_order(earlier):
+            first_open[row.rule_id] = row
+    for row in first_open.values():
         repo.mark_obligation_met(incident, row.key, by, now)
+
+
+def _stage_order(row: ObligationRow) -> tuple[bool, datetime, int]:
+    """Stages in the order they fall due (a later stage counts from the one before it)."""
+    due = row.due if row.due is not None else datetime.max.replace(tzinfo=UTC)
+    return (row.due is None, due if due.tzinfo else due.replace(tzinfo=UTC), row.id)
 
 
 def progress(app: App, incident_id: str) -> Progress:

@@ -481,6 +481,8 @@ def _speed(speed: float) -> str:
         return "facilitated (the clock moves when the facilitator advances it)"
     if speed == 1:
         return "1× (real time)"
+    if speed >= 60:  # a minute of real time is the unit people can picture
+        return f"{speed:g}× ({format_span(timedelta(minutes=1) * speed)} of scenario time in 1 min)"
     return f"{speed:g}× (1 h of scenario time in {format_span(timedelta(hours=1) / speed)})"
 
 

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from breachops.config.coverage import gap_message
 from breachops.deadlines.models import Assessment, Obligation
+from breachops.reports.tables import keep_whole
 from breachops.textsafe import cell, inert
 
 __all__ = [
@@ -118,7 +119,7 @@ def obligations_table(a: Assessment, now: datetime) -> Table:
             what,
             cell(f"{o.reason}" + (f"\nterm: {o.term}" if o.term else "")),
         )
-    return table
+    return keep_whole(table)
 
 
 def timeline(a: Assessment, now: datetime, width: int = 60) -> Text:
@@ -169,7 +170,7 @@ def not_applicable_table(a: Assessment) -> Table:
     table.add_column("why not", ratio=1)
     for n in a.not_applicable:
         table.add_row(cell(n.rule_id), cell(n.citation), cell(n.reason))
-    return table
+    return keep_whole(table)
 
 
 def gap_lines(gaps: Sequence[str]) -> list[str]:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from icalendar import Alarm, Calendar, Event, vCalAddress, vText
 
 from breachops.deadlines.models import Assessment
+from breachops.deadlines.scoring import format_span
 
 __all__ = ["DEFAULT_ALARMS", "assessment_to_ics", "drill_invitation_ics"]
 
@@ -48,7 +49,7 @@ def assessment_to_ics(
             alarm = Alarm()
             alarm.add("action", "DISPLAY")
             alarm.add("trigger", -before)
-            alarm.add("description", f"{o.title} due in {_human(before)}")
+            alarm.add("description", f"{o.title} due in {format_span(before)}")
             event.add_component(alarm)
         cal.add_component(event)
     return cal.to_ical()
@@ -99,8 +100,3 @@ def _cal_address(name: str, email: str) -> vCalAddress:
     if name:
         address.params["CN"] = vText(name)
     return address
-
-
-def _human(delta: timedelta) -> str:
-    hours = int(delta.total_seconds() // 3600)
-    return f"{hours} h" if hours else f"{int(delta.total_seconds() // 60)} min"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,6 +14,7 @@ from rich.text import Text
 from breachops.config.agreements import Agreement
 from breachops.playbooks import Playbook, Step
 from breachops.reports.deadlines import countdown, iso_utc, local_label
+from breachops.reports.tables import keep_whole
 from breachops.store.models import Incident, Message, ObligationRow, StepRow
 from breachops.textsafe import cell, inert, markup
 
@@ -49,24 +51,47 @@ def _people(agreement: Agreement, role: str, party: str) -> list[tuple[str, str,
     return found
 
 
-def _example(spec: Any) -> str:
+def _example(spec: Any, facts: dict[str, Any]) -> str:
+    """One valid value for a gate field (the choices are listed apart: ``a|b`` is a shell pipe)."""
     if spec.type == "bool":
-        return "yes|no"
+        return "yes"
     if spec.type == "choice":
-        return ",".join(spec.choices) if spec.multiple else "|".join(spec.choices)
+        return spec.choices[0] if spec.choices else "VALUE"
     if spec.type in ("url", "urls"):
-        return "https://..." + (",https://..." if spec.type == "urls" else "")
+        return "https://example.org/evidence"
+    if spec.sets == "jurisdictions":  # the incident's own codes, each with its current count
+        own = [j for j in facts.get("jurisdictions") or [] if isinstance(j, dict) and j.get("code")]
+        pairs = (f"{j['code']}={j['affected']}" if j.get("affected") else str(j["code"]) for j in own)
+        return ",".join(pairs) or "DE=120"
+    return {"int": "10", "datetime": "2026-11-25T10:00:00Z"}.get(spec.type, "text")
+
+
+def _choices(spec: Any) -> str:
+    if spec.type == "bool":
+        return "yes or no"
+    if spec.type == "choice":
+        return ("any of " if spec.multiple else "one of ") + ", ".join(spec.choices)
+    if spec.type == "urls":
+        return "links, comma-separated"
     if spec.sets == "jurisdictions":
-        return "DE=120,BR=40"
-    return {"int": "N", "datetime": "2026-11-25T10:00:00Z"}.get(spec.type, "'text'")
+        return "CODE=COUNT, comma-separated"
+    return {"int": "a whole number", "datetime": "an ISO 8601 time with its offset"}.get(spec.type, "text")
 
 
-def answer_command(incident_id: str, step: Step, by: str) -> str:
-    """The command a person types to confirm ``step``, with a placeholder per gate field."""
-    parts = [f"breachops step done {incident_id} {step.id} --by {by}"]
+def answer_command(incident_id: str, step: Step, by: str, facts: dict[str, Any] | None = None) -> str:
+    """The command a person types to confirm ``step``, quoted for the shell, with one valid example
+    per gate field; what each field accepts follows on comment lines, which a shell ignores."""
+    parts = [f"breachops step done {shlex.quote(incident_id)} {shlex.quote(step.id)} --by {shlex.quote(by)}"]
+    notes = []
     for name, spec in (step.gate.fields or {}).items():
-        parts.append(f"--set {name}={_example(spec)}" + ("" if spec.required else "  (optional)"))
-    return " \\\n    ".join(parts)
+        parts.append(f"--set {_single_quoted(f'{name}={_example(spec, facts or {})}')}")
+        notes.append(f"  # {name}: {_choices(spec)}" + ("" if spec.required else " (optional)"))
+    return "\n".join([" \\\n    ".join(parts), *notes])
+
+
+def _single_quoted(text: str) -> str:
+    """Always quoted, so that a value a person swaps in (spaces, ``|``, ``;``) stays one argument."""
+    return "'" + text.replace("'", "'\"'\"'") + "'"
 
 
 def gate_to_dict(step: Step) -> dict[str, Any]:
@@ -239,7 +264,7 @@ def render_incident(
             status,
         )
         last_phase = row.phase
-    console.print(table)
+    console.print(keep_whole(table))
 
     ob = Table(title="Obligations, strictest first", show_lines=False)
     for name in ("due", "countdown", "to", "obligation", "status"):
@@ -261,7 +286,7 @@ def render_incident(
             ),
             cell(ob_row.status),
         )
-    console.print(ob)
+    console.print(keep_whole(ob))
     _render_messages(console, messages or [])
     waiting = [r for r in steps if r.status == "waiting"]
     if playbook is not None and waiting and incident.status == "open":
@@ -269,7 +294,10 @@ def render_incident(
         for row in waiting:
             people = _people(agreement, row.owner_role, row.owner_party)
             by = people[0][1] if people else "EMAIL"
-            console.print(cell(answer_command(incident.id, playbook.step(row.step_id), by)), highlight=False)
+            console.print(
+                cell(answer_command(incident.id, playbook.step(row.step_id), by, dict(incident.facts))),
+                highlight=False,
+            )
 
 
 def _render_messages(console: Console, messages: list[Message]) -> None:
@@ -287,7 +315,7 @@ def _render_messages(console: Console, messages: list[Message]) -> None:
             str(m["id"]), cell(m["status"], style=style.get(m["status"], "")), cell(m["kind"]),
             cell(", ".join(m["to"])), str(m["attempts"]), cell(m["last_error"] or ""),
         )  # fmt: skip
-    console.print(table)
+    console.print(keep_whole(table))
 
 
 def render_incident_list(console: Console, incidents: list[Incident], now: datetime) -> None:
@@ -305,4 +333,4 @@ def render_incident_list(console: Console, incidents: list[Incident], now: datet
             f"{i.opened_at:%Y-%m-%d %H:%M} UTC ({countdown(i.opened_at, now).replace('overdue', 'ago')})",
             cell(f"{i.playbook_name}@{i.playbook_version}"),
         )
-    console.print(table)
+    console.print(keep_whole(table))

@@ -35,7 +35,7 @@ words = st.one_of(
 def command(incident: str, drill: str) -> st.SearchStrategy[list[str]]:
     return st.one_of(
         st.one_of(words, st.sampled_from(["2h", "1d", "99999999999999999999h", "36526d"])).map(
-            lambda w: ["drill", "advance", drill, "--by", w]
+            lambda w: ["drill", "advance", drill, "--for", w]
         ),
         words.map(lambda w: ["drill", "show", w]),
         st.tuples(words, numbers, words).map(

@@ -87,7 +87,8 @@ def _storable(value: str) -> str:
 def dump(path: Path) -> list[str]:
     """Every row of every table of the application database (SQLite or PostgreSQL), for comparing
     before and after a refusal. ``path``: the workspace, whose database the environment names."""
-    engine = create_engine(os.environ["BREACHOPS_DATABASE_URL"])
+    url = os.environ.get("BREACHOPS_DATABASE_URL") or f"sqlite:///{path / 'breachops.db'}"
+    engine = create_engine(url)
     try:
         metadata = MetaData()
         metadata.reflect(engine)
@@ -252,8 +253,8 @@ def test_bad_arguments_are_one_line_and_exit_2(workspace: Path) -> None:
     assert dump(workspace) == before
     drill = start_drill(workspace)
     before = dump(workspace)
-    assert_refused(run_cli("drill", "advance", drill, "--by", "99999999999999999999h"), "--by")
-    assert_refused(run_cli("drill", "advance", drill, "--by", "3661d"), "ten years")
+    assert_refused(run_cli("drill", "advance", drill, "--for", "99999999999999999999h"), "--for")
+    assert_refused(run_cli("drill", "advance", drill, "--for", "3661d"), "ten years")
     assert dump(workspace) == before
 
 

@@ -79,7 +79,7 @@ def test_show_tells_each_waiting_person_the_command_that_answers_their_gate(work
         db.execute("UPDATE steps SET status = 'waiting' WHERE step_id = 'preserve-evidence'")
     table = cli("incident", "show", incident).stdout
     assert f"breachops step done {incident} preserve-evidence --by lars.hoffmann@nordlicht.example" in table
-    assert "--set legal_hold=yes|no" in table
+    assert "--set 'legal_hold=yes'" in table and "# legal_hold: yes or no" in table
 
 
 def test_a_malformed_playbook_is_refused_naming_file_and_step_and_nothing_is_stored(workspace):

@@ -72,15 +72,15 @@ def test_a_facilitated_drill_waits_for_the_facilitator(served):
     assert started["status"] == "running"
     shown = served.json("drill", "show", drill_id)
     assert shown["scenario_time"] == "T+00:00"
-    served.cli("drill", "advance", drill_id, "--by", "3h")
+    served.cli("drill", "advance", drill_id, "--for", "3h")
     shown = served.json("drill", "show", drill_id)
     assert shown["scenario_time"] == "T+03:00"
     report = served.json("drill", "report", drill_id)
     assert Path(report["report_html"]).is_file()
-    bad = served.cli("drill", "advance", drill_id, "--by", "soon", check=False)
-    assert bad.returncode == 2 and "--by" in bad.stderr
+    bad = served.cli("drill", "advance", drill_id, "--for", "soon", check=False)
+    assert bad.returncode == 2 and "--for" in bad.stderr
     # Advanced past its end, the drill finishes on its own: scored, reported, its record closed.
-    served.cli("drill", "advance", drill_id, "--by", "3d")
+    served.cli("drill", "advance", drill_id, "--for", "3d")
     deadline = time.monotonic() + 60
     while served.json("drill", "show", drill_id)["status"] == "running":
         assert time.monotonic() < deadline, "the drill did not finish after being advanced past its end"
