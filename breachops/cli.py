@@ -31,6 +31,7 @@ from breachops.commands.common import TableOrJson, err, make_app, out
 from breachops.commands.common import parse_now as _parse_now
 from breachops.commands.drills import drill_app
 from breachops.commands.incidents import incident_app, step_app
+from breachops.commands.obligations import obligation_app
 from breachops.commands.outbox import notify_app, outbox_app
 from breachops.commands.rules import rules_diff, rules_review
 from breachops.commands.runtime import init, serve
@@ -73,6 +74,7 @@ rules_app.command("review")(rules_review)
 rules_app.command("diff")(rules_diff)
 app.add_typer(incident_app, name="incident")
 app.add_typer(step_app, name="step")
+app.add_typer(obligation_app, name="obligation")
 app.add_typer(audit_app, name="audit")
 app.add_typer(agreement_app, name="agreement")
 app.add_typer(outbox_app, name="outbox")
