@@ -14,7 +14,7 @@ from breachops.cli import app
 from tests.cli import test_hostile_input as hostile
 from tests.cli.test_hostile_input import run_cli
 
-workspace = hostile.workspace  # a fresh workspace made by `breachops init`
+workspace = hostile.sqlite_workspace  # a fresh workspace made by `breachops init`
 
 
 def _commands() -> list[tuple[tuple[str, ...], Any]]:

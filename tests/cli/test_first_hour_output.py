@@ -10,7 +10,7 @@ import pytest
 from tests.cli import test_hostile_input as hostile
 from tests.cli.test_hostile_input import assert_refused, dump, run_cli, start_drill
 
-workspace = hostile.workspace  # a fresh workspace made by `breachops init`
+workspace = hostile.sqlite_workspace  # a fresh workspace made by `breachops init`
 
 
 def test_drill_advance_takes_a_span_with_for(workspace: Path) -> None:

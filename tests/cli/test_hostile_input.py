@@ -51,19 +51,30 @@ def _text(stream: object) -> str:
     return stream.getvalue().decode("utf-8", "replace")  # type: ignore[attr-defined]
 
 
-@pytest.fixture
-def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> Path:  # noqa: F811
-    """A workspace on each backend: SQLite, and PostgreSQL where one is reachable."""
+def _workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str | None) -> Path:
     for name in list(os.environ):
         if name.startswith(("PREFECT_", "BREACHOPS_")):
             monkeypatch.delenv(name)
     path = tmp_path / "ws"
     monkeypatch.setenv("BREACHOPS_WORKSPACE", str(path))
-    monkeypatch.setenv("BREACHOPS_DATABASE_URL", db_url)
+    if database_url is not None:
+        monkeypatch.setenv("BREACHOPS_DATABASE_URL", database_url)
     monkeypatch.setenv("COLUMNS", "200")
     code, _, err = run_cli("init")
     assert code == 0, err
     return path
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> Path:  # noqa: F811
+    """A workspace on each backend: SQLite, and PostgreSQL where one is reachable."""
+    return _workspace(tmp_path, monkeypatch, db_url)
+
+
+@pytest.fixture
+def sqlite_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A workspace on the embedded default, for tests about output rather than storage."""
+    return _workspace(tmp_path, monkeypatch, None)
 
 
 @contextmanager

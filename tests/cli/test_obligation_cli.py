@@ -7,24 +7,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
+from tests.cli import test_hostile_input as hostile
 from tests.cli.test_hostile_input import FACTS, assert_refused, open_incident, run_cli
 
-
-@pytest.fixture
-def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    import os
-
-    for name in list(os.environ):
-        if name.startswith(("PREFECT_", "BREACHOPS_")):
-            monkeypatch.delenv(name)
-    path = tmp_path / "ws"
-    monkeypatch.setenv("BREACHOPS_WORKSPACE", str(path))
-    monkeypatch.setenv("COLUMNS", "200")
-    code, _, err = run_cli("init")
-    assert code == 0, err
-    return path
+workspace = hostile.sqlite_workspace  # a fresh workspace made by `breachops init`
 
 
 def _obligations(incident: str) -> dict[str, str]:
