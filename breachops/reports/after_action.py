@@ -38,6 +38,7 @@ __all__ = [
     "obligation_chart_text",
     "render_html",
     "render_markdown",
+    "report_environment",
     "write_report",
 ]
 
@@ -185,7 +186,9 @@ def render_markdown(report: AfterActionReport) -> str:
 
 def _render(name: str, context: dict[str, Any]) -> str:
     # Shipped templates over a drill's records: bounded like every template, with room for long drills.
-    return render_bounded(_environment().get_template(name), context, budget=30.0, max_output=50_000_000)
+    return render_bounded(
+        report_environment().get_template(name), context, budget=30.0, max_output=50_000_000
+    )
 
 
 def write_report(report: AfterActionReport, directory: Path) -> tuple[Path, Path]:
@@ -200,7 +203,8 @@ def write_report(report: AfterActionReport, directory: Path) -> tuple[Path, Path
 
 
 @functools.lru_cache(maxsize=1)
-def _environment() -> BoundedEnvironment:
+def report_environment() -> BoundedEnvironment:
+    """The environment of the drill reports' templates (after-action report, exercise pack)."""
     env = BoundedEnvironment(
         loader=PackageLoader("breachops.reports", "templates"),
         autoescape=lambda name: bool(name and name.endswith(".html.j2")),

@@ -10,20 +10,17 @@ rendered as one self-contained HTML page and as Markdown; text from the scenario
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import PackageLoader, StrictUndefined
-
 from breachops.files import private_dir, write_private
 from breachops.playbooks.models import Playbook
 from breachops.playbooks.scenarios import Inject, Scenario, format_offset
-from breachops.reports.after_action import md_cell, md_text
-from breachops.sandbox import BoundedEnvironment, render_bounded
+from breachops.reports.after_action import report_environment
+from breachops.sandbox import render_bounded
 
 __all__ = ["PackPaths", "handbook_context", "manual_context", "render_pack", "write_pack"]
 
@@ -164,18 +161,6 @@ def write_pack(scenario: Scenario, directory: Path, playbook: Playbook | None = 
 
 
 def _render(name: str, context: dict[str, Any]) -> str:
-    return render_bounded(_environment().get_template(name), context, budget=10.0, max_output=10_000_000)
-
-
-@functools.lru_cache(maxsize=1)
-def _environment() -> BoundedEnvironment:
-    env = BoundedEnvironment(
-        loader=PackageLoader("breachops.reports", "templates"),
-        autoescape=lambda name: bool(name and name.endswith(".html.j2")),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
+    return render_bounded(
+        report_environment().get_template(name), context, budget=10.0, max_output=10_000_000
     )
-    env.filters.update(md=md_text, md_cell=md_cell)
-    return env

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,15 +11,12 @@ import pytest
 
 from breachops.notifications.render import FILL_MARK
 from breachops.store.models import Message
+from tests.chromium import CHROMIUM, NO_CHROMIUM, launched_chromium
 
 from .drafting import Incident, draft_everything, drafts, open_incident
 from .test_notices_regimes import CASES
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="Chromium is not installed (Debian: apt-get install chromium); .ci/run installs it",
-)
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (a dev extra) is not installed")
 GAP = re.compile(re.escape(FILL_MARK.split("{}")[0]) + r"[^\]]+" + re.escape(FILL_MARK.split("{}")[1]))
 
@@ -39,19 +35,10 @@ def messages(tmp_path_factory: pytest.TempPathFactory) -> list[Message]:
 
 @pytest.fixture(scope="module")
 def page() -> Iterator[object]:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-extensions", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
-        try:
-            # No request leaves the page: a draft must be readable with nothing fetched.
-            context = browser.new_context(java_script_enabled=False, offline=True)
-            yield context.new_page()
-        finally:
-            browser.close()
+    with launched_chromium(sync_api) as browser:
+        # No request leaves the page: a draft must be readable with nothing fetched.
+        context = browser.new_context(java_script_enabled=False, offline=True)
+        yield context.new_page()
 
 
 def test_every_drafts_html_part_renders_with_its_law_gaps_and_deadline(

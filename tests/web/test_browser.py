@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,13 +16,10 @@ import pytest
 from breachops.bootstrap import App
 from breachops.flows import service
 from breachops.web.app import WebServer, start_web
+from tests.chromium import CHROMIUM, NO_CHROMIUM, launched_chromium
 from tests.web.conftest import SECURITY_DE, link_in, messages, open_example
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="Chromium is not installed (Debian: apt-get install chromium); browsers are never downloaded",
-)
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
 )
@@ -50,17 +46,8 @@ def console(app: App, monkeypatch: pytest.MonkeyPatch) -> Iterator[WebServer]:
 
 @pytest.fixture
 def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-extensions", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with launched_chromium(sync_api) as launched:
+        yield launched
 
 
 def test_sign_in_by_mailed_link_answer_a_gate_and_see_it_done_and_audited(app, console, browser):
