@@ -223,9 +223,3 @@ class FlowExecutor:
     def shutdown(self, wait: bool = True) -> None:
         self._drop_client()
         self._pool.shutdown(wait=wait, cancel_futures=False)
-
-    def wait_idle(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while self.active and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return not self.active

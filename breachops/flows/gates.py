@@ -14,11 +14,11 @@ from datetime import datetime
 from typing import Any, Literal
 
 from prefect.input import RunInput
-from pydantic import ConfigDict, Field, create_model
+from pydantic import Field, create_model
 
 from breachops.playbooks.models import Step
 
-__all__ = ["AnyGateAnswer", "field_key", "gate_input_model", "split_answer"]
+__all__ = ["field_key", "gate_input_model", "split_answer"]
 
 _TYPES: dict[str, Any] = {
     "bool": bool,
@@ -28,17 +28,6 @@ _TYPES: dict[str, Any] = {
     "urls": list[str],
     "datetime": datetime,
 }
-
-
-class AnyGateAnswer(RunInput):
-    """Loads whatever answer a suspension received; the playbook validates the values afterwards."""
-
-    model_config = ConfigDict(extra="allow")
-
-    step: str
-    by: str = ""
-    note: str = ""
-    on_behalf_of: str = ""
 
 
 def field_key(step_id: str, name: str, several: bool) -> str:
