@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+from breachops.playbooks.gates import (
+    FIELD_TYPES,
+    SETTABLE_FACTS,
+    STAMP_FACTS,
+    FieldSpec,
+    Gate,
+    parse_jurisdiction_counts,
+)
+from breachops.playbooks.graph import PHASES, Phase
 from breachops.playbooks.loader import (
     find_playbook,
     list_playbooks,
@@ -9,22 +18,7 @@ from breachops.playbooks.loader import (
     parse_playbook,
     shipped_playbook_files,
 )
-from breachops.playbooks.models import (
-    FIELD_TYPES,
-    PHASES,
-    SETTABLE_FACTS,
-    STAMP_FACTS,
-    Due,
-    FieldSpec,
-    Gate,
-    ObligationLike,
-    ObligationRef,
-    Owner,
-    Phase,
-    Playbook,
-    Step,
-    parse_jurisdiction_counts,
-)
+from breachops.playbooks.models import Due, ObligationLike, ObligationRef, Owner, Playbook, Step
 
 __all__ = [
     "FIELD_TYPES",

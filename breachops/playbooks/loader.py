@@ -15,7 +15,8 @@ from pydantic import ValidationError
 from breachops.config.yaml import read_yaml
 from breachops.errors import InputError, from_validation_error
 from breachops.playbooks.files import find_named, looks_like_path, shipped_files, yaml_files_in
-from breachops.playbooks.models import PHASES, Playbook, Step, graph_problems, phase_order_problem
+from breachops.playbooks.graph import PHASES, graph_problems, phase_order_problem
+from breachops.playbooks.models import Playbook, Step
 
 __all__ = ["find_playbook", "list_playbooks", "load_playbook", "parse_playbook", "shipped_playbook_files"]
 

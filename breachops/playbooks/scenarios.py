@@ -36,9 +36,11 @@ from breachops.config.values import MAX_SPAN_DAYS
 from breachops.config.yaml import read_yaml
 from breachops.deadlines.models import Facts, parse_facts
 from breachops.errors import InputError, from_validation_error
+from breachops.playbooks.base import check_party_key
 from breachops.playbooks.files import find_named, looks_like_path, shipped_files, yaml_files_in
+from breachops.playbooks.gates import FieldSpec
 from breachops.playbooks.loader import load_playbook
-from breachops.playbooks.models import FieldSpec, Playbook, Step, check_party_key
+from breachops.playbooks.models import Playbook, Step
 
 __all__ = [
     "INSTANT_FACTS",

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 
-from breachops.playbooks.models import FieldSpec
+from breachops.playbooks.gates import FieldSpec
 
 __all__ = ["MAX_FORM_BYTES", "FormTooLarge", "answer_from_form", "read_form"]
 
