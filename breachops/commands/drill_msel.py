@@ -14,8 +14,8 @@ import typer
 from breachops.commands.common import make_app, out
 from breachops.errors import InputError
 from breachops.files import write_private
+from breachops.playbooks.loader import load_scenario
 from breachops.playbooks.msel import export_msel, import_msel, write_scenario_yaml
-from breachops.playbooks.scenarios import load_scenario
 from breachops.textsafe import markup
 
 __all__ = ["register"]

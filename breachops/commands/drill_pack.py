@@ -11,8 +11,7 @@ from typing import Annotated
 import typer
 
 from breachops.commands.common import make_app, out
-from breachops.playbooks.loader import load_playbook
-from breachops.playbooks.scenarios import load_scenario
+from breachops.playbooks.loader import load_playbook, load_scenario
 from breachops.reports.drill_pack import write_pack
 from breachops.textsafe import markup
 

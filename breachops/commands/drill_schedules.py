@@ -19,7 +19,7 @@ from breachops.bootstrap import App
 from breachops.commands.common import TableOrJson, actor, make_app, out
 from breachops.errors import InputError
 from breachops.flows import drill_schedules
-from breachops.playbooks.scenarios import parse_span
+from breachops.playbooks.scenario_time import parse_span
 from breachops.store.drills import DrillRepository
 from breachops.store.models import DrillSchedule
 from breachops.textsafe import cell, json_text, markup

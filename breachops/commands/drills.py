@@ -23,7 +23,8 @@ from breachops.commands.incidents import _agreement_path
 from breachops.config.agreements import load_agreement
 from breachops.errors import InputError
 from breachops.flows import drill_service
-from breachops.playbooks.scenarios import format_offset, list_scenarios, load_scenario, parse_span
+from breachops.playbooks.loader import list_scenarios, load_scenario
+from breachops.playbooks.scenario_time import format_offset, parse_span
 from breachops.reports.tables import keep_whole
 from breachops.store import Repository
 from breachops.store.drills import DrillRepository

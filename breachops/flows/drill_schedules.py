@@ -34,7 +34,8 @@ from breachops.errors import InputError
 from breachops.flows.checks import check_text
 from breachops.flows.drill_service import Participant, participants_of, start_drill
 from breachops.notifications.render import DRILL_PREFIX, render
-from breachops.playbooks.scenarios import Scenario, find_scenario, load_scenario
+from breachops.playbooks.loader import find_scenario, load_scenario
+from breachops.playbooks.scenarios import Scenario
 from breachops.reports.ics import drill_invitation_ics
 from breachops.store import Repository
 from breachops.store.drills import DrillRepository

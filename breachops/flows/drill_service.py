@@ -29,7 +29,9 @@ from breachops.flows import service
 from breachops.flows.checks import MAX_NOTE, MAX_TITLE, check_text
 from breachops.notifications.render import render
 from breachops.playbooks import Playbook, Step, load_playbook
-from breachops.playbooks.scenarios import Scenario, parse_scenario, simulated_answer
+from breachops.playbooks.loader import parse_scenario
+from breachops.playbooks.scenarios import Scenario
+from breachops.playbooks.simulation import simulated_answer
 from breachops.store import Repository
 from breachops.store.drills import DrillRepository
 from breachops.store.models import Drill

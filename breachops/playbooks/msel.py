@@ -29,8 +29,8 @@ from pydantic import ValidationError
 
 from breachops.config.yaml import MAX_BYTES
 from breachops.errors import InputError
-from breachops.playbooks.loader import load_playbook
-from breachops.playbooks.scenarios import Inject, Scenario, parse_scenario, rule_ids_for
+from breachops.playbooks.loader import load_playbook, parse_scenario, rule_ids_for
+from breachops.playbooks.scenarios import Inject, Scenario
 
 __all__ = [
     "COLUMNS",

@@ -27,7 +27,8 @@ from breachops.deadlines.capability import RATING_RULE, RATINGS, ObjectiveRating
 from breachops.deadlines.discussion import DiscussionAnswer, HotwashEntry
 from breachops.deadlines.scoring import DrillRecord, DrillScore, ObligationOutcome, format_span
 from breachops.files import private_dir, write_private
-from breachops.playbooks.scenarios import Scenario, format_offset
+from breachops.playbooks.scenario_time import format_offset
+from breachops.playbooks.scenarios import Scenario
 from breachops.sandbox import BoundedEnvironment, render_bounded
 
 __all__ = [

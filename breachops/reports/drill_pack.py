@@ -18,7 +18,8 @@ from typing import Any
 
 from breachops.files import private_dir, write_private
 from breachops.playbooks.models import Playbook
-from breachops.playbooks.scenarios import Inject, Scenario, format_offset
+from breachops.playbooks.scenario_time import format_offset
+from breachops.playbooks.scenarios import Inject, Scenario
 from breachops.reports.after_action import report_environment
 from breachops.sandbox import render_bounded
 

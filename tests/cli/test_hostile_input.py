@@ -124,7 +124,7 @@ def start_drill(path: Path) -> str:
     from breachops.bootstrap import bootstrap
     from breachops.config.agreements import load_agreement
     from breachops.flows import drill_service
-    from breachops.playbooks.scenarios import load_scenario
+    from breachops.playbooks.loader import load_scenario
 
     app = bootstrap()
     scenario = load_scenario("subcontractor-source-leak", [path / "scenarios"], app.playbook_search)

@@ -168,7 +168,7 @@ def test_settings_target_hours_are_whole_numbers(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("text", ["1000000000d", "99999999999999999999h", "3661d", "9" * 100 + "m"])
 def test_a_scenario_span_beyond_ten_years_is_refused_not_overflowing(text: str) -> None:
-    from breachops.playbooks.scenarios import parse_span
+    from breachops.playbooks.scenario_time import parse_span
 
     with pytest.raises(ValueError) as caught:
         parse_span(text)

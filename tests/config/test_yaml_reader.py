@@ -21,8 +21,12 @@ from breachops.config.settings import load_settings
 from breachops.config.yaml import MAX_BYTES, parse_yaml, read_yaml
 from breachops.deadlines.models import load_facts
 from breachops.errors import InputError
-from breachops.playbooks.loader import load_playbook, shipped_playbook_files
-from breachops.playbooks.scenarios import load_scenario, shipped_scenario_files
+from breachops.playbooks.loader import (
+    load_playbook,
+    load_scenario,
+    shipped_playbook_files,
+    shipped_scenario_files,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 FACTS = "aware_at: 2026-03-28T09:00:00+01:00\n"

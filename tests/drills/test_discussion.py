@@ -17,7 +17,7 @@ from breachops.config.settings import Settings
 from breachops.errors import InputError
 from breachops.flows import drill_evaluation, drill_service
 from breachops.flows.drill_report import build_report
-from breachops.playbooks.scenarios import load_scenario
+from breachops.playbooks.loader import load_scenario
 from breachops.store.models import AuditEvent, Message
 from tests.drills.test_scenarios import minimal, refusal, write
 

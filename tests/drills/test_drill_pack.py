@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from breachops.playbooks import load_playbook
-from breachops.playbooks.scenarios import Scenario, load_scenario
+from breachops.playbooks.loader import load_scenario
+from breachops.playbooks.scenarios import Scenario
 from breachops.reports.drill_pack import render_pack
 
 ROOT = Path(__file__).resolve().parents[2]

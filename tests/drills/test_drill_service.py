@@ -20,7 +20,7 @@ from breachops.errors import InputError
 from breachops.flows import drill_service
 from breachops.notifications.channels.smtp import SmtpChannel
 from breachops.notifications.outbox import dispatch, drill_participants
-from breachops.playbooks.scenarios import load_scenario
+from breachops.playbooks.loader import load_scenario
 from breachops.store import Repository
 from breachops.store.drills import DrillRepository
 from breachops.store.models import AuditEvent, Message

@@ -14,7 +14,7 @@ from breachops.config.agreements import load_agreement
 from breachops.config.settings import Settings
 from breachops.errors import InputError
 from breachops.flows import drill_service, service
-from breachops.playbooks.scenarios import load_scenario
+from breachops.playbooks.loader import load_scenario
 from breachops.store import Repository
 from breachops.store.drills import DrillRepository
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from breachops.errors import InputError
+from breachops.playbooks.loader import load_scenario
 from breachops.playbooks.msel import COLUMNS, export_msel, import_msel, write_scenario_yaml
-from breachops.playbooks.scenarios import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ["authority-access-demand", "insider-roadmap-exfiltration", "subcontractor-source-leak"]

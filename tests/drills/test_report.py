@@ -11,7 +11,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from breachops.deadlines.scoring import AnswerRecord, CorrectiveAction, score_drill
-from breachops.playbooks.scenarios import load_scenario
+from breachops.playbooks.loader import load_scenario
 from breachops.reports.after_action import (
     AfterActionReport,
     obligation_chart_svg,

@@ -14,15 +14,10 @@ import yaml
 from breachops.deadlines.models import parse_facts
 from breachops.errors import InputError
 from breachops.playbooks import load_playbook
-from breachops.playbooks.scenarios import (
-    Scenario,
-    format_offset,
-    list_scenarios,
-    load_scenario,
-    parse_offset,
-    parse_span,
-    simulated_answer,
-)
+from breachops.playbooks.loader import list_scenarios, load_scenario
+from breachops.playbooks.scenario_time import format_offset, parse_offset, parse_span
+from breachops.playbooks.scenarios import Scenario
+from breachops.playbooks.simulation import simulated_answer
 
 T0 = datetime(2026, 3, 28, 23, 30, tzinfo=timezone(timedelta(hours=1)))
 SHIPPED = ["authority-access-demand", "insider-roadmap-exfiltration", "subcontractor-source-leak"]

@@ -17,7 +17,7 @@ from breachops.flows import drill_service
 from breachops.flows.drill_schedules import create_schedule, fire_due
 from breachops.notifications.channels.smtp import SmtpChannel
 from breachops.notifications.outbox import dispatch
-from breachops.playbooks.scenarios import load_scenario
+from breachops.playbooks.loader import load_scenario
 from breachops.store import Repository
 from breachops.store.drills import DrillRepository
 from breachops.store.models import AuditEvent

@@ -38,7 +38,7 @@ from breachops.flows.drill_service import participants_of
 from breachops.notifications.channels.guard import DrillGuard
 from breachops.notifications.channels.smtp import SmtpChannel
 from breachops.notifications.outbox import dispatch, drill_participants
-from breachops.playbooks.scenarios import load_scenario
+from breachops.playbooks.loader import load_scenario
 from breachops.store.drills import DrillRepository
 from breachops.store.models import AuditEvent, Drill, DrillSchedule, Message
 from tests.reminders.conftest import Smtp

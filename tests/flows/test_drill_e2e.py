@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from breachops.config.agreements import load_agreement
-from breachops.playbooks.scenarios import load_scenario
+from breachops.playbooks.loader import load_scenario
 
 from .conftest import EXAMPLES
 

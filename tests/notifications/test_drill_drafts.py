@@ -16,7 +16,7 @@ from breachops.flows import service
 from breachops.notifications.drafts import regimes_for
 from breachops.notifications.notices import notify
 from breachops.playbooks import load_playbook
-from breachops.playbooks.scenarios import load_scenario
+from breachops.playbooks.loader import load_scenario
 from breachops.store import Repository
 
 from .drafting import (
