@@ -1,11 +1,12 @@
-"""Instants as text and back: what the record keeps (ISO 8601 with its offset) read as aware datetimes."""
+"""Instants and spans as text: what the record keeps (ISO 8601 with its offset) read as aware datetimes,
+and the size of a span as every report writes it."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-__all__ = ["stored_instant"]
+__all__ = ["format_span", "stored_instant"]
 
 
 def stored_instant(value: Any) -> datetime | None:
@@ -19,3 +20,24 @@ def stored_instant(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         return parsed if parsed.tzinfo else None
     return None
+
+
+def format_span(value: timedelta | None) -> str:
+    """``2 d 3 h``, ``5 h 20 min``, ``45 min``, ``40 s``: the size of a span, as every report writes it.
+
+    Rounded to the nearest unit shown, never cut: 1.01 h (60.6 min) is ``1 h 1 min``, not ``1 h``.
+    Spans of days show hours only, the minutes being noise at that scale.
+    """
+    if value is None:
+        return "an unknown time"
+    seconds = abs(value.total_seconds())
+    if seconds < 59.5:
+        return f"{round(seconds)} s" if seconds >= 0.5 else "0 min"
+    minutes = round(seconds / 60)
+    if minutes >= 24 * 60:
+        days, hours = divmod(round(seconds / 3600), 24)
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    hours, mins = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {mins} min" if mins else f"{hours} h"
+    return f"{mins} min"

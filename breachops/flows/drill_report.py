@@ -14,17 +14,16 @@ from typing import Any
 
 from breachops.bootstrap import App
 from breachops.clock import DrillClock
-from breachops.deadlines.engine import coverage_gaps
-from breachops.deadlines.scoring import (
+from breachops.deadlines.drill_record import (
     AnswerRecord,
-    CorrectiveAction,
     DrillRecord,
-    DrillScore,
     InjectRecord,
     ObligationRecord,
     StepRecord,
-    score_drill,
 )
+from breachops.deadlines.engine import coverage_gaps
+from breachops.deadlines.improvement_plan import CorrectiveAction
+from breachops.deadlines.scoring import DrillScore, score_drill
 from breachops.flows import service
 from breachops.flows.drill_service import SIMULATED_SOURCE, drill_clock, scenario_of
 from breachops.playbooks import Playbook

@@ -25,11 +25,13 @@ from markupsafe import Markup
 from breachops.config.coverage import gap_message
 from breachops.deadlines.capability import RATING_RULE, RATINGS, ObjectiveRating, Override, rate_objectives
 from breachops.deadlines.discussion import DiscussionAnswer, HotwashEntry
-from breachops.deadlines.scoring import DrillRecord, DrillScore, ObligationOutcome, format_span
+from breachops.deadlines.drill_record import DrillRecord
+from breachops.deadlines.scoring import DrillScore, ObligationOutcome
 from breachops.files import private_dir, write_private
 from breachops.playbooks.scenario_time import format_offset
 from breachops.playbooks.scenarios import Scenario
 from breachops.sandbox import BoundedEnvironment, render_bounded
+from breachops.timefmt import format_span
 
 __all__ = [
     "AfterActionReport",

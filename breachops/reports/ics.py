@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from icalendar import Alarm, Calendar, Event, vCalAddress, vText
 
 from breachops.deadlines.models import Assessment
-from breachops.deadlines.scoring import format_span
+from breachops.timefmt import format_span
 
 __all__ = ["DEFAULT_ALARMS", "assessment_to_ics", "drill_invitation_ics"]
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from breachops.deadlines.scoring import AnswerRecord, DrillRecord, InjectRecord, ObligationRecord, StepRecord
+from breachops.deadlines.drill_record import (
+    AnswerRecord,
+    DrillRecord,
+    InjectRecord,
+    ObligationRecord,
+    StepRecord,
+)
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 END = T0 + timedelta(hours=72)

@@ -10,7 +10,9 @@ from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
-from breachops.deadlines.scoring import AnswerRecord, CorrectiveAction, score_drill
+from breachops.deadlines.drill_record import AnswerRecord
+from breachops.deadlines.improvement_plan import CorrectiveAction
+from breachops.deadlines.scoring import score_drill
 from breachops.playbooks.loader import load_scenario
 from breachops.reports.after_action import (
     AfterActionReport,

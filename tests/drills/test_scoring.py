@@ -8,7 +8,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from breachops.deadlines.scoring import CorrectiveAction, DrillScore, ObligationRecord, score_drill
+from breachops.deadlines.drill_record import ObligationRecord
+from breachops.deadlines.improvement_plan import CorrectiveAction
+from breachops.deadlines.scoring import DrillScore, score_drill
 from tests.drills.samples import ANSWERS, END, OBLIGATIONS, STEPS, T0, at, record
 
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from breachops.deadlines.scoring import format_span
 from breachops.reports.after_action import _speed
+from breachops.timefmt import format_span
 
 
 @pytest.mark.parametrize(
