@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-__all__ = ["format_span", "stored_instant"]
+__all__ = ["format_margin", "format_span", "stored_instant"]
 
 
 def stored_instant(value: Any) -> datetime | None:
@@ -41,3 +41,12 @@ def format_span(value: timedelta | None) -> str:
     if hours:
         return f"{hours} h {mins} min" if mins else f"{hours} h"
     return f"{mins} min"
+
+
+def format_margin(value: timedelta | None) -> str:
+    """``+18 h`` to spare or ``−3 h`` late: the sign is the news."""
+    if value is None:
+        return "—"
+    if value == timedelta(0):
+        return "0 min"
+    return f"{'+' if value > timedelta(0) else '−'}{format_span(value)}"

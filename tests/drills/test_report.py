@@ -14,14 +14,8 @@ from breachops.deadlines.drill_record import AnswerRecord
 from breachops.deadlines.improvement_plan import CorrectiveAction
 from breachops.deadlines.scoring import score_drill
 from breachops.playbooks.loader import load_scenario
-from breachops.reports.after_action import (
-    AfterActionReport,
-    obligation_chart_svg,
-    obligation_chart_text,
-    render_html,
-    render_markdown,
-    write_report,
-)
+from breachops.reports.after_action import AfterActionReport, render_html, render_markdown, write_report
+from breachops.reports.obligation_chart import obligation_chart_svg, obligation_chart_text
 from tests.drills.samples import ANSWERS, END, OBLIGATIONS, T0, at, record, sample_report
 
 SVG = "{http://www.w3.org/2000/svg}"

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from breachops.reports.after_action import _speed
+from breachops.reports.after_action_view import _speed
 from breachops.timefmt import format_span
 
 
