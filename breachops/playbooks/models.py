@@ -258,18 +258,6 @@ class Playbook(Strict):
                 return phase
         raise KeyError(f"playbook {self.name!r} has no step {step_id!r}")
 
-    def topological_order(self) -> list[Step]:
-        """Every step after the steps it depends on; ties keep the written order (so phases stay in order)."""
-        done: set[str] = set()
-        order: list[Step] = []
-        while len(order) < len(self.steps()):
-            ready = self.ready_steps(done)
-            if not ready:  # cannot happen for a validated playbook
-                raise ValueError(f"playbook {self.name!r} has a dependency cycle")
-            order.append(ready[0])
-            done.add(ready[0].id)
-        return order
-
     def ready_steps(self, done: Iterable[str]) -> list[Step]:
         """Steps not yet done whose dependencies all are: what may run now, in parallel, in written order."""
         done = set(done)

@@ -324,15 +324,6 @@ class Scenario(Strict):
         """The facts known at the start, instants resolved against ``t0`` (what ``parse_facts`` takes)."""
         return resolve_instants(self.facts, t0)
 
-    def facts_after(self, inject_id: str, t0: datetime) -> Facts:
-        """Every fact known once ``inject_id`` (and every inject before it) is revealed."""
-        known = self.facts_at(t0)
-        for inject in self.injects:
-            known.update(inject.reveals_at(t0))
-            if inject.id == inject_id:
-                return parse_facts(known, self.origin or self.id)
-        raise KeyError(f"scenario {self.id!r} has no inject {inject_id!r}")
-
     def final_facts(self, t0: datetime) -> Facts:
         """Every fact the story reveals by its end."""
         known = self.facts_at(t0)

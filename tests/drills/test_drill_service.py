@@ -16,6 +16,7 @@ from breachops.clock import DrillClock, ManualClock
 from breachops.config.agreements import load_agreement
 from breachops.config.settings import Settings
 from breachops.deadlines.engine import assess
+from breachops.deadlines.models import parse_facts
 from breachops.errors import InputError
 from breachops.flows import drill_service
 from breachops.notifications.channels.smtp import SmtpChannel
@@ -138,7 +139,10 @@ def test_an_inject_reveals_its_facts_and_the_obligations_follow(app, clock, smtp
         sources = {e.source for e in repo.fact_events(drill_id)}
         after = {o.key for o in repo.obligations(drill_id) if o.status != "withdrawn"}
     assert f"inject:{later.id}" in sources
-    expected = assess(scenario.facts_after(later.id, t0), app.catalogue, now=t0, agreement=AGREEMENT)
+    known = scenario.facts_at(t0)
+    for inject in scenario.injects[: scenario.injects.index(later) + 1]:
+        known.update(inject.reveals_at(t0))
+    expected = assess(parse_facts(known, SCENARIO), app.catalogue, now=t0, agreement=AGREEMENT)
     assert after == {o.key for o in expected.obligations}
     assert after > before  # personal data revealed: the data-protection duties join the contract's
 

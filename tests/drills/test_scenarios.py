@@ -196,10 +196,11 @@ def test_injects_are_sorted_by_time_and_both_expands(tmp_path: Path) -> None:
     assert scenario.expected_by() == {"freeze-access": "start", "scope-disclosure": "later"}
 
 
-def test_facts_after_an_inject_accumulate(tmp_path: Path) -> None:
+def test_facts_revealed_by_injects_accumulate(tmp_path: Path) -> None:
     scenario = load_scenario(write(tmp_path, minimal()))
-    assert scenario.facts_after("start", T0).jurisdictions == ()
-    assert [j.code for j in scenario.facts_after("later", T0).jurisdictions] == ["DE"]
+    assert parse_facts(scenario.facts_at(T0), "facts").jurisdictions == ()
+    assert scenario.inject("start").reveals_at(T0) == {}
+    assert [j.code for j in scenario.final_facts(T0).jurisdictions] == ["DE"]
     assert scenario.final_facts(T0).assessed_at == datetime(2026, 3, 29, 7, 30, tzinfo=UTC)
 
 
