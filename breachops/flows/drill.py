@@ -29,14 +29,12 @@ def _app() -> App:
 
 def mail_sender(app: App) -> drill_service.Send:
     """Send queued messages by key through the configured channel, now."""
-    from breachops.notifications import build_channel, load_mail_settings
-    from breachops.notifications.outbox import dispatch, drill_participants
+    from breachops.notifications.outbox import dispatch
 
-    mail = load_mail_settings()
-    channel = build_channel(mail, app.workspace, clock=app.clock, drill_participants=drill_participants(app))
+    channel, sender = app.channel(), app.mail_settings.mail_from
 
     def send(keys: list[str]) -> object:
-        return dispatch(app, channel, keys=keys, sender=mail.mail_from)
+        return dispatch(app, channel, keys=keys, sender=sender)
 
     return send
 
