@@ -2,7 +2,7 @@
 of its own (so that the served workspace's reminder service never sends its mail first).
 
 A team that keeps its SendGrid key only in a Prefect Secret block sees the injects go out through
-SendGrid.
+SendGrid; and the Prefect UI shows the drill as tasks: one per inject delivered, one per scoring phase.
 """
 
 from __future__ import annotations
@@ -131,3 +131,21 @@ def test_a_drill_sends_its_injects_through_sendgrid_with_the_key_only_in_a_secre
     to = {t["email"].lower() for r in injects for p in r["body"]["personalizations"] for t in p["to"]}
     assert to <= participants()
 
+
+def test_the_prefect_ui_shows_each_inject_delivered_and_each_scoring_phase_as_a_task(served, tmp_path):
+    ran = run_drill_flow(served, tmp_path, {})  # mail to the workspace's outbox
+    assert ran["state"] == "COMPLETED", ran["message"]
+    tasks = sorted(ran["tasks"], key=lambda t: t["start"])
+    assert all(t["state"] == "COMPLETED" for t in tasks), tasks
+    names = [t["name"] for t in tasks]
+    injects = [f"inject · {i.id}" for i in load_scenario(SCENARIO).injects]
+    scoring = [
+        "scoring · read the record",
+        "scoring · score",
+        "scoring · write the after-action report",
+        "scoring · close the drill",
+    ]
+    # Each inject once, in the scenario's order, then the scoring phases in theirs.
+    assert names == injects + scoring
+    outbox = [p.name for p in (tmp_path / "workspace" / "outbox").rglob("*.eml")]
+    assert outbox
