@@ -87,6 +87,7 @@ def read_record(drill_id: str) -> tuple[DrillRecord, list[CorrectiveAction], Dri
     retry_delay_seconds=1,
 )
 def score(record: DrillRecord, carried: list[CorrectiveAction]) -> DrillScore:
+    """Steps, duties, parties and roles scored against the scenario; the gaps and the plan."""
     return score_drill(record, carried)
 
 
@@ -99,6 +100,7 @@ def score(record: DrillRecord, carried: list[CorrectiveAction]) -> DrillScore:
     retry_delay_seconds=1,
 )
 def write_report(drill: Drill, record: DrillRecord, scored: DrillScore) -> drill_report.ReportOutcome:
+    """The after-action report, HTML and Markdown, in ``<workspace>/drills/<id>/``."""
     return drill_report.write_after_action(_app(), drill, record, scored)
 
 
