@@ -1,4 +1,4 @@
-"""The composition root: settings → rule catalogue, store, playbooks (→ channels, scheduler).
+"""The composition root: settings → rule catalogue, store, playbooks, mail settings and the channel.
 
 Nothing deeper in the code reaches for a global; entry points call this and pass what it built.
 """
@@ -22,6 +22,8 @@ from breachops.config.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from breachops.config.audit_key import AuditKey
+    from breachops.notifications.channels.base import Channel
+    from breachops.notifications.settings import MailSettings
     from breachops.store.agreement_snapshots import AgreementSnapshots
     from breachops.web.links import StepLinks
 
@@ -76,7 +78,7 @@ class App:
 
         with self._key_lock:
             if self._audit_key is None:
-                key = load_audit_key(self.workspace, secret_block=_secret_block)
+                key = load_audit_key(self.workspace, secret_block=self._secret_block)
                 if key is None:
                     if self._has_sealed_audit(session):
                         raise KeyLost(
@@ -84,7 +86,7 @@ class App:
                             "the audit key is missing, and the audit log holds events sealed with it",
                             "Restore the file from a backup; a new key would not check the old seals.",
                         )  # fmt: skip
-                    key = load_audit_key(self.workspace, secret_block=_secret_block, create=True)
+                    key = load_audit_key(self.workspace, secret_block=self._secret_block, create=True)
                 self._audit_key = key
             assert self._audit_key is not None  # loaded or created above
             return self._audit_key
@@ -136,16 +138,36 @@ class App:
 
         return step_links(self.workspace)
 
+    @cached_property
+    def mail_settings(self) -> MailSettings:
+        """The mail settings of this process's environment (``notifications/settings.py``), read once.
+        A SendGrid key kept in the Prefect Secret block named by ``BREACHOPS_SENDGRID_SECRET_BLOCK``
+        is read from the block here. A bad setting raises InputError naming the variable."""
+        from breachops.notifications.settings import load_mail_settings
+
+        return load_mail_settings(secret_block=self._secret_block)
+
+    def channel(self) -> Channel:
+        """The configured channel (and its fallback) behind the drill guard, which lets a drill's
+        message reach only that drill's participants: the one way a process gets a channel."""
+        from breachops.notifications.outbox import drill_participants
+        from breachops.notifications.settings import build_channel
+
+        return build_channel(
+            self.mail_settings, self.workspace, clock=self.clock, drill_participants=drill_participants(self)
+        )
+
     @property
     def playbook_search(self) -> list[Path]:
         return [self.workspace / "playbooks"]
 
+    def _secret_block(self, name: str) -> str | None:
+        """A Prefect Secret block's value, for the audit key and the SendGrid key, from the Prefect
+        server this workspace uses. Only flows/ knows Prefect: its reader is imported when a Secret
+        block is named, not before."""
+        from breachops.flows.secret_blocks import read_secret_block
 
-def _secret_block(name: str) -> str | None:
-    """Only flows/ knows Prefect: its reader is imported when a Secret block is named, not before."""
-    from breachops.flows.secret_blocks import read_secret_block
-
-    return read_secret_block(name)
+        return read_secret_block(name, self.workspace)
 
 
 def bootstrap(settings: Settings | None = None, clock: Clock | None = None) -> App:

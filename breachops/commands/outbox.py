@@ -117,14 +117,11 @@ def notify_test(
 ) -> None:
     """Send one test message through the configured channel, the way every message goes: queue, then
     dispatch. Exit status 1 if it was not accepted."""
-    from breachops.notifications import build_channel, load_mail_settings
-    from breachops.notifications.outbox import dispatch, drill_participants, queue_test_message
+    from breachops.notifications.outbox import dispatch, queue_test_message
 
     app = make_app()
-    settings = load_mail_settings()
-    channel = build_channel(
-        settings, app.workspace, clock=app.clock, drill_participants=drill_participants(app)
-    )
+    settings = app.mail_settings
+    channel = app.channel()
     key = queue_test_message(app, to, settings.channel)
     report = dispatch(app, channel, sender=settings.mail_from, keys={key}, max_attempts=1)
     if fmt is TableOrJson.json:

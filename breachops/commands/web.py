@@ -25,18 +25,16 @@ def web(
 ) -> None:
     """Run the web console in the foreground until stopped. Sign-in mail goes out through the
     workspace's mail settings at once; other messages are sent by `breachops serve`."""
-    from breachops.notifications import build_channel, load_mail_settings
-    from breachops.notifications.outbox import dispatch, drill_participants
+    from breachops.notifications.outbox import dispatch
     from breachops.web.app import start_web
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = make_app()
-    mail = load_mail_settings()
-    channel = build_channel(mail, app.workspace, clock=app.clock, drill_participants=drill_participants(app))
+    channel, sender = app.channel(), app.mail_settings.mail_from
     environ = dict(os.environ)
     if bind:
         environ["BREACHOPS_WEB_BIND"] = bind
-    server = start_web(app, send_now=lambda: dispatch(app, channel, sender=mail.mail_from), environ=environ)
+    server = start_web(app, send_now=lambda: dispatch(app, channel, sender=sender), environ=environ)
     say(f"web console at {server.url}; Ctrl-C stops")
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

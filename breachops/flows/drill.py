@@ -1,9 +1,11 @@
 """The tabletop drill flow: a scenario's injects on the drill clock, the playbook in drill mode.
 
-The flow is a loop over `drill_service.tick`, which reads the drill's state from the store and does
-only what is due and not yet done, so a flow run that dies is simply run again (`serve` recovers
-orphaned runs) and delivers nothing twice. Inject emails go out through the configured channel behind
-the DrillGuard: only the drill's participants, every subject starting with ``[DRILL]``.
+Each inject delivered is a task, and so is each phase of the scoring (the record read in scenario
+time, the score, the after-action report, the drill closed), so the Prefect UI shows the exercise as
+it went. Every step reads where the drill stands from the store and does only what is not yet done,
+so a flow run that dies is simply run again (`serve` recovers orphaned runs) and delivers nothing
+twice. Inject emails go out through the configured channel behind the drill guard: only the drill's
+participants, every subject starting with ``[DRILL]``.
 """
 
 from __future__ import annotations
@@ -12,46 +14,129 @@ import logging
 import time
 from functools import lru_cache
 
-from prefect import flow
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
 
 from breachops.bootstrap import App, bootstrap
-from breachops.flows import drill_service
+from breachops.deadlines.scoring import CorrectiveAction, DrillRecord, DrillScore, score_drill
+from breachops.flows import drill_report, drill_service
 from breachops.flows.names import DRILL_FLOW_NAME
+from breachops.store.models import Drill
 
 __all__ = ["tabletop_drill"]
 log = logging.getLogger("breachops.flows.drill")
 
+# Every task is safe to retry (the store says what is done) and never cached: an inject or a phase
+# run again must look at the store again. Results stay in memory, handed from phase to phase.
+
 
 @lru_cache(maxsize=1)
 def _app() -> App:
+    # The flow run's composition root: settings come from the environment `serve` runs in.
     return bootstrap()
 
 
-def mail_sender(app: App) -> drill_service.Send:
+@lru_cache(maxsize=1)
+def _send() -> drill_service.Send:
     """Send queued messages by key through the configured channel, now."""
-    from breachops.notifications import build_channel, load_mail_settings
-    from breachops.notifications.outbox import dispatch, drill_participants
+    from breachops.notifications.outbox import dispatch
 
-    mail = load_mail_settings()
-    channel = build_channel(mail, app.workspace, clock=app.clock, drill_participants=drill_participants(app))
+    app = _app()
+    channel, sender = app.channel(), app.mail_settings.mail_from
 
     def send(keys: list[str]) -> object:
-        return dispatch(app, channel, keys=keys, sender=mail.mail_from)
+        return dispatch(app, channel, keys=keys, sender=sender)
 
     return send
+
+
+@task(
+    name="inject",
+    task_run_name="inject · {inject_id}",
+    cache_policy=NO_CACHE,
+    persist_result=False,
+    retries=3,
+    retry_delay_seconds=1,
+)
+def deliver_inject(drill_id: str, inject_id: str) -> int:
+    """Reveal the inject's facts and send its email to its participants; the messages sent."""
+    keys = drill_service.deliver_inject(_app(), drill_id, inject_id, _send())
+    log.info("%s: inject %s delivered to %d participant(s)", drill_id, inject_id, len(keys or ()))
+    return len(keys or ())
+
+
+@task(
+    name="drill-record",
+    task_run_name="scoring · read the record",
+    cache_policy=NO_CACHE,
+    persist_result=False,
+    retries=3,
+    retry_delay_seconds=1,
+)
+def read_record(drill_id: str) -> tuple[DrillRecord, list[CorrectiveAction], Drill]:
+    """The drill as the scoring reads it (in scenario time), and the plan the previous drill left."""
+    return drill_report.drill_record(_app(), drill_id)
+
+
+@task(
+    name="drill-score",
+    task_run_name="scoring · score",
+    cache_policy=NO_CACHE,
+    persist_result=False,
+    retries=3,
+    retry_delay_seconds=1,
+)
+def score(record: DrillRecord, carried: list[CorrectiveAction]) -> DrillScore:
+    """Steps, duties, parties and roles scored against the scenario; the gaps and the plan."""
+    return score_drill(record, carried)
+
+
+@task(
+    name="drill-report",
+    task_run_name="scoring · write the after-action report",
+    cache_policy=NO_CACHE,
+    persist_result=False,
+    retries=3,
+    retry_delay_seconds=1,
+)
+def write_report(drill: Drill, record: DrillRecord, scored: DrillScore) -> drill_report.ReportOutcome:
+    """The after-action report, HTML and Markdown, in ``<workspace>/drills/<id>/``."""
+    return drill_report.write_after_action(_app(), drill, record, scored)
+
+
+@task(
+    name="drill-close",
+    task_run_name="scoring · close the drill",
+    cache_policy=NO_CACHE,
+    persist_result=False,
+    retries=3,
+    retry_delay_seconds=1,
+)
+def close(drill_id: str, report: drill_report.ReportOutcome) -> Drill:
+    """Store the score and the report's place, and close the drill's incident record."""
+    return drill_service.close_drill(_app(), drill_id, report)
 
 
 @flow(name=DRILL_FLOW_NAME, flow_run_name="{drill_id}", log_prints=True)
 def tabletop_drill(drill_id: str) -> str:
     """Run a drill to its end: injects, answers (scripted when simulated), score and report."""
     app = _app()
-
-    def said(result: drill_service.TickResult) -> None:
-        for inject in result.delivered:
-            log.info("%s: inject %s delivered at %s", drill_id, inject, result.scenario_now)
-        for step in result.answered:
+    _send()  # the mail settings are read before T+0: a bad one fails the drill at its start
+    drill_service.begin(app, drill_id)
+    while True:
+        for inject_id in drill_service.due_injects(app, drill_id):
+            deliver_inject(drill_id, inject_id)
+        turn = drill_service.play(app, drill_id)  # automatic steps, and scripted answers when simulated
+        for step in turn.answered:
             log.info("%s: %s answered by a simulated participant", drill_id, step)
-
-    drill_service.run_drill(app, drill_id, sleep=time.sleep, send=mail_sender(app), on_tick=said)
-    drill = drill_service.status(app, drill_id).drill
-    return f"{drill.status}: {drill.report_html}"
+        if turn.finished:
+            break
+        time.sleep(drill_service.seconds_to_wait(app, drill_id, turn))
+    ended = drill_service.status(app, drill_id).drill
+    if ended.status != "running":  # stopped by a person: nothing to score
+        return f"{ended.status}: {ended.report_html}"
+    record, carried, drill = read_record(drill_id)
+    scored = score(record, carried)
+    report = write_report(drill, record, scored)
+    closed = close(drill_id, report)
+    return f"{closed.status}: {closed.report_html}"

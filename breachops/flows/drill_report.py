@@ -31,7 +31,14 @@ from breachops.store import Repository
 from breachops.store.drills import DrillRepository
 from breachops.store.models import Drill, ObligationRow, StepRow
 
-__all__ = ["ReportOutcome", "build_report", "drill_record", "plan_from_json", "score_to_json"]
+__all__ = [
+    "ReportOutcome",
+    "build_report",
+    "drill_record",
+    "plan_from_json",
+    "score_to_json",
+    "write_after_action",
+]
 
 
 @dataclass(frozen=True)
@@ -164,11 +171,18 @@ def drill_record(app: App, drill_id: str) -> tuple[DrillRecord, list[CorrectiveA
 
 def build_report(app: App, drill_id: str, *, interim: bool = False) -> ReportOutcome:
     """Score the drill and write its after-action report into ``<workspace>/drills/<id>/``."""
+    record, carried, drill = drill_record(app, drill_id)
+    return write_after_action(app, drill, record, score_drill(record, carried), interim=interim)
+
+
+def write_after_action(
+    app: App, drill: Drill, record: DrillRecord, score: DrillScore, *, interim: bool = False
+) -> ReportOutcome:
+    """Write the after-action report of a scored drill into ``<workspace>/drills/<id>/``."""
     from breachops.flows.drill_evaluation import answers_of, hotwash_of, overrides_of
     from breachops.reports.after_action import AfterActionReport, write_report
 
-    record, carried, drill = drill_record(app, drill_id)
-    score = score_drill(record, carried)
+    drill_id = drill.id
     with app.transaction() as session:
         facts = service.facts_of(Repository(session).get_incident(drill_id))
     gaps = coverage_gaps(facts, app.catalogue)

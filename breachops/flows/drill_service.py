@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -37,16 +37,25 @@ from breachops.store.drills import DrillRepository
 from breachops.store.models import Drill
 from breachops.store.repository import UNMET_STATUSES
 
+if TYPE_CHECKING:
+    from breachops.flows.drill_report import ReportOutcome
+
 __all__ = [
     "DrillStatus",
     "Participant",
     "TickResult",
     "advance_drill",
+    "begin",
+    "close_drill",
+    "deliver_inject",
     "drill_clock",
+    "due_injects",
     "finish_drill",
     "participants_of",
+    "play",
     "run_drill",
     "scenario_of",
+    "seconds_to_wait",
     "start_drill",
     "status",
     "stop_drill",
@@ -298,6 +307,48 @@ def tick(app: App, drill_id: str, send: Send | None = None) -> TickResult:
 
     Inject emails are queued in the outbox and handed to ``send`` at once, so they go out on time
     rather than at the dispatcher's next wake-up (which sends anything ``send`` could not)."""
+    delivered = [i for i in due_injects(app, drill_id) if deliver_inject(app, drill_id, i, send) is not None]
+    result = play(app, drill_id)
+    result.delivered[:0] = delivered
+    return result
+
+
+def due_injects(app: App, drill_id: str) -> list[str]:
+    """The injects due on the drill clock and not yet delivered, in the scenario's order (none once
+    the drill has ended)."""
+    with app.transaction() as session:
+        drills = DrillRepository(session)
+        drill = drills.get_drill(drill_id)
+        if drill.status != "running":
+            return []
+        now_s = drill_clock(drill).scenario_time(app.clock.now())
+        return [i.inject_id for i in drills.injects(drill_id) if i.delivered_at is None and i.due_at <= now_s]
+
+
+def deliver_inject(app: App, drill_id: str, inject_id: str, send: Send | None = None) -> list[str] | None:
+    """Deliver one inject now: reveal its facts, queue its email to its participants and hand the keys
+    to ``send``; return the keys. Once only: an inject already delivered, or one of a drill that has
+    ended, delivers nothing (None), so a delivery can be retried."""
+    with app.transaction() as session:
+        drills = DrillRepository(session)
+        drill = drills.get_drill(drill_id)
+        planned = {i.inject_id: (n, i.delivered_at) for n, i in enumerate(drills.injects(drill_id), start=1)}
+        clock, scenario, running = drill_clock(drill), scenario_of(drill), drill.status == "running"
+    if inject_id not in planned:
+        raise InputError("DRILL", "inject", inject_id, f"drill {drill_id} has no such inject")
+    number, delivered_at = planned[inject_id]
+    if not running or delivered_at is not None:
+        return None
+    inject = next(i for i in scenario.injects if i.id == inject_id)
+    keys = _deliver(app, drill_id, scenario, inject, number, clock.scenario_time(app.clock.now()))
+    if send is not None and keys:
+        send(keys)
+    return keys
+
+
+def play(app: App, drill_id: str) -> TickResult:
+    """The rest of a turn on the drill clock, once the due injects are out: automatic steps,
+    simulated answers, and whether the drill is over or when it next has something to do."""
     with app.transaction() as session:
         drills = DrillRepository(session)
         drill = drills.get_drill(drill_id)
@@ -306,22 +357,14 @@ def tick(app: App, drill_id: str, send: Send | None = None) -> TickResult:
             return TickResult(scenario_now=ended, finished=True)
         clock = drill_clock(drill)
         scenario = scenario_of(drill)
-        injects = [(i.inject_id, i.due_at, i.delivered_at) for i in drills.injects(drill_id)]
+        undelivered = [i.due_at for i in drills.injects(drill_id) if i.delivered_at is None]
     now_s = clock.scenario_time(app.clock.now())
     result = TickResult(scenario_now=now_s)
-    by_id = {i.id: i for i in scenario.injects}
-    for number, (inject_id, due_at, delivered_at) in enumerate(injects, start=1):
-        if delivered_at is None and due_at <= now_s:
-            keys = _deliver(app, drill_id, scenario, by_id[inject_id], number, now_s)
-            result.delivered.append(inject_id)
-            if send is not None and keys:
-                send(keys)
     _walk(app, drill_id, result)
     if _simulated(app, drill_id):
         _answer_as_scripted(app, drill_id, scenario, clock, now_s, result)
         _walk(app, drill_id, result)
     where = service.progress(app, drill_id)
-    undelivered = [due for _i, due, delivered in injects if delivered is None and due > now_s]
     end = clock.t0 + scenario.duration
     if not undelivered and (where.finished or now_s >= end):
         result.finished = True
@@ -530,11 +573,8 @@ def run_drill(
     """Tick the drill until it ends, sleeping (real time) until its next scenario event.
 
     ``sleep`` is injected: the flow passes ``time.sleep``, tests a function that moves a ManualClock.
-    A facilitated drill (speed 0) polls, so an ``advance`` is noticed within ``poll_seconds``.
     """
-    with app.transaction() as session:
-        drills = DrillRepository(session)
-        drills.begin(drills.get_drill(drill_id), app.clock.now())
+    begin(app, drill_id)
     while True:
         result = tick(app, drill_id, send)
         if on_tick is not None:
@@ -542,13 +582,27 @@ def run_drill(
         if result.finished:
             (finish or finish_drill)(app, drill_id)
             return result
-        clock = status(app, drill_id).clock
-        wait = poll_seconds
-        if result.next_wake is not None:
-            real = clock.real_time(result.next_wake, app.clock.now())
-            if real is not None:
-                wait = min(poll_seconds, max((real - app.clock.now()).total_seconds(), 0.0))
-        sleep(max(wait, 0.001))
+        sleep(seconds_to_wait(app, drill_id, result, poll_seconds))
+
+
+def begin(app: App, drill_id: str) -> None:
+    """Start the drill clock now, unless something has happened on it already: the minutes a flow
+    run takes to start must not eat into a compressed scenario."""
+    with app.transaction() as session:
+        drills = DrillRepository(session)
+        drills.begin(drills.get_drill(drill_id), app.clock.now())
+
+
+def seconds_to_wait(app: App, drill_id: str, turn: TickResult, poll_seconds: float = 1.0) -> float:
+    """Real seconds until the drill's next scenario event, at most ``poll_seconds``: a facilitated
+    drill (speed 0) polls, so an ``advance`` is noticed within ``poll_seconds``."""
+    clock = status(app, drill_id).clock
+    wait = poll_seconds
+    if turn.next_wake is not None:
+        real = clock.real_time(turn.next_wake, app.clock.now())
+        if real is not None:
+            wait = min(poll_seconds, max((real - app.clock.now()).total_seconds(), 0.0))
+    return max(wait, 0.001)
 
 
 def finish_drill(app: App, drill_id: str) -> Drill:
@@ -560,10 +614,18 @@ def finish_drill(app: App, drill_id: str) -> Drill:
         if drill.status != "running":
             session.expunge(drill)
             return drill
-    outcome = build_report(app, drill_id)
+    return close_drill(app, drill_id, build_report(app, drill_id))
+
+
+def close_drill(app: App, drill_id: str, outcome: ReportOutcome) -> Drill:
+    """Store the drill's score and report, and close its incident record. Idempotent: a drill that
+    has ended already is left as it is."""
     with app.transaction() as session:
         drills = DrillRepository(session)
         drill = drills.get_drill(drill_id)
+        if drill.status != "running":
+            session.expunge(drill)
+            return drill
         drills.finish(
             drill,
             status="completed",

@@ -14,9 +14,7 @@ job store stays picklable and a restarted process re-attaches its jobs to its ne
 
 Host it from ``breachops serve``::
 
-    service = ReminderService(app, build_channel(settings, app.workspace, clock=app.clock,
-                                                 drill_participants=drill_participants(app)),
-                              fallback=None, sender=settings.mail_from)
+    service = ReminderService(app, app.channel(), fallback=None, sender=app.mail_settings.mail_from)
     service.start()
     try: ...serve...
     finally: service.stop()

@@ -17,7 +17,7 @@ import os
 import signal
 import threading
 import time
-from typing import Any, cast
+from typing import Any
 
 from breachops.bootstrap import App
 from breachops.flows.runtime import PrefectRuntime
@@ -183,24 +183,11 @@ def _reconcile(app: App, runtime: PrefectRuntime) -> None:
 def _start_reminders(app: App) -> Any:
     """The reminder and mail service: one per application database, inside `serve`."""
     from breachops.flows.scheduler import ReminderService
-    from breachops.notifications import build_channel, load_mail_settings
-    from breachops.notifications.outbox import drill_participants
 
-    mail = load_mail_settings(secret_block=prefect_secret)
-    channel = build_channel(mail, app.workspace, clock=app.clock, drill_participants=drill_participants(app))
-    service = ReminderService(app, channel, fallback=None, sender=mail.mail_from, senders=mail.senders)
+    mail = app.mail_settings
+    service = ReminderService(app, app.channel(), fallback=None, sender=mail.mail_from, senders=mail.senders)
     service.start()
     return service
-
-
-def prefect_secret(name: str) -> str | None:
-    """The value of the Prefect Secret block ``name``: how a team keeps the SendGrid key out of files and
-    environments. It goes straight into the mail settings' ``Secret``; it is never logged or passed on."""
-    from prefect.blocks.system import Secret as SecretBlock
-
-    block = cast(SecretBlock, SecretBlock.load(name))  # a block, when called outside an event loop
-    value = block.get()
-    return value if isinstance(value, str) else None
 
 
 def _run_drill_schedules(app: App, reminders: Any) -> None:

@@ -13,8 +13,9 @@
 | BREACHOPS_SENDGRID_SECRET_BLOCK | a Prefect Secret block with the key, if SENDGRID_API_KEY is unset | none |
 | BREACHOPS_MAIL_SENDERS | connections (SMTP) or requests (SendGrid) at once; 1 to 32 | 4 |
 
-The key is only ever held in a :class:`Secret`; this package does not know Prefect, so the caller that
-does (``breachops serve``) passes ``secret_block``, a function that reads a Secret block by name.
+The key is only ever held in a :class:`Secret`; this package does not know Prefect, so the composition
+root (``App.mail_settings`` in ``bootstrap.py``) passes ``secret_block``, a function that reads a Secret
+block by name.
 """
 
 from __future__ import annotations

@@ -162,6 +162,20 @@ def test_ticking_again_at_the_same_moment_delivers_and_answers_nothing_twice(app
     assert len(keys) == len(set(keys))
 
 
+def test_an_inject_delivery_retried_sends_nothing_twice_and_an_unknown_inject_is_named(app, clock, smtp):
+    drill_id = start(app, simulate=False)
+    send = sender(app, smtp, clock)
+    first = load_scenario(SCENARIO).injects[0].id
+    assert drill_service.due_injects(app, drill_id) == [first]
+    keys = drill_service.deliver_inject(app, drill_id, first, send)
+    assert keys and len(smtp.recorder.messages) == len(keys)
+    assert drill_service.deliver_inject(app, drill_id, first, send) is None  # the flow's task, retried
+    assert len(smtp.recorder.messages) == len(keys)
+    assert drill_service.due_injects(app, drill_id) == []
+    with pytest.raises(InputError, match="no-such-inject"):
+        drill_service.deliver_inject(app, drill_id, "no-such-inject", send)
+
+
 def test_a_facilitated_drill_moves_only_when_advanced(app, clock, smtp):
     drill_id = start(app, speed=0, mode="facilitated", simulate=False)
     send = sender(app, smtp, clock)

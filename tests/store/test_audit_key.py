@@ -74,7 +74,7 @@ def test_seals_depend_on_the_key_and_the_hash() -> None:
 def test_the_app_reads_the_block_through_flows_only_when_named(tmp_path: Path, monkeypatch) -> None:
     import breachops.flows.secret_blocks as blocks
 
-    monkeypatch.setattr(blocks, "read_secret_block", lambda name: HEX)
+    monkeypatch.setattr(blocks, "read_secret_block", lambda name, workspace: HEX)
     monkeypatch.setenv(KEY_BLOCK_ENV, "team-audit-key")
     app = App(Settings(workspace=tmp_path / "ws"))
     assert app.audit_key().seal("x") == AuditKey(bytes.fromhex(HEX)).seal("x")
