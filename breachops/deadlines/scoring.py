@@ -222,6 +222,11 @@ class CorrectiveAction:
 
 @dataclass(frozen=True, slots=True)
 class DrillScore:
+    """What :func:`score_drill` makes of one drill's record, every span in scenario time: T+0 to the
+    first answer and to containment (None when it did not happen), each duty and step judged against its
+    due time, the same judged per party and per role, the gaps found, and the improvement plan (the
+    previous drill's actions carried over, closed where this drill shows them done)."""
+
     drill_id: str
     time_to_acknowledge: timedelta | None
     time_to_contain: timedelta | None

@@ -15,8 +15,8 @@ from functools import lru_cache
 from prefect import flow
 
 from breachops.bootstrap import App, bootstrap
-from breachops.flows import drill_service
 from breachops.flows.names import DRILL_FLOW_NAME
+from breachops.services import drill_ticks as drill_service
 
 __all__ = ["tabletop_drill"]
 log = logging.getLogger("breachops.flows.drill")

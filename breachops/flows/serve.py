@@ -205,8 +205,8 @@ def prefect_secret(name: str) -> str | None:
 
 def _run_drill_schedules(app: App, reminders: Any) -> None:
     """Invitations of scheduled drills (sent at once by the reminder service), then due drills."""
-    from breachops.flows.drill_schedules import run_schedules
     from breachops.flows.launcher import start_drill_flow
+    from breachops.flows.triggers import run_schedules
 
     try:
         run_schedules(app, start_drill_flow, send_queued=reminders.tick)
@@ -216,9 +216,9 @@ def _run_drill_schedules(app: App, reminders: Any) -> None:
 
 def _nudge_sleeping_incidents(app: App, api_url: str) -> None:
     """Resume suspended runs whose waiting steps were answered in the store but never woken."""
-    from breachops.flows import service
     from breachops.flows.launcher import resume_input
     from breachops.flows.prefect_api import PrefectAPI
+    from breachops.services import steps as service
     from breachops.store import Repository
 
     with app.transaction() as session:

@@ -363,6 +363,10 @@ class Simulation(_Strict):
 
 
 class Scenario(_Strict):
+    """A tabletop exercise as its YAML file says it: the story (``narrative``), the playbook it runs in
+    drill mode, the participants by party and role, the facts known at T+0, the injects delivered at
+    their offsets, the objectives an evaluator rates, and how simulated participants answer."""
+
     id: str
     version: str
     title: str

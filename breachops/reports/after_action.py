@@ -27,13 +27,13 @@ from breachops.deadlines.capability import RATING_RULE, RATINGS, ObjectiveRating
 from breachops.deadlines.discussion import DiscussionAnswer, HotwashEntry
 from breachops.deadlines.scoring import DrillRecord, DrillScore, ObligationOutcome, format_span
 from breachops.files import private_dir, write_private
+from breachops.playbooks.participants import Participant, stored_participants
 from breachops.playbooks.scenarios import Scenario, format_offset
 from breachops.sandbox import BoundedEnvironment, render_bounded
 
 __all__ = [
     "AfterActionReport",
     "DrillLike",
-    "ReportParticipant",
     "obligation_chart_svg",
     "obligation_chart_text",
     "render_html",
@@ -41,15 +41,6 @@ __all__ = [
     "report_environment",
     "write_report",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class ReportParticipant:
-    name: str
-    email: str
-    party: str
-    role: str
-    timezone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +55,7 @@ class AfterActionReport:
     playbook: str
     record: DrillRecord
     score: DrillScore
-    participants: tuple[ReportParticipant, ...] = ()
+    participants: tuple[Participant, ...] = ()
     objectives: tuple[str, ...] = ()
     mode: str = "live"
     speed: float = 1.0
@@ -89,7 +80,7 @@ class AfterActionReport:
         scenario: Scenario,
         record: DrillRecord,
         score: DrillScore,
-        participants: Sequence[ReportParticipant] = (),
+        participants: Sequence[Participant] = (),
         overrides: Mapping[str, Override] | None = None,
         discussion: Sequence[DiscussionAnswer] = (),
         **options: Any,
@@ -132,7 +123,7 @@ class AfterActionReport:
             scenario,
             record,
             score,
-            [_participant(p) for p in drill.participants],
+            stored_participants(drill.participants),
             mode=mode,
             speed=drill.speed,
             interim=interim,
@@ -158,18 +149,11 @@ class DrillLike(Protocol):
     participants: list[dict[str, Any]]
 
 
-def _participant(person: Mapping[str, Any]) -> ReportParticipant:
-    role = str(person.get("role", ""))
-    covers = person.get("stands_in_for")
-    if covers:
-        role = f"{covers} (covered by the {_role(role)})"
-    return ReportParticipant(
-        name=str(person.get("name", "")),
-        email=str(person.get("email", "")),
-        party=str(person.get("party", "")),
-        role=role,
-        timezone=person.get("timezone") or None,
-    )
+def _role_shown(person: Participant) -> str:
+    """``dpo (covered by the incident lead)`` for a stand-in, else the role."""
+    if person.stands_in_for:
+        return f"{_role(person.stands_in_for)} (covered by the {_role(person.role)})"
+    return _role(person.role)
 
 
 # ---- rendering -----------------------------------------------------------------------------------
@@ -273,7 +257,7 @@ def _context(report: AfterActionReport, *, html: bool) -> dict[str, Any]:
                 "name": p.name,
                 "email": p.email,
                 "party": p.party,
-                "role": _role(p.role),
+                "role": _role_shown(p),
                 "tz": p.timezone or "—",
             }
             for p in report.participants
