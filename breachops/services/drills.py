@@ -133,7 +133,7 @@ def start_drill(
         )
         drills.record_started(drill)
         drills.plan_injects(drill, [(i.id, i.title, now + i.at) for i in scenario.injects])
-        recompute(app, repo, incident, facts, actor)
+        recompute(app, repo, incident, facts, actor, agreement=agreement)  # not cached before the commit
         return drill.id
 
 

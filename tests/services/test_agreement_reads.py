@@ -16,12 +16,14 @@ import pytest
 
 from breachops.bootstrap import App
 from breachops.clock import ManualClock
-from breachops.config.agreements import Agreement, load_agreement
+from breachops.config.agreements import Agreement, load_agreement, parse_agreement
 from breachops.config.settings import Settings
 from breachops.deadlines.models import load_facts
 from breachops.flows.scheduler import ReminderService
 from breachops.notifications import MemoryChannel
 from breachops.playbooks import load_playbook
+from breachops.playbooks.scenarios import load_scenario
+from breachops.services.drills import start_drill
 from breachops.services.facts import change_facts
 from breachops.services.incidents import agreement_of, open_incident
 from breachops.services.steps import complete_step, progress
@@ -103,3 +105,24 @@ def test_another_process_parses_the_snapshot_again(tmp_path: Path, parses: list[
         with app.transaction() as session:
             agreement_of(app, Repository(session).get_incident(incident_id))
     assert len(parses) == 2
+
+
+def test_a_drill_rolled_back_leaves_no_agreement_behind_for_the_id_handed_out_again(tmp_path: Path):
+    # The scheduler starts a drill inside its own transaction; when that rolls back, the drill's id is
+    # handed out again, perhaps with another agreement: the first one must not answer for it.
+    app = App(Settings(workspace=tmp_path / "ws"), clock=ManualClock(START))
+    scenario = load_scenario("subcontractor-source-leak")
+    agreement = load_agreement(ROOT / "examples" / "agreement.yaml")
+    renewed = parse_agreement(
+        {**agreement.model_dump(mode="json", by_alias=True, exclude_none=True), "id": "renewed-agreement"},
+        "renewed.yaml",
+    )
+    options: dict[str, Any] = {"speed": 1.0, "mode": "real", "simulate": False, "actor": "facilitator"}
+    with pytest.raises(RuntimeError), app.transaction() as session:
+        first = start_drill(app, scenario, agreement, session=session, **options)
+        raise RuntimeError("the occurrence could not be marked fired")
+    second = start_drill(app, scenario, renewed, **options)
+
+    assert second == first
+    with app.transaction() as session:
+        assert agreement_of(app, Repository(session).get_incident(second)).id == "renewed-agreement"
