@@ -156,16 +156,16 @@ def main() -> None:
     # A burst: incidents opened at once, each creating its flow run; all must reach their first gate.
     from breachops.config.agreements import load_agreement
     from breachops.deadlines.models import load_facts
-    from breachops.flows import service
     from breachops.flows.launcher import start_incident_flow
     from breachops.playbooks import load_playbook
+    from breachops.services.incidents import open_incident
 
     agreement = load_agreement(workspace / "agreement.yaml")
     playbook = load_playbook("confidential-information-leak", app.playbook_search)
     facts = load_facts(FACTS)
 
     def open_one(i: int) -> str:
-        incident = service.open_incident(
+        incident = open_incident(
             app, facts=facts, agreement=agreement, playbook=playbook, title=f"burst {i}", actor="bench"
         )
         start_incident_flow(app, incident)

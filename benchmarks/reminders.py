@@ -44,13 +44,13 @@ from breachops.config.agreements import load_agreement  # noqa: E402
 from breachops.config.settings import Settings  # noqa: E402
 from breachops.deadlines.models import load_facts  # noqa: E402
 from breachops.deadlines.reminders import ReminderPolicy, derive_reminders  # noqa: E402
-from breachops.flows import service  # noqa: E402
 from breachops.flows.scheduler import ReminderService  # noqa: E402
 from breachops.notifications.channels.base import Channel  # noqa: E402
 from breachops.notifications.models import key_from_message_id  # noqa: E402
 from breachops.notifications.outbox import message_key  # noqa: E402
 from breachops.notifications.senders import DEFAULT_SENDERS  # noqa: E402
 from breachops.playbooks import load_playbook  # noqa: E402
+from breachops.services.incidents import agreement_of, open_incident  # noqa: E402
 from breachops.store import Repository  # noqa: E402
 from breachops.store.models import Message  # noqa: E402
 
@@ -138,7 +138,7 @@ def open_incidents(app: App, count: int) -> list[str]:
     opened = []
     for n in range(count):
         opened.append(
-            service.open_incident(
+            open_incident(
                 app, facts=facts, agreement=agreement, playbook=playbook, title=f"bench {n}", actor="bench"
             )
         )
@@ -159,7 +159,7 @@ def align(app: App, incidents: list[str], wanted: int, start: datetime, window: 
         with app.transaction() as session:
             repo = Repository(session)
             incident = repo.get_incident(incident_id)
-            agreement = service.agreement_of(incident)
+            agreement = agreement_of(app, incident)
             for item in [*repo.steps(incident_id), *repo.obligations(incident_id)]:
                 item.due = start + LEAD + timedelta(seconds=rng.uniform(0, window))
             session.flush()

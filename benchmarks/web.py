@@ -33,8 +33,9 @@ from breachops.bootstrap import App  # noqa: E402
 from breachops.config.agreements import load_agreement  # noqa: E402
 from breachops.config.settings import Settings  # noqa: E402
 from breachops.deadlines.models import load_facts  # noqa: E402
-from breachops.flows import service  # noqa: E402
 from breachops.playbooks import load_playbook  # noqa: E402
+from breachops.services.incidents import open_incident  # noqa: E402
+from breachops.services.steps import mark_waiting  # noqa: E402
 from breachops.store import web_tokens  # noqa: E402
 from breachops.web.app import start_web  # noqa: E402
 from breachops.web.auth import SESSION_COOKIE  # noqa: E402
@@ -49,10 +50,10 @@ def open_incidents(app: App, count: int) -> list[str]:
     playbook = load_playbook("confidential-information-leak")
     opened = []
     for n in range(count):
-        incident = service.open_incident(
+        incident = open_incident(
             app, facts=facts, agreement=agreement, playbook=playbook, title=f"bench {n}", actor="bench"
         )
-        service.mark_waiting(app, incident, ["preserve-evidence"])
+        mark_waiting(app, incident, ["preserve-evidence"])
         opened.append(incident)
         print(f"\ropening incidents: {n + 1:,}/{count:,}", end="", flush=True)
     print()

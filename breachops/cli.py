@@ -49,10 +49,10 @@ from breachops.deadlines.engine import assess
 from breachops.deadlines.models import load_facts, parse_facts
 from breachops.errors import InputError, ServiceUnavailable
 from breachops.files import write_private
-from breachops.flows.checks import check_fact_instants
 from breachops.reports.deadlines import assessment_to_json, render_assessment, warning_lines
 from breachops.reports.ics import assessment_to_ics
 from breachops.reports.tables import keep_whole
+from breachops.services.checks import check_fact_instants
 from breachops.textsafe import cell, inert, json_text
 
 __all__ = ["app", "main"]

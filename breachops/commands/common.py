@@ -14,7 +14,7 @@ from breachops.bootstrap import App, bootstrap
 from breachops.config.values import MAX_YEAR, MIN_YEAR
 from breachops.config.workspace import NotInWorkspace, find_workspace
 from breachops.errors import InputError
-from breachops.flows.checks import check_instant
+from breachops.services.checks import check_instant
 from breachops.textsafe import cell
 
 __all__ = ["TableOrJson", "actor", "err", "make_app", "out", "parse_now", "record_id", "say"]

@@ -14,7 +14,8 @@ import typer
 from breachops.bootstrap import App
 from breachops.commands.common import make_app, out, record_id
 from breachops.deadlines.capability import RATINGS
-from breachops.flows import drill_evaluation, drill_service
+from breachops.services import drill_evaluation
+from breachops.services.drills import status
 from breachops.textsafe import markup
 
 __all__ = ["register"]
@@ -81,8 +82,8 @@ def drill_hotwash(
 
 def _refresh_report(app: App, drill_id: str) -> None:
     """A finished drill's stored report is rewritten; a running drill's report is made at its end."""
-    from breachops.flows.drill_report import build_report
+    from breachops.services.drill_reports import build_report
 
-    if drill_service.status(app, drill_id).drill.status != "running":
+    if status(app, drill_id).drill.status != "running":
         outcome = build_report(app, drill_id)
         out.print(f"report updated: {markup(str(outcome.html_path))}", highlight=False)

@@ -18,8 +18,9 @@ from rich.table import Table
 from breachops.bootstrap import App
 from breachops.commands.common import TableOrJson, actor, make_app, out
 from breachops.errors import InputError
-from breachops.flows import drill_schedules
+from breachops.flows.triggers import describe, parse_schedule, trigger_of
 from breachops.playbooks.scenario_time import parse_span
+from breachops.services.drill_schedules import create_schedule, remove_schedule
 from breachops.store.drills import DrillRepository
 from breachops.store.models import DrillSchedule
 from breachops.textsafe import cell, json_text, markup
@@ -69,12 +70,10 @@ def drill_schedule(
     except ValueError as exc:
         raise InputError("--invite-ahead", None, invite_ahead, str(exc)) from None
     app = make_app()
-    schedule = drill_schedules.create_schedule(
+    schedule = create_schedule(
         app,
         scenario_name,
-        cron=cron,
-        preset=preset,
-        tz=tz,
+        trigger=parse_schedule(cron, preset, tz),
         speed=speed,
         simulate=simulate,
         invite_ahead=ahead,
@@ -107,7 +106,7 @@ def drill_unschedule(
 ) -> None:
     """Stop a recurring drill. Drills it already started go on."""
     app = make_app()
-    schedule = drill_schedules.remove_schedule(app, schedule_id, actor(by))
+    schedule = remove_schedule(app, schedule_id, actor(by))
     if fmt is TableOrJson.json:
         print(json_text({"schedule": schedule.id, "scenario": schedule.scenario_id, "removed": True}))
         return
@@ -143,11 +142,11 @@ def schedules_table(app: App) -> str:
 
 
 def _schedule_dict(schedule: DrillSchedule, now: datetime) -> dict[str, Any]:
-    trigger = drill_schedules.trigger_of(schedule)
+    trigger = trigger_of(schedule)
     ahead = timedelta(hours=schedule.invite_ahead_hours)
     first = schedule.next_run_at
     upcoming = [first, *trigger.occurrences(first, SHOWN_OCCURRENCES - 1)] if first is not None else []
-    shown = drill_schedules.describe(trigger, upcoming)
+    shown = describe(trigger, upcoming)
     for item, occurrence in zip(shown, upcoming, strict=True):
         invite = occurrence - ahead
         if schedule.invited_for == occurrence:

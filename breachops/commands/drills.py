@@ -19,13 +19,12 @@ from breachops.commands.drill_msel import register as register_msel_commands
 from breachops.commands.drill_pack import register as register_pack_commands
 from breachops.commands.drill_schedules import register as register_schedule_commands
 from breachops.commands.drill_schedules import schedules_json, schedules_table
-from breachops.commands.incidents import _agreement_path
-from breachops.config.agreements import load_agreement
+from breachops.config.agreements import agreement_file, load_agreement
 from breachops.errors import InputError
-from breachops.flows import drill_service
 from breachops.playbooks.loader import list_scenarios, load_scenario
 from breachops.playbooks.scenario_time import format_offset, parse_span
 from breachops.reports.tables import keep_whole
+from breachops.services.drills import advance_drill, scenario_of, start_drill, status, stop_drill
 from breachops.store import Repository
 from breachops.store.drills import DrillRepository
 from breachops.textsafe import cell, inert, json_text, markup
@@ -94,13 +93,13 @@ def drill_run(
     """Run a drill now: T+0 is now; injects go to the participants on the drill clock."""
     app = make_app()
     scenario = load_scenario(scenario_name, _scenario_search(app), app.playbook_search)
-    agreement_ = load_agreement(_agreement_path(app.workspace, agreement))
+    agreement_ = load_agreement(agreement_file(app.workspace, agreement))
     rate = _speed(scenario.duration, speed, compress, facilitated)
     from breachops.flows.launcher import ensure_runtime, start_drill_flow
 
     ensure_runtime(app, say)  # before T+0: starting Prefect must not eat into a compressed scenario
     mode = "facilitated" if rate == 0 else "real" if rate == 1 else "compressed"
-    drill_id = drill_service.start_drill(
+    drill_id = start_drill(
         app, scenario, agreement_, speed=rate, mode=mode, simulate=simulate, actor=actor(by)
     )
     run_id = start_drill_flow(app, drill_id, progress=say)
@@ -114,8 +113,8 @@ def _follow(app: App, drill_id: str, run_id: str, quiet: bool) -> None:
     """Show the drill clock until the drill ends; fail loudly if its flow run does."""
     from breachops.flows.launcher import flow_run_state
 
-    current = drill_service.status(app, drill_id)
-    total = drill_service.scenario_of(current.drill).duration.total_seconds()
+    current = status(app, drill_id)
+    total = scenario_of(current.drill).duration.total_seconds()
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[detail]}"),
         console=out if not quiet else None, transient=True, disable=quiet,
@@ -123,7 +122,7 @@ def _follow(app: App, drill_id: str, run_id: str, quiet: bool) -> None:
         task = bar.add_task(drill_id, total=total, detail="")
         checked = 0.0
         while True:
-            current = drill_service.status(app, drill_id)
+            current = status(app, drill_id)
             if current.drill.status != "running":
                 return
             elapsed = current.clock.offset(current.scenario_now).total_seconds()
@@ -150,7 +149,7 @@ def _follow(app: App, drill_id: str, run_id: str, quiet: bool) -> None:
 
 
 def _drill_dict(app: App, drill_id: str) -> dict[str, Any]:
-    current = drill_service.status(app, drill_id)
+    current = status(app, drill_id)
     drill = current.drill
     with app.transaction() as session:
         injects = DrillRepository(session).injects(drill_id)
@@ -254,7 +253,7 @@ def drill_advance(
             delta = parse_span(for_span)
         except ValueError as exc:
             raise InputError("--for", None, for_span, str(exc)) from None
-    current = drill_service.advance_drill(app, drill_id, delta, actor(by or who))
+    current = advance_drill(app, drill_id, delta, actor(by or who))
     out.print(
         f"{markup(drill_id)}: scenario time now {format_offset(current.clock.offset(current.scenario_now))}"
     )
@@ -268,7 +267,7 @@ def drill_stop(
 ) -> None:
     """End a running drill now: its clock stops where it is and its record closes."""
     app = make_app()
-    current = drill_service.stop_drill(app, drill_id, reason=reason, actor=actor(by))
+    current = stop_drill(app, drill_id, reason=reason, actor=actor(by))
     at = format_offset(current.clock.offset(current.scenario_now))
     out.print(f"{markup(drill_id)} stopped at scenario time {at}", highlight=False)
 
@@ -288,10 +287,10 @@ def drill_report(
     markdown: Annotated[bool, typer.Option("--markdown", help="Print the Markdown report.")] = False,
 ) -> None:
     """The after-action report: where it is (HTML and Markdown), or, for a running drill, an interim one."""
-    from breachops.flows.drill_report import build_report
+    from breachops.services.drill_reports import build_report
 
     app = make_app()
-    current = drill_service.status(app, drill_id)
+    current = status(app, drill_id)
     score: dict[str, Any] | None
     if current.drill.status == "running" or not current.drill.report_html:
         outcome = build_report(app, drill_id, interim=current.drill.status == "running")

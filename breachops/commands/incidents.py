@@ -12,11 +12,10 @@ from sqlalchemy import select
 
 from breachops.bootstrap import App
 from breachops.commands.common import TableOrJson, actor, err, make_app, out, record_id, say
-from breachops.config.agreements import load_agreement
+from breachops.config.agreements import agreement_file, load_agreement
 from breachops.deadlines.engine import assess, coverage_gaps
 from breachops.deadlines.models import load_facts, parse_facts
-from breachops.errors import InputError, ServiceUnavailable
-from breachops.flows import service
+from breachops.errors import ServiceUnavailable
 from breachops.playbooks import load_playbook
 from breachops.reports.deadlines import (
     assessment_to_json,
@@ -32,6 +31,16 @@ from breachops.reports.incident import (
     render_incident_list,
 )
 from breachops.reports.values import human_due, human_value
+from breachops.services.facts import FactsResult, change_facts, parse_assignments
+from breachops.services.incidents import (
+    agreement_of,
+    close_incident,
+    facts_of,
+    missing_owners,
+    open_incident,
+    playbook_of,
+)
+from breachops.services.steps import complete_step
 from breachops.store import Repository
 from breachops.store.models import Message
 from breachops.store.repository import ObligationDiff
@@ -47,21 +56,6 @@ def _warn(lines: list[str]) -> None:
     """Warnings beside JSON output go to standard error, one line each; standard output stays JSON."""
     for line in lines:
         err.print(Text(f"warning: {line}"), soft_wrap=True)
-
-
-def _agreement_path(app_workspace: Path, given: Path | None) -> Path:
-    if given is not None:
-        return given
-    default = app_workspace / "agreement.yaml"
-    if not default.exists():
-        raise InputError(
-            "--agreement",
-            None,
-            None,
-            f"no agreement given and {default} does not exist",
-            "Pass --agreement FILE, or run `breachops init` to create a workspace with one to edit.",
-        )
-    return default
 
 
 @incident_app.command("open")
@@ -90,7 +84,7 @@ def incident_open(
 ) -> None:
     """Open an incident: record it, show its obligations, and start its playbook flow."""
     app = make_app()
-    agreement_ = load_agreement(_agreement_path(app.workspace, agreement))
+    agreement_ = load_agreement(agreement_file(app.workspace, agreement))
     playbook_ = load_playbook(playbook, app.playbook_search)
     if facts_file is None:
         facts = parse_facts(
@@ -99,14 +93,14 @@ def incident_open(
         )
     else:
         facts = load_facts(facts_file)
-    gaps = service.missing_owners(playbook_, agreement_)
+    gaps = missing_owners(playbook_, agreement_)
     if gaps:
         say(
             f"the agreement names nobody for {len(gaps)} step owner(s); that party's incident lead "
             "stands in: " + ", ".join(gaps)
         )
     opener = actor(by)
-    incident_id = service.open_incident(
+    incident_id = open_incident(
         app, facts=facts, agreement=agreement_, playbook=playbook_, title=title, actor=opener
     )
     if opener.lower() not in {
@@ -186,13 +180,13 @@ def incident_show(
         messages = list(
             session.scalars(select(Message).where(Message.incident_id == incident_id).order_by(Message.id))
         )
-        agreement_ = service.agreement_of(incident)
+        agreement_ = agreement_of(app, incident)
         flow_state = _flow_state(app, incident.flow_run_id) if incident.status == "open" else None
-        gaps = coverage_gaps(service.facts_of(incident), app.catalogue)
+        gaps = coverage_gaps(facts_of(incident), app.catalogue)
         if fmt is TableOrJson.json:
             _warn(gap_lines(gaps))
             data = incident_to_dict(
-                incident, steps, obligations, agreement_, flow_state, service.playbook_of(incident), messages
+                incident, steps, obligations, agreement_, flow_state, playbook_of(incident), messages
             )
             print(json_text(data, indent=2, default=str))
             return
@@ -205,7 +199,7 @@ def incident_show(
             agreement_,
             app.clock.now(),
             flow_state,
-            service.playbook_of(incident),
+            playbook_of(incident),
             messages,
         )
 
@@ -231,8 +225,8 @@ def incident_facts(
     ``--set jurisdictions=DE=12`` changes Germany's count and keeps the others; ``--replace`` makes
     the given list the whole list."""
     app = make_app()
-    changes = service.parse_assignments(set_)
-    result = service.change_facts(
+    changes = parse_assignments(set_)
+    result = change_facts(
         app, incident_id, changes, source="cli", actor=actor(by), merge_jurisdictions=not replace
     )
     _print_fact_result(incident_id, result, fmt)
@@ -249,7 +243,7 @@ def _diff_data(diff: ObligationDiff) -> dict[str, Any]:
     }
 
 
-def _print_fact_result(incident_id: str, result: service.FactsResult, fmt: TableOrJson) -> None:
+def _print_fact_result(incident_id: str, result: FactsResult, fmt: TableOrJson) -> None:
     diff = result.obligations
     data = {"incident": incident_id, "changed": result.changed, "obligations": _diff_data(diff)}
     if fmt is TableOrJson.json:
@@ -286,9 +280,7 @@ def incident_close(
     """Close an incident; its record stays, and its flow run is stopped. Obligations not yet met
     are named and the close refused, unless --accept-pending. Closing a drill's record stops it."""
     app = make_app()
-    incident = service.close_incident(
-        app, incident_id, reason=reason, actor=actor(by), accept_pending=accept_pending
-    )
+    incident = close_incident(app, incident_id, reason=reason, actor=actor(by), accept_pending=accept_pending)
     if incident.flow_run_id:
         try:
             from breachops.flows.launcher import cancel_incident_flow
@@ -325,13 +317,13 @@ def step_done(
 ) -> None:
     """Confirm a step (answering its gate); the playbook goes on from there."""
     app = make_app()
-    answer = service.parse_assignments(set_ or [])
+    answer = parse_assignments(set_ or [])
     with app.transaction() as session:
         record = Repository(session).get_incident(incident_id)
         flow_run_id, drill_id = record.flow_run_id, record.drill_id if record.drill else None
     # A drill's answers are tagged with the drill; its flow reads them from the store on its next tick.
     source = f"drill:{drill_id}" if drill_id else "cli"
-    result = service.complete_step(
+    result = complete_step(
         app, incident_id, step_id, answer, by=by, note=note, source=source, on_behalf_of=on_behalf_of
     )
     if fmt is TableOrJson.json:

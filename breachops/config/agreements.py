@@ -21,7 +21,16 @@ from breachops.config.values import Day
 from breachops.config.yaml import read_yaml
 from breachops.errors import InputError, from_validation_error
 
-__all__ = ["ROLES", "Agreement", "Contact", "NoticeWindow", "Party", "Role", "load_agreement"]
+__all__ = [
+    "ROLES",
+    "Agreement",
+    "Contact",
+    "NoticeWindow",
+    "Party",
+    "Role",
+    "agreement_file",
+    "load_agreement",
+]
 
 Role = Literal["incident_lead", "legal", "dpo", "security", "comms", "executive"]
 ROLES: tuple[str, ...] = Role.__args__  # type: ignore[attr-defined]
@@ -190,3 +199,16 @@ def parse_agreement(data: Any, source: str | Path) -> Agreement:
 
 def load_agreement(path: Path) -> Agreement:
     return parse_agreement(read_yaml(path), path)
+
+
+def agreement_file(workspace: Path, given: Path | None) -> Path:
+    """The agreement a command works with: ``--agreement`` when given, else the workspace's own."""
+    if given is not None:
+        return given
+    default = workspace / "agreement.yaml"
+    if not default.exists():
+        raise InputError(
+            "--agreement", None, None, f"no agreement given and {default} does not exist",
+            "Pass --agreement FILE, or run `breachops init` to create a workspace with one to edit.",
+        )  # fmt: skip
+    return default

@@ -18,9 +18,11 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from breachops.bootstrap import App, bootstrap
-from breachops.deadlines.scoring import CorrectiveAction, DrillRecord, DrillScore, score_drill
-from breachops.flows import drill_report, drill_service
+from breachops.deadlines.drill_record import DrillRecord
+from breachops.deadlines.improvement_plan import CorrectiveAction
+from breachops.deadlines.scoring import DrillScore, score_drill
 from breachops.flows.names import DRILL_FLOW_NAME
+from breachops.services import drill_reports, drill_ticks, drills
 from breachops.store.models import Drill
 
 __all__ = ["tabletop_drill"]
@@ -37,7 +39,7 @@ def _app() -> App:
 
 
 @lru_cache(maxsize=1)
-def _send() -> drill_service.Send:
+def _send() -> drill_ticks.Send:
     """Send queued messages by key through the configured channel, now."""
     from breachops.notifications.outbox import dispatch
 
@@ -60,7 +62,7 @@ def _send() -> drill_service.Send:
 )
 def deliver_inject(drill_id: str, inject_id: str) -> int:
     """Reveal the inject's facts and send its email to its participants; the messages sent."""
-    keys = drill_service.deliver_inject(_app(), drill_id, inject_id, _send())
+    keys = drill_ticks.deliver_inject(_app(), drill_id, inject_id, _send())
     log.info("%s: inject %s delivered to %d participant(s)", drill_id, inject_id, len(keys or ()))
     return len(keys or ())
 
@@ -75,7 +77,7 @@ def deliver_inject(drill_id: str, inject_id: str) -> int:
 )
 def read_record(drill_id: str) -> tuple[DrillRecord, list[CorrectiveAction], Drill]:
     """The drill as the scoring reads it (in scenario time), and the plan the previous drill left."""
-    return drill_report.drill_record(_app(), drill_id)
+    return drill_reports.drill_record(_app(), drill_id)
 
 
 @task(
@@ -99,9 +101,9 @@ def score(record: DrillRecord, carried: list[CorrectiveAction]) -> DrillScore:
     retries=3,
     retry_delay_seconds=1,
 )
-def write_report(drill: Drill, record: DrillRecord, scored: DrillScore) -> drill_report.ReportOutcome:
+def write_report(drill: Drill, record: DrillRecord, scored: DrillScore) -> drill_reports.ReportOutcome:
     """The after-action report, HTML and Markdown, in ``<workspace>/drills/<id>/``."""
-    return drill_report.write_after_action(_app(), drill, record, scored)
+    return drill_reports.write_after_action(_app(), drill, record, scored)
 
 
 @task(
@@ -112,9 +114,9 @@ def write_report(drill: Drill, record: DrillRecord, scored: DrillScore) -> drill
     retries=3,
     retry_delay_seconds=1,
 )
-def close(drill_id: str, report: drill_report.ReportOutcome) -> Drill:
+def close(drill_id: str, report: drill_reports.ReportOutcome) -> Drill:
     """Store the score and the report's place, and close the drill's incident record."""
-    return drill_service.close_drill(_app(), drill_id, report)
+    return drills.close_drill(_app(), drill_id, report)
 
 
 @flow(name=DRILL_FLOW_NAME, flow_run_name="{drill_id}", log_prints=True)
@@ -122,17 +124,17 @@ def tabletop_drill(drill_id: str) -> str:
     """Run a drill to its end: injects, answers (scripted when simulated), score and report."""
     app = _app()
     _send()  # the mail settings are read before T+0: a bad one fails the drill at its start
-    drill_service.begin(app, drill_id)
+    drill_ticks.begin(app, drill_id)
     while True:
-        for inject_id in drill_service.due_injects(app, drill_id):
+        for inject_id in drill_ticks.due_injects(app, drill_id):
             deliver_inject(drill_id, inject_id)
-        turn = drill_service.play(app, drill_id)  # automatic steps, and scripted answers when simulated
+        turn = drill_ticks.play(app, drill_id)  # automatic steps, and scripted answers when simulated
         for step in turn.answered:
             log.info("%s: %s answered by a simulated participant", drill_id, step)
         if turn.finished:
             break
-        time.sleep(drill_service.seconds_to_wait(app, drill_id, turn))
-    ended = drill_service.status(app, drill_id).drill
+        time.sleep(drill_ticks.seconds_to_wait(app, drill_id, turn))
+    ended = drills.status(app, drill_id).drill
     if ended.status != "running":  # stopped by a person: nothing to score
         return f"{ended.status}: {ended.report_html}"
     record, carried, drill = read_record(drill_id)

@@ -23,9 +23,10 @@ from prefect.flow_runs import suspend_flow_run
 
 from breachops.bootstrap import App, bootstrap
 from breachops.errors import InputError
-from breachops.flows import service
 from breachops.flows.gates import gate_input_model, split_answer
 from breachops.flows.names import FLOW_NAME
+from breachops.services.incidents import playbook_of, recompute_obligations
+from breachops.services.steps import complete_step, mark_waiting, progress, run_automatic_step
 from breachops.store import Repository
 
 __all__ = ["incident_response"]
@@ -58,7 +59,7 @@ def assess_obligations(incident_id: str) -> int:
         if incident.status != "open":
             return 0
         # Gaps were recorded when the incident opened or its facts changed; a flow re-run adds none.
-        service._recompute(app, repo, incident, service.facts_of(incident), "engine", record_gaps=False)
+        recompute_obligations(app, repo, incident, "engine", record_gaps=False)
         return len(repo.obligations(incident_id))
 
 
@@ -71,7 +72,7 @@ def assess_obligations(incident_id: str) -> int:
 )
 def perform_step(incident_id: str, step_id: str, phase: str) -> bool:
     """A step that needs no person. Idempotent: the store says whether it is already done."""
-    return service.run_automatic_step(_app(), incident_id, step_id)
+    return run_automatic_step(_app(), incident_id, step_id)
 
 
 @task(name="answer", task_run_name="{phase} · {step_id} (answered in the UI)", cache_policy=NO_CACHE)
@@ -80,11 +81,11 @@ def record_answer(incident_id: str, step_id: str, phase: str, answer: dict[str, 
     if not str(answer.get("by") or "").strip():
         return False  # a wake-up from `breachops step done`: the answer is in the store already
     app = _app()
-    current = service.progress(app, incident_id)
+    current = progress(app, incident_id)
     if step_id in current.done or step_id not in {s.id for s in current.waiting}:
         return False
     try:
-        service.complete_step(
+        complete_step(
             app,
             incident_id,
             step_id,
@@ -113,7 +114,7 @@ def incident_response(incident_id: str) -> str:
     assess_obligations(incident_id)
     attempt = 0
     while True:
-        where = service.progress(app, incident_id)
+        where = progress(app, incident_id)
         if where.closed:
             return "closed"
         if where.finished:
@@ -126,7 +127,7 @@ def incident_response(incident_id: str) -> str:
             for future in futures:
                 future.result()
             continue
-        service.mark_waiting(app, incident_id, [s.id for s in where.waiting])
+        mark_waiting(app, incident_id, [s.id for s in where.waiting])
         answer = suspend_flow_run(
             wait_for_input=gate_input_model(where.waiting),
             key=_gate_key(where.done, attempt),
@@ -142,5 +143,5 @@ def incident_response(incident_id: str) -> str:
 
 def _phases_by_step(app: App, incident_id: str) -> dict[str, str]:
     with app.transaction() as session:
-        playbook = service.playbook_of(Repository(session).get_incident(incident_id))
+        playbook = playbook_of(Repository(session).get_incident(incident_id))
     return {s.id: playbook.phase_of(s.id) for s in playbook.steps()}

@@ -192,8 +192,8 @@ def _start_reminders(app: App) -> Any:
 
 def _run_drill_schedules(app: App, reminders: Any) -> None:
     """Invitations of scheduled drills (sent at once by the reminder service), then due drills."""
-    from breachops.flows.drill_schedules import run_schedules
     from breachops.flows.launcher import start_drill_flow
+    from breachops.flows.triggers import run_schedules
 
     try:
         run_schedules(app, start_drill_flow, send_queued=reminders.tick)
@@ -203,9 +203,9 @@ def _run_drill_schedules(app: App, reminders: Any) -> None:
 
 def _nudge_sleeping_incidents(app: App, api_url: str) -> None:
     """Resume suspended runs whose waiting steps were answered in the store but never woken."""
-    from breachops.flows import service
     from breachops.flows.launcher import resume_input
     from breachops.flows.prefect_api import PrefectAPI
+    from breachops.services import steps as service
     from breachops.store import Repository
 
     with app.transaction() as session:

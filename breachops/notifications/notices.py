@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from breachops.bootstrap import App
-from breachops.config.agreements import Agreement, Contact, parse_agreement
+from breachops.config.agreements import Agreement, Contact
 from breachops.deadlines.reminders import notifiers_of
 from breachops.notifications.disclosures import shared_with_authorities
 from breachops.notifications.drafts import (
@@ -76,6 +76,7 @@ class Notices:
         incident: Incident,
         now: datetime,
         *,
+        agreement: Agreement,
         template_dir: Path | None = None,
         participants: Collection[str] | None = None,
         regimes: Callable[[], Regimes] | None = None,
@@ -90,9 +91,7 @@ class Notices:
         self.incident = incident
         self.now = now
         self.template_dir = template_dir
-        self.agreement: Agreement = parse_agreement(
-            dict(incident.agreement), incident.agreement_path or f"incident {incident.id}"
-        )
+        self.agreement = agreement  # the incident's snapshot, from ``App.agreements`` (parsed once)
         # A drill only ever writes to its participants; a real incident to anyone in the agreement.
         self._allowed = {a.lower() for a in participants} if participants is not None else None
 
@@ -366,8 +365,10 @@ def notify(
     with app.transaction() as session:
         repo = Repository(session)
         incident = repo.get_incident(incident_id)
+        agreement = app.agreements.remember(incident.id, incident.agreement, incident.agreement_path)
         notices = Notices(
-            repo, incident, now or app.clock.now(), template_dir=folder if folder.is_dir() else None,
+            repo, incident, now or app.clock.now(), agreement=agreement,
+            template_dir=folder if folder.is_dir() else None,
             participants=participants if incident.drill else None,
             regimes=functools.partial(regimes_for, app.workspace / "regimes"),
             zones=lambda: window_zones(app.catalogue), links=app.step_links(),

@@ -58,7 +58,7 @@ from markupsafe import escape
 from sqlalchemy import bindparam, select, update
 
 from breachops.bootstrap import App
-from breachops.config.agreements import Agreement, Contact, parse_agreement
+from breachops.config.agreements import Agreement, Contact
 from breachops.deadlines.reminders import Reminder, ReminderPolicy
 from breachops.errors import InputError
 from breachops.notifications.channels.base import (
@@ -116,10 +116,6 @@ so a permanent failure is parked far in the future until a person retries it (se
 
 
 # ---- helpers ----------------------------------------------------------------------------------------
-
-
-def _agreement(incident: Incident) -> Agreement:
-    return parse_agreement(dict(incident.agreement), incident.agreement_path or f"incident {incident.id}")
 
 
 def _contacts(agreement: Agreement) -> dict[str, tuple[str, Contact]]:
@@ -619,7 +615,7 @@ def _attempt(
                     f"delivery through {channel.name} failed {claimed.attempts} times ({error.reason}); "
                     f"the message went to the fallback {fallback.name}"
                 )
-                _queue_alert(repo, row, reason, now)
+                _queue_alert(app, repo, row, reason, now)
             report.fallback.append(claimed.key)
             return
     _fail_for_good(app, claimed, error.reason, channel.name, now, report)
@@ -634,16 +630,16 @@ def _fail_for_good(
         row.provider_message_id = None
         repo = Repository(session)
         repo.mark_failed(row, reason, now, retry_at=PARKED, channel=channel)
-        _queue_alert(repo, row, f"the message could not be delivered: {reason}", now)
+        _queue_alert(app, repo, row, f"the message could not be delivered: {reason}", now)
     report.failed.append(claimed.key)
 
 
-def _queue_alert(repo: Repository, row: Message, reason: str, now: datetime) -> None:
+def _queue_alert(app: App, repo: Repository, row: Message, reason: str, now: datetime) -> None:
     """Tell the incident lead(s) of the recipients' parties that a message did not get through."""
     if row.incident_id is None or row.kind == ALERT_KIND:
         return
     incident = repo.get_incident(row.incident_id)
-    agreement = _agreement(incident)
+    agreement = app.agreements.remember(incident.id, incident.agreement, incident.agreement_path)
     contacts = _contacts(agreement)
     parties = dict.fromkeys(contacts[r.lower()][0] for r in row.recipients if r.lower() in contacts)
     leads = [agreement.parties[p].contacts["incident_lead"] for p in (parties or {"disclosing": None})]

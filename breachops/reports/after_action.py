@@ -26,30 +26,19 @@ from breachops.deadlines.discussion import DiscussionAnswer, HotwashEntry
 from breachops.deadlines.drill_record import DrillRecord
 from breachops.deadlines.scoring import DrillScore
 from breachops.files import private_dir, write_private
+from breachops.playbooks.participants import Participant, stored_participants
 from breachops.playbooks.scenarios import Scenario
-from breachops.reports.after_action_view import report_context, role_words
+from breachops.reports.after_action_view import report_context
 from breachops.sandbox import BoundedEnvironment, render_bounded
 
 __all__ = [
     "AfterActionReport",
     "DrillLike",
-    "ReportParticipant",
     "render_html",
     "render_markdown",
     "report_environment",
     "write_report",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class ReportParticipant:
-    """A person who took part, as the report lists them: a role at a party, in their time zone."""
-
-    name: str
-    email: str
-    party: str
-    role: str
-    timezone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +53,7 @@ class AfterActionReport:
     playbook: str
     record: DrillRecord
     score: DrillScore
-    participants: tuple[ReportParticipant, ...] = ()
+    participants: tuple[Participant, ...] = ()
     objectives: tuple[str, ...] = ()
     mode: str = "live"
     speed: float = 1.0
@@ -89,7 +78,7 @@ class AfterActionReport:
         scenario: Scenario,
         record: DrillRecord,
         score: DrillScore,
-        participants: Sequence[ReportParticipant] = (),
+        participants: Sequence[Participant] = (),
         overrides: Mapping[str, Override] | None = None,
         discussion: Sequence[DiscussionAnswer] = (),
         **options: Any,
@@ -132,7 +121,7 @@ class AfterActionReport:
             scenario,
             record,
             score,
-            [_participant(p) for p in drill.participants],
+            stored_participants(drill.participants),
             mode=mode,
             speed=drill.speed,
             interim=interim,
@@ -156,20 +145,6 @@ class DrillLike(Protocol):
     speed: float
     simulate: bool
     participants: list[dict[str, Any]]
-
-
-def _participant(person: Mapping[str, Any]) -> ReportParticipant:
-    role = str(person.get("role", ""))
-    covers = person.get("stands_in_for")
-    if covers:
-        role = f"{covers} (covered by the {role_words(role)})"
-    return ReportParticipant(
-        name=str(person.get("name", "")),
-        email=str(person.get("email", "")),
-        party=str(person.get("party", "")),
-        role=role,
-        timezone=person.get("timezone") or None,
-    )
 
 
 # ---- rendering -----------------------------------------------------------------------------------

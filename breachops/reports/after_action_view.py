@@ -22,6 +22,7 @@ from breachops.reports.obligation_chart import obligation_chart_svg, obligation_
 from breachops.timefmt import format_margin, format_span
 
 if TYPE_CHECKING:  # the report renders itself through this view
+    from breachops.playbooks.participants import Participant
     from breachops.reports.after_action import AfterActionReport
 
 __all__ = ["capability_rows", "report_context", "role_words"]
@@ -70,7 +71,7 @@ def report_context(report: AfterActionReport, *, html: bool) -> dict[str, Any]:
                 "name": p.name,
                 "email": p.email,
                 "party": p.party,
-                "role": role_words(p.role),
+                "role": _role_shown(p),
                 "tz": p.timezone or "—",
             }
             for p in report.participants
@@ -254,6 +255,13 @@ def _group_row(g: Any) -> dict[str, Any]:
 
 def _owner(party: str, role: str) -> str:
     return f"{role_words(role)} ({'both parties' if party == 'both' else party})"
+
+
+def _role_shown(person: Participant) -> str:
+    """``dpo (covered by the incident lead)`` for a stand-in, else the role."""
+    if person.stands_in_for:
+        return f"{role_words(person.stands_in_for)} (covered by the {role_words(person.role)})"
+    return role_words(person.role)
 
 
 def role_words(role: str) -> str:

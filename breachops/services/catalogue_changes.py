@@ -23,8 +23,8 @@ from breachops.bootstrap import App
 from breachops.config.fingerprint import Fingerprint, fingerprint
 from breachops.config.rules import shipped_rule_files
 from breachops.errors import InputError
-from breachops.flows.service import recompute_obligations
 from breachops.notifications.notices import Notices
+from breachops.services.incidents import agreement_of, recompute_obligations
 from breachops.store import Repository
 from breachops.store.audit import append as append_audit
 from breachops.store.catalogue_fingerprints import StoredFingerprint, load_fingerprint, save_fingerprint
@@ -111,7 +111,10 @@ def _reassess(
             "obligations": list(obligations),
         }
         append_audit(session, incident_id, EVENT, payload, actor, now)
-        notices = Notices(repo, incident, now, template_dir=folder if folder.is_dir() else None)
+        notices = Notices(
+            repo, incident, now, agreement=agreement_of(app, incident),
+            template_dir=folder if folder.is_dir() else None,
+        )  # fmt: skip
         queued = notices.catalogue_changed(
             current.value,
             [{"id": r, "change": c} for r, c in behind.items()],

@@ -11,8 +11,8 @@ from typing import Literal
 
 from breachops.bootstrap import App
 from breachops.errors import InputError
-from breachops.flows.checks import MAX_NOTE, check_text
-from breachops.flows.confirm import contacts_of
+from breachops.services.checks import MAX_NOTE, check_text
+from breachops.services.confirm import contacts_of
 from breachops.store import Repository
 from breachops.store.models import ObligationRow
 

@@ -19,7 +19,8 @@ from starlette.concurrency import run_in_threadpool
 
 from breachops.bootstrap import App
 from breachops.errors import InputError
-from breachops.flows import service
+from breachops.services.incidents import playbook_of
+from breachops.services.steps import complete_step
 from breachops.store import Repository
 from breachops.store.models import Incident
 from breachops.store.repository import UnknownIncident
@@ -246,7 +247,7 @@ class Pages:
             incident = self._incident(session, viewer, incident_id)
             if incident is None:
                 return self.not_found(request)
-            playbook = service.playbook_of(incident)
+            playbook = playbook_of(incident)
             if step_id not in {s.id for s in playbook.steps()}:
                 return self.not_found(request)
             step = playbook.step(step_id)
@@ -289,7 +290,7 @@ class Pages:
             incident = self._incident(session, viewer, incident_id)
             if incident is None:
                 return self.not_found(request)
-            playbook = service.playbook_of(incident)
+            playbook = playbook_of(incident)
             if step_id not in {s.id for s in playbook.steps()}:
                 return self.not_found(request)
             fields = playbook.step(step_id).gate.answer_fields
@@ -297,9 +298,7 @@ class Pages:
         answer = answer_from_form(form, fields, viewer.timezone)
         note = first(form, "evidence_note").strip()
         try:
-            service.complete_step(
-                self.app, incident_id, step_id, answer, by=viewer.email, note=note, source="web"
-            )
+            complete_step(self.app, incident_id, step_id, answer, by=viewer.email, note=note, source="web")
         except InputError as exc:
             return self._step_page(request, viewer, incident_id, step_id, status=422, error=exc, values=form)
         log.info("%s · %s: done by %s (web)", incident_id, step_id, viewer.email)

@@ -123,13 +123,13 @@ def start_drill(path: Path) -> str:
     """A facilitated drill recorded the way `drill run` records it (no Prefect needed to show it)."""
     from breachops.bootstrap import bootstrap
     from breachops.config.agreements import load_agreement
-    from breachops.flows import drill_service
     from breachops.playbooks.loader import load_scenario
+    from breachops.services.drills import start_drill
 
     app = bootstrap()
     scenario = load_scenario("subcontractor-source-leak", [path / "scenarios"], app.playbook_search)
     agreement = load_agreement(path / "agreement.yaml")
-    return drill_service.start_drill(
+    return start_drill(
         app, scenario, agreement, speed=0.0, mode="facilitated", simulate=False, actor="facilitator"
     )
 

@@ -88,7 +88,8 @@ def record(**changes: object) -> DrillRecord:
 def sample_report(**changes: object) -> object:
     """An after-action report of :func:`record`, with participants in Berlin and São Paulo."""
     from breachops.deadlines.scoring import score_drill
-    from breachops.reports.after_action import AfterActionReport, ReportParticipant
+    from breachops.playbooks.participants import Participant
+    from breachops.reports.after_action import AfterActionReport
 
     drill = changes.pop("record", None) or record()
     values: dict[str, object] = {
@@ -101,21 +102,21 @@ def sample_report(**changes: object) -> object:
         "record": drill,
         "score": score_drill(drill),  # type: ignore[arg-type]
         "participants": (
-            ReportParticipant(
-                "Jana Weber", "jana.weber@nordlicht.example", "disclosing", "incident_lead", "Europe/Berlin"
+            Participant(
+                "disclosing", "incident_lead", "Jana Weber", "jana.weber@nordlicht.example", "Europe/Berlin"
             ),
-            ReportParticipant(
-                "Lars Hoffmann", "lars.hoffmann@nordlicht.example", "disclosing", "security", "Europe/Berlin"
+            Participant(
+                "disclosing", "security", "Lars Hoffmann", "lars.hoffmann@nordlicht.example", "Europe/Berlin"
             ),
-            ReportParticipant(
-                "Rafael Costa",
-                "rafael.costa@horizonte.example",
+            Participant(
                 "receiving",
                 "incident_lead",
+                "Rafael Costa",
+                "rafael.costa@horizonte.example",
                 "America/Sao_Paulo",
             ),
-            ReportParticipant(
-                "Tiago Rocha", "tiago.rocha@horizonte.example", "receiving", "security", "America/Sao_Paulo"
+            Participant(
+                "receiving", "security", "Tiago Rocha", "tiago.rocha@horizonte.example", "America/Sao_Paulo"
             ),
         ),
         "mode": "live",

@@ -15,9 +15,11 @@ from breachops.clock import ManualClock
 from breachops.config.agreements import load_agreement
 from breachops.config.settings import Settings
 from breachops.errors import InputError
-from breachops.flows import drill_evaluation, drill_service
-from breachops.flows.drill_report import build_report
 from breachops.playbooks.loader import load_scenario
+from breachops.services import drill_evaluation
+from breachops.services.drill_reports import build_report
+from breachops.services.drill_ticks import tick
+from breachops.services.drills import start_drill
 from breachops.store.models import AuditEvent, Message
 from tests.drills.test_scenarios import minimal, refusal, write
 
@@ -52,7 +54,7 @@ def app(tmp_path: Path) -> App:
 
 
 def started(app: App) -> str:
-    drill_id = drill_service.start_drill(
+    drill_id = start_drill(
         app,
         load_scenario("subcontractor-source-leak"),
         load_agreement(ROOT / "examples" / "agreement.yaml"),
@@ -61,7 +63,7 @@ def started(app: App) -> str:
         simulate=False,
         actor="jana.weber@nordlicht.example",
     )
-    drill_service.tick(app, drill_id)  # the first inject, with its question
+    tick(app, drill_id)  # the first inject, with its question
     return drill_id
 
 
@@ -123,7 +125,7 @@ def test_a_bad_answer_or_hotwash_is_refused_and_nothing_is_recorded(app: App, ca
 
 
 def test_a_question_of_an_inject_not_yet_delivered_cannot_be_answered(app: App):
-    drill_id = drill_service.start_drill(
+    drill_id = start_drill(
         app,
         load_scenario("authority-access-demand"),
         load_agreement(ROOT / "examples" / "agreement.yaml"),
@@ -132,7 +134,7 @@ def test_a_question_of_an_inject_not_yet_delivered_cannot_be_answered(app: App):
         simulate=False,
         actor="jana.weber@nordlicht.example",
     )
-    drill_service.tick(app, drill_id)  # delivers only demand-served, at T+0
+    tick(app, drill_id)  # delivers only demand-served, at T+0
     with pytest.raises(InputError, match="not been delivered"):
         drill_evaluation.answer_question(
             app,

@@ -13,8 +13,10 @@ from breachops.clock import ManualClock
 from breachops.config.agreements import load_agreement
 from breachops.config.settings import Settings
 from breachops.errors import InputError
-from breachops.flows import drill_service, service
 from breachops.playbooks.loader import load_scenario
+from breachops.services.drill_ticks import tick
+from breachops.services.drills import advance_drill, start_drill, status, stop_drill
+from breachops.services.incidents import close_incident
 from breachops.store import Repository
 from breachops.store.drills import DrillRepository
 
@@ -33,7 +35,7 @@ def app(tmp_path: Path, clock: ManualClock) -> App:
 
 
 def start(app: App) -> str:
-    return drill_service.start_drill(
+    return start_drill(
         app, load_scenario("subcontractor-source-leak"), load_agreement(ROOT / "examples" / "agreement.yaml"),
         speed=1.0, mode="real", simulate=False, actor="jana.weber@nordlicht.example",
     )  # fmt: skip
@@ -42,40 +44,40 @@ def start(app: App) -> str:
 def test_a_stopped_drill_keeps_its_clock_where_it_stopped_and_closes_its_record(app, clock):
     drill_id = start(app)
     clock.advance(timedelta(hours=48, minutes=24))
-    stopped = drill_service.stop_drill(app, drill_id, reason="out of time", actor="facilitator")
+    stopped = stop_drill(app, drill_id, reason="out of time", actor="facilitator")
     assert stopped.drill.status == "stopped"
     assert stopped.scenario_now == START + timedelta(hours=48, minutes=24)
     clock.advance(timedelta(hours=11))  # a later `drill show` must not move
-    assert drill_service.status(app, drill_id).scenario_now == START + timedelta(hours=48, minutes=24)
+    assert status(app, drill_id).scenario_now == START + timedelta(hours=48, minutes=24)
     with app.transaction() as session:
         repo = Repository(session)
         assert repo.get_incident(drill_id).status == "closed"
         statuses = {o.status for o in repo.obligations(drill_id)}
     assert "pending" not in statuses and "closed-unmet" in statuses
-    ticked = drill_service.tick(app, drill_id)  # the drill's flow finds it stopped
+    ticked = tick(app, drill_id)  # the drill's flow finds it stopped
     assert ticked.finished and not ticked.delivered
     assert ticked.scenario_now == START + timedelta(hours=48, minutes=24)
     with pytest.raises(InputError, match="no longer moves"):
-        drill_service.advance_drill(app, drill_id, timedelta(hours=1), "facilitator")
+        advance_drill(app, drill_id, timedelta(hours=1), "facilitator")
 
 
 def test_stopping_a_drill_that_is_not_running_is_refused(app):
     drill_id = start(app)
-    drill_service.stop_drill(app, drill_id, reason="", actor="facilitator")
+    stop_drill(app, drill_id, reason="", actor="facilitator")
     with pytest.raises(InputError, match="is stopped, not running"):
-        drill_service.stop_drill(app, drill_id, reason="", actor="facilitator")
+        stop_drill(app, drill_id, reason="", actor="facilitator")
 
 
 def test_closing_a_drills_record_stops_the_drill(app, clock):
     drill_id = start(app)
     clock.advance(timedelta(hours=2))
     with pytest.raises(InputError, match="--accept-pending"):
-        service.close_incident(app, drill_id, reason="done for today", actor="facilitator")
+        close_incident(app, drill_id, reason="done for today", actor="facilitator")
     with app.transaction() as session:
         assert DrillRepository(session).get_drill(drill_id).status == "running"  # refused: unchanged
-    service.close_incident(app, drill_id, reason="done for today", actor="facilitator", accept_pending=True)
+    close_incident(app, drill_id, reason="done for today", actor="facilitator", accept_pending=True)
     clock.advance(timedelta(hours=5))
-    current = drill_service.status(app, drill_id)
+    current = status(app, drill_id)
     assert current.drill.status == "stopped"
     assert current.scenario_now == START + timedelta(hours=2)
 
@@ -87,4 +89,4 @@ def test_a_completed_drills_clock_stands_at_its_end(app, clock):
         drills = DrillRepository(session)
         drills.finish(drills.get_drill(drill_id), status="completed", at=clock.now(), actor="drill")
     clock.advance(timedelta(hours=11))
-    assert drill_service.status(app, drill_id).scenario_now == START + timedelta(hours=3)
+    assert status(app, drill_id).scenario_now == START + timedelta(hours=3)

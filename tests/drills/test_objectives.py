@@ -15,9 +15,12 @@ from breachops.clock import ManualClock
 from breachops.config.agreements import load_agreement
 from breachops.config.settings import Settings
 from breachops.errors import InputError
-from breachops.flows import drill_evaluation, drill_service, service
-from breachops.flows.drill_report import build_report
 from breachops.playbooks.loader import list_scenarios, load_scenario
+from breachops.services import drill_evaluation
+from breachops.services.drill_reports import build_report
+from breachops.services.drill_ticks import tick
+from breachops.services.drills import start_drill
+from breachops.services.steps import complete_step
 from breachops.store.models import AuditEvent
 from tests.drills.test_scenarios import minimal, refusal, write
 
@@ -99,7 +102,7 @@ def app(tmp_path: Path) -> App:
 
 
 def facilitated(app: App) -> str:
-    return drill_service.start_drill(
+    return start_drill(
         app,
         load_scenario("subcontractor-source-leak"),
         load_agreement(ROOT / "examples" / "agreement.yaml"),
@@ -117,8 +120,8 @@ def ratings_in_audit(app: App, drill_id: str) -> list[AuditEvent]:
 
 def test_a_facilitated_drill_rates_its_objectives_and_an_evaluator_overrides_one(app: App):
     drill_id = facilitated(app)
-    drill_service.tick(app, drill_id)
-    service.complete_step(app, drill_id, "freeze-access", {}, by="tiago.rocha@horizonte.example")
+    tick(app, drill_id)
+    complete_step(app, drill_id, "freeze-access", {}, by="tiago.rocha@horizonte.example")
     made = drill_evaluation.rate_objective(
         app, drill_id, "tell-the-counterparty", "S", "Told by phone; the e-mail came late.", EVALUATOR
     )

@@ -238,8 +238,9 @@ def test_built_from_a_stored_drill() -> None:
         scenario=scenario, drill=drill, record=record(), score=score_drill(record()), generated_at=END
     )
     assert made.scenario_title == scenario.title
-    assert made.participants[0].role == "comms (covered by the incident lead)"
+    assert (made.participants[0].role, made.participants[0].acting_role) == ("incident_lead", "comms")
     page = render_html(made)
+    assert "comms (covered by the incident lead)" in page
     assert "compressed, simulated participants / 60×" in page
     assert "a public repository on a code-hosting site" in page
 

@@ -13,11 +13,13 @@ from breachops.bootstrap import App
 from breachops.clock import ManualClock
 from breachops.config.agreements import load_agreement
 from breachops.config.settings import Settings
-from breachops.flows import drill_service
-from breachops.flows.drill_schedules import create_schedule, fire_due
+from breachops.flows.triggers import parse_schedule, trigger_of
 from breachops.notifications.channels.smtp import SmtpChannel
 from breachops.notifications.outbox import dispatch
 from breachops.playbooks.loader import load_scenario
+from breachops.services.drill_schedules import create_schedule, fire_due
+from breachops.services.drill_ticks import run_drill
+from breachops.services.drills import finish_drill, start_drill
 from breachops.store import Repository
 from breachops.store.drills import DrillRepository
 from breachops.store.models import AuditEvent
@@ -33,18 +35,20 @@ def test_a_scheduled_drill_fires_runs_scores_and_keeps_its_mail_inside(tmp_path,
     clock = ManualClock(START)
     app = App(Settings(workspace=tmp_path / "ws"), clock=clock)
     schedule = create_schedule(
-        app, SCENARIO, cron="0 10 * * 2", preset=None, tz="Europe/Berlin", speed=36, simulate=True,
+        app, SCENARIO, trigger=parse_schedule("0 10 * * 2", None, "Europe/Berlin"), speed=36, simulate=True,
         invite_ahead=timedelta(days=7), agreement_path=AGREEMENT, actor="jana.weber@nordlicht.example",
     )  # fmt: skip
     occurrence = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # Tuesday 10:00 CET
     assert schedule.next_run_at == occurrence
 
     started: list[str] = []
-    assert fire_due(app, clock.now(), lambda _app, drill_id: started.append(drill_id)) == []
+    assert fire_due(app, clock.now(), lambda _app, drill_id: started.append(drill_id), trigger_of) == []
     clock.set(occurrence + timedelta(seconds=5))
-    fired = fire_due(app, clock.now(), lambda _app, drill_id: started.append(drill_id))
+    fired = fire_due(app, clock.now(), lambda _app, drill_id: started.append(drill_id), trigger_of)
     assert fired == started and len(fired) == 1
-    assert fire_due(app, clock.now(), lambda _app, drill_id: started.append(drill_id)) == []  # once
+    assert (
+        fire_due(app, clock.now(), lambda _app, drill_id: started.append(drill_id), trigger_of) == []
+    )  # once
     drill_id = fired[0]
 
     channel = SmtpChannel(smtp.host, smtp.port, tls="none", timeout=5, clock=clock)
@@ -52,7 +56,7 @@ def test_a_scheduled_drill_fires_runs_scores_and_keeps_its_mail_inside(tmp_path,
     def send(keys: list[str]) -> Any:
         return dispatch(app, channel, keys=keys)
 
-    drill_service.run_drill(
+    run_drill(
         app, drill_id, sleep=lambda s: clock.advance(timedelta(seconds=s)), send=send, poll_seconds=3600
     )
 
@@ -117,7 +121,7 @@ def test_the_next_drill_picks_up_the_open_improvement_plan(tmp_path):
     agreement = load_agreement(AGREEMENT)
     plans = []
     for _ in range(2):
-        drill_id = drill_service.start_drill(
+        drill_id = start_drill(
             app,
             scenario,
             agreement,
@@ -127,7 +131,7 @@ def test_the_next_drill_picks_up_the_open_improvement_plan(tmp_path):
             actor="jana.weber@nordlicht.example",
         )
         clock.advance(timedelta(hours=3))  # T+108h: nobody answered anything
-        drill_service.finish_drill(app, drill_id)
+        finish_drill(app, drill_id)
         with app.transaction() as session:
             plans.append(list(DrillRepository(session).get_drill(drill_id).improvement_plan or []))
         clock.advance(timedelta(days=1))

@@ -27,18 +27,18 @@ from breachops.config.audit_key import KEY_FILE
 from breachops.config.settings import Settings
 from breachops.errors import InputError
 from breachops.files import create_private, private_dir
-from breachops.flows.drill_schedules import (
-    create_schedule,
-    fire_due,
-    parse_schedule,
-    send_invitations,
-    start_pending_flows,
-)
-from breachops.flows.drill_service import participants_of
+from breachops.flows.triggers import parse_schedule, trigger_of
 from breachops.notifications.channels.guard import DrillGuard
 from breachops.notifications.channels.smtp import SmtpChannel
 from breachops.notifications.outbox import dispatch, drill_participants
 from breachops.playbooks.loader import load_scenario
+from breachops.playbooks.participants import participants_of
+from breachops.services.drill_schedules import (
+    create_schedule,
+    fire_due,
+    send_invitations,
+    start_pending_flows,
+)
 from breachops.store.drills import DrillRepository
 from breachops.store.models import AuditEvent, Drill, DrillSchedule, Message
 from tests.reminders.conftest import Smtp
@@ -87,7 +87,8 @@ def schedule(app: App, **changes: Any) -> DrillSchedule:
         "actor": "jana.weber@nordlicht.example",
         **changes,
     }
-    return create_schedule(app, scenario, **options)
+    trigger = parse_schedule(options.pop("cron"), options.pop("preset"), options.pop("tz"))
+    return create_schedule(app, scenario, trigger=trigger, **options)
 
 
 class Starter:
@@ -228,10 +229,10 @@ def test_fire_due_starts_one_drill_per_occurrence_even_when_called_twice(app, cl
     made = schedule(app)
     starter = Starter()
     clock.set(FIRST - timedelta(seconds=1))
-    assert fire_due(app, clock.now(), starter) == []
+    assert fire_due(app, clock.now(), starter, trigger_of) == []
     clock.set(FIRST + timedelta(seconds=5))
-    fired = fire_due(app, clock.now(), starter)
-    assert fire_due(app, clock.now(), starter) == []
+    fired = fire_due(app, clock.now(), starter, trigger_of)
+    assert fire_due(app, clock.now(), starter, trigger_of) == []
     assert len(fired) == 1 and starter.ids == fired
     (drill,) = drills(app)
     assert (drill.id, drill.schedule_id, drill.mode, drill.speed) == (fired[0], made.id, "real", 1.0)
@@ -244,8 +245,8 @@ def test_after_downtime_the_missed_occurrences_start_one_drill_not_one_each(app,
     schedule(app, preset="weekly")  # Tuesdays 10:00 Berlin; the first is 3 March, 09:00 UTC
     starter = Starter()
     clock.set(datetime(2026, 3, 26, 12, 0, tzinfo=UTC))  # four Tuesdays later, on a Thursday
-    assert len(fire_due(app, clock.now(), starter)) == 1
-    assert fire_due(app, clock.now(), starter) == []
+    assert len(fire_due(app, clock.now(), starter, trigger_of)) == 1
+    assert fire_due(app, clock.now(), starter, trigger_of) == []
     row = stored(app)
     assert row.last_fired_at == datetime(2026, 3, 3, 9, 0, tzinfo=UTC)  # the oldest missed occurrence
     assert row.next_run_at == datetime(2026, 3, 31, 8, 0, tzinfo=UTC)  # the first after now (CEST)
@@ -255,7 +256,7 @@ def test_after_downtime_the_missed_occurrences_start_one_drill_not_one_each(app,
 def test_a_compressed_schedule_starts_a_compressed_drill(app, clock):
     schedule(app, speed=36.0, simulate=True)
     clock.set(FIRST)
-    (drill_id,) = fire_due(app, clock.now(), None)
+    (drill_id,) = fire_due(app, clock.now(), None, trigger_of)
     (drill,) = drills(app)
     assert (drill.id, drill.mode, drill.speed, drill.simulate) == (drill_id, "compressed", 36.0, True)
 
@@ -295,7 +296,7 @@ def test_two_serves_on_one_database_start_one_drill_per_occurrence(tmp_path, dat
             ) -> None:
                 barrier.wait()
                 try:
-                    results.append(fire_due(app, app.clock.now(), starter))
+                    results.append(fire_due(app, app.clock.now(), starter, trigger_of))
                 except BaseException as exc:  # pragma: no cover - shown by the assertion below
                     errors.append(exc)
 
@@ -326,7 +327,7 @@ def test_an_occurrence_whose_scenario_is_gone_is_recorded_as_skipped_and_the_sch
     mine.unlink()
     clock.set(FIRST)
     assert send_invitations(app, clock.now()) == []
-    assert fire_due(app, clock.now(), Starter()) == []
+    assert fire_due(app, clock.now(), Starter(), trigger_of) == []
     assert drills(app) == []
     assert stored(app).next_run_at == SECOND
     with app.transaction() as session:
@@ -343,7 +344,7 @@ def test_a_drill_whose_flow_did_not_start_is_started_on_a_later_round(app, clock
     def unreachable(_app: App, _drill_id: str) -> None:
         raise ConnectionError("Prefect is restarting")
 
-    (drill_id,) = fire_due(app, clock.now(), unreachable)
+    (drill_id,) = fire_due(app, clock.now(), unreachable, trigger_of)
     starter = Starter()
     assert start_pending_flows(app, clock.now(), starter) == []  # it may still be starting elsewhere
     clock.advance(timedelta(minutes=3))
@@ -408,7 +409,7 @@ def test_the_next_occurrence_is_invited_for_seven_days_before_it_and_not_earlier
     clock.set(FIRST - timedelta(days=7))
     assert len(send_invitations(app, clock.now())) == 11
     clock.set(FIRST)
-    fire_due(app, clock.now(), None)
+    fire_due(app, clock.now(), None, trigger_of)
     clock.set(SECOND - timedelta(days=7, minutes=1))
     assert send_invitations(app, clock.now()) == []
     clock.set(SECOND - timedelta(days=7))

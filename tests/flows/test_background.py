@@ -26,7 +26,6 @@ from breachops.clock import ManualClock
 from breachops.config.agreements import load_agreement
 from breachops.config.settings import Settings
 from breachops.deadlines.models import load_facts
-from breachops.flows import service
 from breachops.flows.prefect_api import PrefectAPI, PrefectAPIError
 from breachops.flows.procinfo import alive, process_info
 from breachops.flows.reconcile import reconcile_flow_runs
@@ -40,6 +39,7 @@ from breachops.flows.serve_record import (
 from breachops.flows.stopping import stop_workspace
 from breachops.flows.workspace_watch import WorkspaceWatch
 from breachops.playbooks import load_playbook
+from breachops.services.incidents import open_incident
 from breachops.store import Repository
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -322,7 +322,7 @@ OPENED = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
 
 
 def _open_incident(app: App) -> str:
-    return service.open_incident(
+    return open_incident(
         app,
         facts=load_facts(ROOT / "examples" / "facts.yaml"),
         agreement=load_agreement(ROOT / "examples" / "agreement.yaml"),

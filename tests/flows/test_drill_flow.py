@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from breachops.config.agreements import load_agreement
-from breachops.playbooks.scenarios import load_scenario
+from breachops.playbooks.loader import load_scenario
 
 from .conftest import EXAMPLES
 
@@ -42,15 +42,15 @@ SCRIPT = textwrap.dedent(
 
     from breachops.bootstrap import bootstrap
     from breachops.config.agreements import load_agreement
-    from breachops.flows import drill_service
+    from breachops.services.drills import start_drill
     from breachops.flows.drill import tabletop_drill
-    from breachops.playbooks.scenarios import load_scenario
+    from breachops.playbooks.loader import load_scenario
 
     block, key, scenario_id, seconds, agreement = sys.argv[1:6]
     if block:
         SecretBlock(value=key).save(block, overwrite=True)
     scenario = load_scenario(scenario_id)
-    drill_id = drill_service.start_drill(
+    drill_id = start_drill(
         bootstrap(), scenario, load_agreement(Path(agreement)),
         speed=scenario.duration.total_seconds() / float(seconds), mode="compressed", simulate=True,
         actor="jana.weber@nordlicht.example",

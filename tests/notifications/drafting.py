@@ -17,10 +17,10 @@ from breachops.clock import ManualClock
 from breachops.config.agreements import Agreement, load_agreement
 from breachops.config.settings import Settings
 from breachops.deadlines.models import parse_facts
-from breachops.flows import service
 from breachops.notifications.drafts import DraftWriter, regimes_for
 from breachops.notifications.notices import notify
 from breachops.playbooks import load_playbook
+from breachops.services import incidents
 from breachops.store import Repository
 from breachops.store.models import Message, ObligationRow
 
@@ -76,7 +76,7 @@ def open_incident(
     workspace: Path, facts: dict[str, Any] | None = None, agreement: Agreement | None = None
 ) -> Incident:
     app = App(Settings(workspace=workspace), clock=ManualClock(START))
-    incident = service.open_incident(
+    incident = incidents.open_incident(
         app,
         facts=parse_facts(facts or EVERY_REGIME_FACTS, "facts"),
         agreement=agreement or load_agreement(AGREEMENT),
@@ -116,7 +116,7 @@ def with_writer(
         repo = Repository(session)
         row = repo.get_incident(incident.id)
         writer = DraftWriter(
-            row, service.agreement_of(row), repo.steps(incident.id), START,
+            row, incidents.agreement_of(incident.app, row), repo.steps(incident.id), START,
             regimes=kwargs.pop("regimes", None) or regimes_for(None), **kwargs,
         )  # fmt: skip
         return use(writer, list(repo.obligations(incident.id)))

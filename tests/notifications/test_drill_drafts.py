@@ -12,11 +12,12 @@ from breachops.bootstrap import App
 from breachops.clock import ManualClock
 from breachops.config.agreements import load_agreement
 from breachops.config.settings import Settings
-from breachops.flows import service
 from breachops.notifications.drafts import regimes_for
 from breachops.notifications.notices import notify
 from breachops.playbooks import load_playbook
 from breachops.playbooks.loader import load_scenario
+from breachops.services.incidents import open_incident
+from breachops.services.steps import mark_waiting
 from breachops.store import Repository
 
 from .drafting import (
@@ -38,7 +39,7 @@ SCENARIOS = ["authority-access-demand", "insider-roadmap-exfiltration", "subcont
 def run_to_notices(workspace: Path, name: str) -> Incident:
     scenario = load_scenario(name)
     app = App(Settings(workspace=workspace), clock=ManualClock(START))
-    incident = service.open_incident(
+    incident = open_incident(
         app, facts=scenario.final_facts(START), agreement=load_agreement(AGREEMENT),
         playbook=load_playbook(scenario.playbook), title=scenario.title, actor="rafael.costa@horizonte.example",
     )  # fmt: skip
@@ -49,7 +50,7 @@ def run_to_notices(workspace: Path, name: str) -> Incident:
         for step in repo.steps(incident):
             if step.phase != "notification":
                 repo.set_step_status(row, step.step_id, "done", "rafael.costa@horizonte.example", START)
-    service.mark_waiting(app, incident, notices)
+    mark_waiting(app, incident, notices)
     notify(app, incident, lambda n: n.drafts(n.repo.obligations(n.incident.id)))
     return Incident(app, incident)
 

@@ -23,9 +23,9 @@ from breachops.clock import ManualClock
 from breachops.config.agreements import load_agreement
 from breachops.config.settings import Settings
 from breachops.deadlines.models import load_facts
-from breachops.flows import service
 from breachops.notifications.models import key_from_message_id
 from breachops.playbooks import load_playbook
+from breachops.services.incidents import open_incident
 
 ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
@@ -94,7 +94,7 @@ def app(tmp_path: Path, clock: ManualClock) -> App:
 
 
 def open_example(app: App, *, drill: bool = False) -> str:
-    return service.open_incident(
+    return open_incident(
         app,
         facts=load_facts(ROOT / "examples" / "facts.yaml"),
         agreement=load_agreement(ROOT / "examples" / "agreement.yaml"),

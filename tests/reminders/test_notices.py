@@ -14,12 +14,13 @@ from breachops.config.agreements import parse_agreement
 from breachops.config.settings import Settings, load_settings
 from breachops.deadlines.reminders import ReminderPolicy
 from breachops.errors import InputError
-from breachops.flows import service
 from breachops.flows.scheduler import ReminderService
 from breachops.notifications import MemoryChannel
 from breachops.notifications.notices import DIGEST_HOUR
 from breachops.notifications.planner import ReminderPlanner
 from breachops.reports.incident import incident_to_dict
+from breachops.services.incidents import agreement_of
+from breachops.services.steps import complete_step, mark_waiting
 from breachops.store import Repository, prove_witness
 from breachops.store.models import Message
 
@@ -54,8 +55,8 @@ def test_opening_tells_both_parties_incident_teams_once(app):
 
 def test_a_waiting_step_is_assigned_to_its_owners_and_a_drill_says_so(app):
     incident = open_example(app, drill=True)
-    service.mark_waiting(app, incident, ["preserve-evidence"])
-    service.mark_waiting(app, incident, ["preserve-evidence"])  # a replayed flow
+    mark_waiting(app, incident, ["preserve-evidence"])
+    mark_waiting(app, incident, ["preserve-evidence"])  # a replayed flow
     assigned = messages(app, "step_assigned")
     assert sorted(m.recipients[0] for m in assigned) == [
         "lars.hoffmann@nordlicht.example",
@@ -77,7 +78,7 @@ def _walk_to_notification(app: App, incident: str) -> None:
 def test_notice_drafts_go_to_the_partys_own_people_never_to_the_audience(app):
     incident = open_example(app)
     _walk_to_notification(app, incident)
-    service.mark_waiting(app, incident, ["notify-counterparty", "notify-regulators", "notify-individuals"])
+    mark_waiting(app, incident, ["notify-counterparty", "notify-regulators", "notify-individuals"])
     drafts = [m for m in messages(app) if m.kind.endswith("_notice_draft")]
     kinds = {m.kind for m in drafts}
     assert kinds == {"counterparty_notice_draft", "regulator_notice_draft", "individuals_notice_draft"}
@@ -92,7 +93,7 @@ def test_notice_drafts_go_to_the_partys_own_people_never_to_the_audience(app):
     assert "7,240" in body  # Art. 33(3)(a): approximate number of people (5400 + 1200 + 640)
     assert "[[FILL IN" in body  # what is not known yet is marked for the person who approves it
     before = len(messages(app))
-    service.mark_waiting(app, incident, ["notify-regulators"])
+    mark_waiting(app, incident, ["notify-regulators"])
     assert len(messages(app)) == before
 
 
@@ -106,7 +107,7 @@ def test_completing_a_step_tied_to_an_obligation_meets_it_and_stops_its_reminder
         inc = repo.get_incident(incident)
         for step in ("freeze-access", "preserve-evidence"):
             repo.set_step_status(inc, step, "done", "tiago.rocha@horizonte.example", START)
-    service.complete_step(app, incident, "alert-counterparty-lead", {}, by="rafael.costa@horizonte.example")
+    complete_step(app, incident, "alert-counterparty-lead", {}, by="rafael.costa@horizonte.example")
     with app.transaction() as session:
         status = {o.key: o.status for o in Repository(session).obligations(incident)}
     assert status["contract-receiving-to-disclosing/notification"] == "met"
@@ -163,7 +164,7 @@ def test_message_states_show_in_the_incident_report(app, clock):
         inc = repo.get_incident(incident)
         rows = list(session.scalars(select(Message).where(Message.incident_id == incident)))
         data = incident_to_dict(
-            inc, repo.steps(incident), repo.obligations(incident), service.agreement_of(inc), messages=rows
+            inc, repo.steps(incident), repo.obligations(incident), agreement_of(app, inc), messages=rows
         )
     assert data["messages"]["counts"]["sent"] == data["messages"]["total"] > 12
     assert data["messages"]["not_sent"] == []

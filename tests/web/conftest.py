@@ -20,8 +20,8 @@ from breachops.clock import ManualClock
 from breachops.config.agreements import load_agreement, parse_agreement
 from breachops.config.settings import Settings
 from breachops.deadlines.models import load_facts
-from breachops.flows import service
 from breachops.playbooks import load_playbook
+from breachops.services.incidents import open_incident
 from breachops.store.models import Message
 from breachops.web.app import create_app
 
@@ -68,7 +68,7 @@ def open_example(
     agreement = load_agreement(ROOT / "examples" / "agreement.yaml")
     if changes:
         agreement = parse_agreement({**agreement.model_dump(mode="json", by_alias=True), **changes}, "test")
-    return service.open_incident(
+    return open_incident(
         app,
         facts=load_facts(ROOT / "examples" / "facts.yaml"),
         agreement=agreement,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from breachops.bootstrap import App
-from breachops.flows import service
+from breachops.services.steps import mark_waiting
 from breachops.web.app import WebServer, start_web
 from tests.chromium import CHROMIUM, NO_CHROMIUM, launched_chromium
 from tests.web.conftest import SECURITY_DE, link_in, messages, open_example
@@ -52,7 +52,7 @@ def browser() -> Iterator[object]:
 
 def test_sign_in_by_mailed_link_answer_a_gate_and_see_it_done_and_audited(app, console, browser):
     incident = open_example(app)
-    service.mark_waiting(app, incident, ["preserve-evidence"])
+    mark_waiting(app, incident, ["preserve-evidence"])
     assert app.step_links() is not None and app.step_links().base == console.url  # type: ignore[union-attr]
 
     context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]

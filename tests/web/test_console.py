@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from breachops.flows import service
+from breachops.services.steps import mark_waiting
 from breachops.store import Repository
 from breachops.store.models import AuditEvent
 from tests.web.conftest import (
@@ -41,7 +41,7 @@ def test_the_step_assigned_message_links_to_the_step_and_answering_it_is_step_do
         Repository(session).attach_flow_run(
             Repository(session).get_incident(incident), "run-1", "t", app.clock.now()
         )
-    service.mark_waiting(app, incident, ["freeze-access"])
+    mark_waiting(app, incident, ["freeze-access"])
     mail = messages(app, "step_assigned", SECURITY_BR)[-1]
     link = link_in(mail)
     assert link.startswith(f"{BASE}/act/")
@@ -68,7 +68,7 @@ def test_the_step_assigned_message_links_to_the_step_and_answering_it_is_step_do
 
 def test_a_gate_answer_that_fails_its_check_is_shown_again_with_the_reason_and_nothing_is_stored(app, client):
     incident = open_example(app)
-    service.mark_waiting(app, incident, ["preserve-evidence"])
+    mark_waiting(app, incident, ["preserve-evidence"])
     link = link_in(messages(app, "step_assigned", SECURITY_BR)[-1])
     page = client.get(link.removeprefix(BASE))
     bad = client.post(page.url.path, data={"csrf": csrf_of(page.text), "f_evidence_links": "not a url",
@@ -82,7 +82,7 @@ def test_a_gate_answer_that_fails_its_check_is_shown_again_with_the_reason_and_n
 
 def test_the_incident_page_shows_phases_timeline_facts_messages_and_a_verified_audit_trail(app, client):
     incident = open_example(app)
-    service.mark_waiting(app, incident, ["freeze-access"])  # its message holds Tiago's own link
+    mark_waiting(app, incident, ["freeze-access"])  # its message holds Tiago's own link
     sign_in(client, app, LEAD_BR)
     page = client.get(f"/incidents/{incident}")
     assert page.status_code == 200

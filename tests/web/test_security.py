@@ -15,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from breachops.flows import service
 from breachops.notifications.outbox import queue_due_reminders
+from breachops.services.steps import complete_step, mark_waiting
 from breachops.store import Repository
 from breachops.store.models import AuditEvent, Message, WebToken
 from breachops.web.app import create_app
@@ -51,7 +51,7 @@ def test_markup_in_titles_facts_and_answers_is_shown_as_text(app, client):
     with app.transaction() as session:  # free text in the stored facts (older records, other writers)
         record = Repository(session).get_incident(incident)
         record.facts = {**record.facts, "summary": EVIL}
-    service.complete_step(app, incident, "freeze-access", {"note": EVIL}, by=SECURITY_BR, source="cli")
+    complete_step(app, incident, "freeze-access", {"note": EVIL}, by=SECURITY_BR, source="cli")
     sign_in(client, app, LEAD_BR)
     pages = [client.get("/").text, client.get(f"/incidents/{incident}").text,
              client.get(f"/incidents/{incident}/steps/freeze-access").text]  # fmt: skip
@@ -64,7 +64,7 @@ def test_markup_in_titles_facts_and_answers_is_shown_as_text(app, client):
 def test_a_step_link_opens_its_own_incident_only(app, client):
     first = open_example(app)
     second = open_example(app, title="Another leak")
-    service.mark_waiting(app, first, ["freeze-access"])
+    mark_waiting(app, first, ["freeze-access"])
     link = link_in(messages(app, "step_assigned", SECURITY_BR)[-1]).removeprefix(BASE)
     # The token names its incident: editing that part breaks the signature.
     body, _, signature = link.removeprefix("/act/").partition(".")
@@ -83,7 +83,7 @@ def test_a_step_link_opens_its_own_incident_only(app, client):
 
 def test_an_expired_step_link_is_refused(app, client):
     incident = open_example(app)
-    service.mark_waiting(app, incident, ["freeze-access"])
+    mark_waiting(app, incident, ["freeze-access"])
     link = link_in(messages(app, "step_assigned", SECURITY_BR)[-1]).removeprefix(BASE)
     app.clock.advance(timedelta(days=14, minutes=1))
     refused = client.get(link)
@@ -128,7 +128,7 @@ def test_asking_for_a_link_answers_the_same_for_unknown_addresses_and_mails_nobo
 
 def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(app, client):
     incident = open_example(app)
-    service.mark_waiting(app, incident, ["freeze-access"])
+    mark_waiting(app, incident, ["freeze-access"])
     page = client.get(link_in(messages(app, "step_assigned", SECURITY_BR)[-1]).removeprefix(BASE))
     path = page.url.path
     assert client.post(path, data={"f_confirmed": "yes"}).status_code == 403
@@ -201,7 +201,7 @@ def _example_parties():
 def test_secret_and_session_tokens_appear_in_no_log_audit_event_or_other_message(app, client, caplog):
     caplog.set_level(logging.DEBUG)
     incident = open_example(app)
-    service.mark_waiting(app, incident, ["freeze-access", "preserve-evidence"])
+    mark_waiting(app, incident, ["freeze-access", "preserve-evidence"])
     sign_in(client, app, SECURITY_DE)
     session_token = client.cookies[SESSION_COOKIE]
     page = client.get(f"/incidents/{incident}/steps/preserve-evidence")
@@ -259,7 +259,7 @@ def test_reminders_link_to_their_step_or_incident_and_carry_no_link_without_a_co
     assert landed == {"step", "incident"}
     monkeypatch.delenv("BREACHOPS_WEB_URL")
     other = open_example(app, title="No console")
-    service.mark_waiting(app, other, ["freeze-access"])
+    mark_waiting(app, other, ["freeze-access"])
     mail = next(m for m in messages(app, "step_assigned") if m.incident_id == other)
     assert "/act/" not in mail.body_text and "/act/" not in (mail.body_html or "")
 

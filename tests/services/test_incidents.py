@@ -14,8 +14,11 @@ from breachops.config.agreements import load_agreement
 from breachops.config.settings import Settings
 from breachops.deadlines.models import load_facts
 from breachops.errors import InputError
-from breachops.flows import service
 from breachops.playbooks import load_playbook
+from breachops.services.confirm import may_confirm
+from breachops.services.facts import change_facts
+from breachops.services.incidents import open_incident
+from breachops.services.steps import complete_step, progress
 from breachops.store import Repository, verify
 from tests.store.conftest import db_url, postgres_url  # noqa: F401  (fixtures)
 
@@ -29,7 +32,7 @@ def app(db_url: str, tmp_path: Path) -> App:  # noqa: F811
 
 
 def open_example(app: App) -> str:
-    return service.open_incident(
+    return open_incident(
         app,
         facts=load_facts(ROOT / "examples" / "facts.yaml"),
         agreement=load_agreement(ROOT / "examples" / "agreement.yaml"),
@@ -41,7 +44,7 @@ def open_example(app: App) -> str:
 
 def test_an_incident_progresses_as_people_answer_and_facts_set_by_gates_recompute_obligations(app):
     incident = open_example(app)
-    first = service.progress(app, incident)
+    first = progress(app, incident)
     assert not first.runnable
     assert {s.id for s in first.waiting} == {"freeze-access", "preserve-evidence", "alert-counterparty-lead"}
 
@@ -61,7 +64,7 @@ def test_an_incident_progresses_as_people_answer_and_facts_set_by_gates_recomput
             answer = {name: ("DE=1200, BR=5400, FR" if f.sets == "jurisdictions" else "https://e.example/2")
                       if f.type in ("text", "url", "urls") else ["personal", "source_code"] if f.type == "choice" else "yes"
                       for name, f in spec.items() if f.required}  # fmt: skip
-        service.complete_step(app, incident, step, answer, by=who)
+        complete_step(app, incident, step, answer, by=who)
 
     with app.transaction() as session:
         repo = Repository(session)
@@ -71,14 +74,14 @@ def test_an_incident_progresses_as_people_answer_and_facts_set_by_gates_recomput
     assert {"code": "FR"} in facts["jurisdictions"]  # present, count not yet known
     assert steps["freeze-access"].completed_at == START + timedelta(hours=1)
     assert steps["freeze-access"].completed_by == "tiago.rocha@horizonte.example"
-    assert "assess-notifiability" in {s.id for s in service.progress(app, incident).waiting}
+    assert "assess-notifiability" in {s.id for s in progress(app, incident).waiting}
 
 
 def test_a_fact_change_moves_the_due_times_of_steps_tied_to_obligations(app):
     incident = open_example(app)
     with app.transaction() as session:
         before = {r.step_id: r.due for r in Repository(session).steps(incident)}
-    result = service.change_facts(
+    result = change_facts(
         app,
         incident,
         {"aware_at": "2026-11-24T10:00:00-03:00"},
@@ -110,14 +113,14 @@ def test_bad_input_leaves_the_database_exactly_as_it_was(app):
 
     before = snapshot()
     with pytest.raises(InputError, match="legal_hold"):
-        service.complete_step(
+        complete_step(
             app, incident, "preserve-evidence", {"evidence_links": "https://e.example", "legal_hold": "maybe"},
             by="tiago.rocha@horizonte.example",
         )  # fmt: skip
     with pytest.raises(InputError, match="risk"):
-        service.change_facts(app, incident, {"risk": "catastrophic"}, source="cli", actor="x")
+        change_facts(app, incident, {"risk": "catastrophic"}, source="cli", actor="x")
     with pytest.raises(InputError, match="unknown incident"):
-        service.complete_step(app, "INC-2026-4242", "freeze-access", {}, by="tiago.rocha@horizonte.example")
+        complete_step(app, "INC-2026-4242", "freeze-access", {}, by="tiago.rocha@horizonte.example")
     assert snapshot() == before
 
 
@@ -134,7 +137,7 @@ def test_a_refused_opening_leaves_every_table_as_it_was(app, tmp_path):
     before = _table_counts(app)
     for title in ("ctl\x01x", "two\nlines", "\u202eevil", "x" * 201):
         with pytest.raises(InputError, match="--title"):
-            service.open_incident(
+            open_incident(
                 app, facts=load_facts(ROOT / "examples" / "facts.yaml"),
                 agreement=load_agreement(ROOT / "examples" / "agreement.yaml"),
                 playbook=load_playbook("confidential-information-leak"), title=title, actor="x@y.example",
@@ -152,24 +155,22 @@ def test_who_may_confirm_a_step_is_one_rule():
     playbook = load_playbook("confidential-information-leak")
     freeze = playbook.step("freeze-access")  # security @ receiving
     lessons = playbook.step("lessons-learned")  # incident_lead @ both
-    assert service.may_confirm(agreement, freeze, "tiago.rocha@horizonte.example") == "owner"
-    assert service.may_confirm(agreement, freeze, "Rafael.Costa@horizonte.example") == "incident_lead"
-    assert service.may_confirm(agreement, lessons, "jana.weber@nordlicht.example") == "owner"
-    assert (
-        service.may_confirm(agreement, freeze, "felix.braun@nordlicht.example", "security") == "on_behalf_of"
-    )
+    assert may_confirm(agreement, freeze, "tiago.rocha@horizonte.example") == "owner"
+    assert may_confirm(agreement, freeze, "Rafael.Costa@horizonte.example") == "incident_lead"
+    assert may_confirm(agreement, lessons, "jana.weber@nordlicht.example") == "owner"
+    assert may_confirm(agreement, freeze, "felix.braun@nordlicht.example", "security") == "on_behalf_of"
     with pytest.raises(InputError, match=r"tiago\.rocha@horizonte\.example") as refused:
-        service.may_confirm(agreement, freeze, "lars.hoffmann@nordlicht.example")
+        may_confirm(agreement, freeze, "lars.hoffmann@nordlicht.example")
     assert "--on-behalf-of security" in str(refused.value)
     with pytest.raises(InputError, match="owned by security"):
-        service.may_confirm(agreement, freeze, "felix.braun@nordlicht.example", "legal")
+        may_confirm(agreement, freeze, "felix.braun@nordlicht.example", "legal")
     with pytest.raises(InputError, match="not a contact"):
-        service.may_confirm(agreement, freeze, "mallory@elsewhere.example", "security")
+        may_confirm(agreement, freeze, "mallory@elsewhere.example", "security")
 
 
 def test_an_answer_on_behalf_of_a_role_is_recorded_as_such(app):
     incident = open_example(app)
-    service.complete_step(
+    complete_step(
         app, incident, "freeze-access", {}, by="marina.alves@horizonte.example", on_behalf_of="security"
     )
     with app.transaction() as session:

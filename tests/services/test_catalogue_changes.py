@@ -20,9 +20,9 @@ from breachops.clock import ManualClock
 from breachops.config.agreements import load_agreement
 from breachops.config.settings import Settings
 from breachops.deadlines.models import load_facts
-from breachops.flows import service
 from breachops.playbooks import load_playbook
 from breachops.services.catalogue_changes import CatalogueWatch, reassess_open_incidents
+from breachops.services.incidents import close_incident, open_incident
 from breachops.store import AuditEvent, Message, Repository
 from tests.store.conftest import db_url, postgres_url  # noqa: F401  (fixtures)
 
@@ -67,7 +67,7 @@ def app(db_url: str, tmp_path: Path, rules_file: Path) -> App:  # noqa: F811
 
 
 def _open(app: App) -> str:
-    return service.open_incident(
+    return open_incident(
         app,
         facts=load_facts(ROOT / "examples" / "facts.yaml"),
         agreement=load_agreement(ROOT / "examples" / "agreement.yaml"),
@@ -135,7 +135,7 @@ def test_a_removed_rule_withdraws_its_obligation_and_a_closed_incident_is_left_a
 ) -> None:
     incident_id = _open(app)
     closed_id = _open(app)
-    service.close_incident(
+    close_incident(
         app,
         closed_id,
         reason="duplicate of the first",

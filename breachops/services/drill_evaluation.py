@@ -13,8 +13,9 @@ from breachops.bootstrap import App
 from breachops.deadlines.capability import RATINGS, Override, Rating
 from breachops.deadlines.discussion import DiscussionAnswer, HotwashEntry
 from breachops.errors import InputError
-from breachops.flows.checks import check_text
-from breachops.flows.drill_service import scenario_of
+from breachops.playbooks.participants import stored_participants
+from breachops.services.checks import check_text
+from breachops.services.drills import scenario_of
 from breachops.store.drills import DrillRepository
 
 __all__ = [
@@ -63,7 +64,7 @@ def overrides_of(app: App, drill_id: str) -> dict[str, Override]:
 def _participant(drill: Any, by: str) -> None:
     """Only the drill's people speak for it: a participant's address, as the agreement gives it."""
     check_text("--by", by, max_length=254)
-    emails = {str(p.get("email", "")).lower() for p in drill.participants}
+    emails = {p.email.lower() for p in stored_participants(drill.participants)}
     if by.lower() not in emails:
         raise InputError("--by", None, by, f"is not a participant of drill {drill.id}", "See `drill show`.")
 
@@ -110,7 +111,7 @@ def record_hotwash(
         drills = DrillRepository(session)
         drill = drills.get_drill(drill_id)
         _participant(drill, by)
-        parties = sorted({str(p.get("party")) for p in drill.participants})
+        parties = sorted({p.party for p in stored_participants(drill.participants)})
         if party not in parties:
             raise InputError(
                 "--party", None, party, f"is not a party of the drill; parties: {', '.join(parties)}"

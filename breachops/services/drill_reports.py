@@ -24,9 +24,11 @@ from breachops.deadlines.drill_record import (
 from breachops.deadlines.engine import coverage_gaps
 from breachops.deadlines.improvement_plan import CorrectiveAction
 from breachops.deadlines.scoring import DrillScore, score_drill
-from breachops.flows import service
-from breachops.flows.drill_service import SIMULATED_SOURCE, drill_clock, scenario_of
 from breachops.playbooks import Playbook
+from breachops.playbooks.participants import stored_participants
+from breachops.services.drill_ticks import SIMULATED_SOURCE
+from breachops.services.drills import drill_clock, scenario_of
+from breachops.services.incidents import facts_of, playbook_of
 from breachops.store import Repository
 from breachops.store.drills import DrillRepository
 from breachops.store.models import Drill, ObligationRow, StepRow
@@ -116,20 +118,20 @@ def _obligation_records(
 
 
 def _answers(drill: Drill, rows: list[StepRow], clock: DrillClock) -> list[AnswerRecord]:
-    people = {str(p["email"]).lower(): p for p in drill.participants}
+    people = {p.email.lower(): p for p in stored_participants(drill.participants)}
     answers = []
     for row in rows:
         if row.completed_at is None or not row.completed_by or row.completed_by == "flow":
             continue
-        person = people.get(row.completed_by.lower(), {})
+        person = people.get(row.completed_by.lower())
         answer = dict(row.answer or {})
         answers.append(
             AnswerRecord(
                 at=clock.scenario_time(row.completed_at),
                 step_id=row.step_id,
-                party=str(person.get("party", "unknown")),
-                role=str(person.get("stands_in_for") or person.get("role", "unknown")),
-                by=str(person.get("name") or row.completed_by),
+                party=person.party if person else "unknown",
+                role=person.acting_role if person else "unknown",
+                by=person.name if person and person.name else row.completed_by,
                 answer=answer,
                 simulated=answer.get("source") == SIMULATED_SOURCE,
             )
@@ -145,7 +147,7 @@ def drill_record(app: App, drill_id: str) -> tuple[DrillRecord, list[CorrectiveA
         drill = drills.get_drill(drill_id)
         clock = drill_clock(drill)
         scenario = scenario_of(drill)
-        playbook = service.playbook_of(repo.get_incident(drill_id))
+        playbook = playbook_of(repo.get_incident(drill_id))
         rows = repo.steps(drill_id)
         obligations = repo.obligations(drill_id)
         injects = [
@@ -179,12 +181,12 @@ def write_after_action(
     app: App, drill: Drill, record: DrillRecord, score: DrillScore, *, interim: bool = False
 ) -> ReportOutcome:
     """Write the after-action report of a scored drill into ``<workspace>/drills/<id>/``."""
-    from breachops.flows.drill_evaluation import answers_of, hotwash_of, overrides_of
     from breachops.reports.after_action import AfterActionReport, write_report
+    from breachops.services.drill_evaluation import answers_of, hotwash_of, overrides_of
 
     drill_id = drill.id
     with app.transaction() as session:
-        facts = service.facts_of(Repository(session).get_incident(drill_id))
+        facts = facts_of(Repository(session).get_incident(drill_id))
     gaps = coverage_gaps(facts, app.catalogue)
     scenario = scenario_of(drill)
     report = AfterActionReport.for_drill(

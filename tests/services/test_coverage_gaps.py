@@ -15,8 +15,9 @@ from breachops.clock import ManualClock
 from breachops.config.agreements import load_agreement
 from breachops.config.settings import Settings
 from breachops.deadlines.models import parse_facts
-from breachops.flows import service
 from breachops.playbooks import load_playbook
+from breachops.services.facts import change_facts
+from breachops.services.incidents import open_incident
 from breachops.store import verify
 from breachops.store.models import AuditEvent
 
@@ -44,7 +45,7 @@ def test_opening_an_incident_in_american_samoa_records_the_gap_and_a_facts_chang
     facts = parse_facts(
         {"aware_at": "2026-11-23T10:00:00-11:00", "jurisdictions": [{"code": "US-AS", "affected": 12}]}
     )
-    incident = service.open_incident(
+    incident = open_incident(
         app,
         facts=facts,
         agreement=load_agreement(ROOT / "examples" / "agreement.yaml"),
@@ -54,7 +55,7 @@ def test_opening_an_incident_in_american_samoa_records_the_gap_and_a_facts_chang
     )
     assert [e["jurisdictions"] for e in gap_events(app, incident)] == [["US-AS"]]
 
-    result = service.change_facts(
+    result = change_facts(
         app,
         incident,
         {"jurisdictions": "US-AS=12,AQ=1"},
@@ -69,7 +70,7 @@ def test_opening_an_incident_in_american_samoa_records_the_gap_and_a_facts_chang
 
 def test_an_incident_whose_jurisdictions_are_all_known_records_no_gap(app):
     facts = parse_facts({"aware_at": "2026-11-23T10:00:00+01:00", "jurisdictions": ["DE"]})
-    incident = service.open_incident(
+    incident = open_incident(
         app,
         facts=facts,
         agreement=load_agreement(ROOT / "examples" / "agreement.yaml"),

@@ -18,10 +18,19 @@ from breachops.config.settings import Settings
 from breachops.deadlines.engine import assess
 from breachops.deadlines.models import parse_facts
 from breachops.errors import InputError
-from breachops.flows import drill_service
 from breachops.notifications.channels.smtp import SmtpChannel
 from breachops.notifications.outbox import dispatch, drill_participants
 from breachops.playbooks.loader import load_scenario
+from breachops.services.drill_ticks import (
+    SIMULATED_SOURCE,
+    Send,
+    TickResult,
+    deliver_inject,
+    due_injects,
+    run_drill,
+    tick,
+)
+from breachops.services.drills import advance_drill, start_drill
 from breachops.store import Repository
 from breachops.store.drills import DrillRepository
 from breachops.store.models import AuditEvent, Message
@@ -43,7 +52,7 @@ def app(tmp_path: Path, clock: ManualClock) -> App:
     return App(Settings(workspace=tmp_path / "ws"), clock=clock)
 
 
-def sender(app: App, smtp: Smtp, clock: ManualClock) -> drill_service.Send:
+def sender(app: App, smtp: Smtp, clock: ManualClock) -> Send:
     channel = SmtpChannel(smtp.host, smtp.port, tls="none", timeout=5, clock=clock)
 
     def send(keys: list[str]) -> Any:
@@ -53,7 +62,7 @@ def sender(app: App, smtp: Smtp, clock: ManualClock) -> drill_service.Send:
 
 
 def start(app: App, *, speed: float = 36.0, simulate: bool = True, mode: str = "compressed") -> str:
-    return drill_service.start_drill(
+    return start_drill(
         app,
         load_scenario(SCENARIO),
         load_agreement(ROOT / "examples" / "agreement.yaml"),
@@ -90,8 +99,8 @@ def test_a_compressed_simulated_drill_delivers_each_inject_in_order_on_time_to_i
     app, clock, smtp
 ):
     drill_id = start(app)
-    ticks: list[drill_service.TickResult] = []
-    drill_service.run_drill(
+    ticks: list[TickResult] = []
+    run_drill(
         app, drill_id, sleep=travel(clock), send=sender(app, smtp, clock), on_tick=ticks.append,
         finish=no_report, poll_seconds=3600,
     )  # fmt: skip
@@ -117,9 +126,7 @@ def test_a_compressed_simulated_drill_delivers_each_inject_in_order_on_time_to_i
     assert max(smtp.recorder.keys().values()) == 1
     # Simulated participants answered every gate, through the same validation as `step done`.
     assert all(s.status == "done" for s in steps)
-    answers = [
-        s.answer for s in steps if s.answer and s.answer.get("source") == drill_service.SIMULATED_SOURCE
-    ]
+    answers = [s.answer for s in steps if s.answer and s.answer.get("source") == SIMULATED_SOURCE]
     assert answers
     assert all(s.completed_by is None or s.completed_by.lower() in participants | {"flow"} for s in steps)
 
@@ -132,7 +139,7 @@ def test_an_inject_reveals_its_facts_and_the_obligations_follow(app, clock, smtp
         before = {o.key for o in Repository(session).obligations(drill_id)}
         t0 = DrillRepository(session).get_drill(drill_id).t0
     clock.advance(later.at / 36 + timedelta(seconds=1))
-    result = drill_service.tick(app, drill_id, sender(app, smtp, clock))
+    result = tick(app, drill_id, sender(app, smtp, clock))
     assert later.id in result.delivered
     with app.transaction() as session:
         repo = Repository(session)
@@ -151,9 +158,9 @@ def test_ticking_again_at_the_same_moment_delivers_and_answers_nothing_twice(app
     drill_id = start(app)
     send = sender(app, smtp, clock)
     clock.advance(timedelta(minutes=40))
-    first = drill_service.tick(app, drill_id, send)
+    first = tick(app, drill_id, send)
     count = len(smtp.recorder.messages)
-    second = drill_service.tick(app, drill_id, send)
+    second = tick(app, drill_id, send)
     assert first.delivered and not second.delivered
     assert not second.answered
     assert len(smtp.recorder.messages) == count
@@ -166,36 +173,36 @@ def test_an_inject_delivery_retried_sends_nothing_twice_and_an_unknown_inject_is
     drill_id = start(app, simulate=False)
     send = sender(app, smtp, clock)
     first = load_scenario(SCENARIO).injects[0].id
-    assert drill_service.due_injects(app, drill_id) == [first]
-    keys = drill_service.deliver_inject(app, drill_id, first, send)
+    assert due_injects(app, drill_id) == [first]
+    keys = deliver_inject(app, drill_id, first, send)
     assert keys and len(smtp.recorder.messages) == len(keys)
-    assert drill_service.deliver_inject(app, drill_id, first, send) is None  # the flow's task, retried
+    assert deliver_inject(app, drill_id, first, send) is None  # the flow's task, retried
     assert len(smtp.recorder.messages) == len(keys)
-    assert drill_service.due_injects(app, drill_id) == []
+    assert due_injects(app, drill_id) == []
     with pytest.raises(InputError, match="no-such-inject"):
-        drill_service.deliver_inject(app, drill_id, "no-such-inject", send)
+        deliver_inject(app, drill_id, "no-such-inject", send)
 
 
 def test_a_facilitated_drill_moves_only_when_advanced(app, clock, smtp):
     drill_id = start(app, speed=0, mode="facilitated", simulate=False)
     send = sender(app, smtp, clock)
-    first = drill_service.tick(app, drill_id, send)
+    first = tick(app, drill_id, send)
     assert first.delivered == ["public-repo-found"]
     clock.advance(timedelta(days=3))  # real time passes; the scenario does not
-    assert drill_service.tick(app, drill_id, send).delivered == []
-    moved = drill_service.advance_drill(app, drill_id, None, "jana.weber@nordlicht.example")
+    assert tick(app, drill_id, send).delivered == []
+    moved = advance_drill(app, drill_id, None, "jana.weber@nordlicht.example")
     scenario = load_scenario(SCENARIO)
     assert moved.clock.offset(moved.scenario_now) == scenario.injects[1].at
-    assert drill_service.tick(app, drill_id, send).delivered == [scenario.injects[1].id]
+    assert tick(app, drill_id, send).delivered == [scenario.injects[1].id]
     # Later advances leave earlier deliveries where they were in scenario time.
-    drill_service.advance_drill(app, drill_id, timedelta(hours=30), "jana.weber@nordlicht.example")
+    advance_drill(app, drill_id, timedelta(hours=30), "jana.weber@nordlicht.example")
     with app.transaction() as session:
         delivered = {i.inject_id: i.delivered_at for i in DrillRepository(session).injects(drill_id)}
         kinds = [e.kind for e in session.query(AuditEvent).filter_by(incident_id=drill_id)]
     assert delivered[scenario.injects[1].id] == START + scenario.injects[1].at
     assert kinds.count("drill.advanced") == 2
     with pytest.raises(InputError, match="forward"):
-        drill_service.advance_drill(app, drill_id, timedelta(hours=-1), "jana.weber@nordlicht.example")
+        advance_drill(app, drill_id, timedelta(hours=-1), "jana.weber@nordlicht.example")
 
 
 def test_a_drill_message_to_someone_outside_the_drill_is_refused_and_recorded(app, clock, smtp):
