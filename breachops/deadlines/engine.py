@@ -212,7 +212,9 @@ def assess(
                 continue
         verdict = plan.check(facts, categories, where, affected_text)
         if verdict.__class__ is str:
-            not_applicable.append(plan.refused(verdict))  # type: ignore[arg-type]
+            # Most reasons repeat: their entry is looked up here rather than through a call.
+            refusal = plan.refusals.get(verdict)  # type: ignore[call-overload]
+            not_applicable.append(refusal or plan.refused(verdict))  # type: ignore[arg-type]
             continue
         _apply(plan, run, verdict, now, start, where, party_zones, obligations, not_applicable)  # type: ignore[arg-type]
     obligations.sort(key=_strictest)
