@@ -10,7 +10,7 @@ from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from typing import NamedTuple
 
-from breachops.config.rules import RISK_LEVELS, Rule
+from breachops.config.rule_models import RISK_LEVELS, Rule
 from breachops.deadlines.models import Facts
 
 __all__ = ["Check", "Place", "Verdict", "compile_conditions", "conditions", "people_affected"]

@@ -15,9 +15,10 @@ from operator import attrgetter
 
 from breachops.config.agreements import Agreement
 from breachops.config.authorities import Directory, shipped_directory
+from breachops.config.catalogue import Catalogue
 from breachops.config.coverage import Coverage
 from breachops.config.jurisdictions import MEMBERSHIP, blocs_of
-from breachops.config.rules import PERSONAL_CATEGORIES, Catalogue, Rule
+from breachops.config.rule_models import PERSONAL_CATEGORIES, Rule
 from breachops.config.zones import zone_of
 from breachops.deadlines.calendars import tz, window_end
 from breachops.deadlines.conditions import Place, people_affected

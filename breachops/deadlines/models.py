@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from breachops.config.jurisdictions import normalise_code
-from breachops.config.rules import DataCategory, Risk, Sector
+from breachops.config.rule_models import DataCategory, Risk, Sector
 from breachops.config.values import Count, Instant
 from breachops.errors import InputError, from_validation_error
 

@@ -21,7 +21,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from breachops.config.agreements import Role
 from breachops.config.jurisdictions import normalise_code
-from breachops.config.rules import AUDIENCES, CLOCK_EVENTS, DATA_CATEGORIES, RISK_LEVELS, SECTORS, Audience
+from breachops.config.rule_models import (
+    AUDIENCES,
+    CLOCK_EVENTS,
+    DATA_CATEGORIES,
+    RISK_LEVELS,
+    SECTORS,
+    Audience,
+)
 from breachops.config.values import MAX_SPAN_DAYS, Flag, Whole, check_instant
 from breachops.errors import InputError
 
