@@ -283,7 +283,7 @@ def _stamp(t: datetime) -> str:
 def _apply(
     plan: RulePlan,
     run: _Run,
-    reasons: list[str],
+    reasons: Sequence[str],
     now: datetime,
     started: datetime,
     where: list[Place],
