@@ -23,16 +23,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from breachops.config.agreements import load_agreement
+from breachops.config.catalogue import Catalogue
 from breachops.config.jurisdictions import all_jurisdictions
-from breachops.config.rules import (
-    CLOCK_EVENTS,
-    DATA_CATEGORIES,
-    RISK_LEVELS,
-    SECTORS,
-    Catalogue,
-    Rule,
-    load_catalogue,
-)
+from breachops.config.rule_files import load_catalogue
+from breachops.config.rule_models import CLOCK_EVENTS, DATA_CATEGORIES, RISK_LEVELS, SECTORS, Rule
 from breachops.deadlines.engine import assess
 from breachops.deadlines.models import Facts
 

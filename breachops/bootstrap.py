@@ -17,7 +17,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from breachops.clock import Clock, SystemClock
-from breachops.config.rules import Catalogue, load_catalogue
+from breachops.config.catalogue import Catalogue
+from breachops.config.rule_files import load_catalogue
 from breachops.config.settings import Settings, load_settings
 
 if TYPE_CHECKING:

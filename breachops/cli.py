@@ -37,13 +37,10 @@ from breachops.commands.rules import rules_diff, rules_review
 from breachops.commands.runtime import init, serve
 from breachops.commands.web import web
 from breachops.config.agreements import load_agreement
+from breachops.config.catalogue import check_versions
 from breachops.config.coverage import Coverage
-from breachops.config.rules import (
-    Rule,
-    check_versions,
-    load_rule_document,
-    shipped_rule_files,
-)
+from breachops.config.rule_files import load_rule_document, shipped_rule_files
+from breachops.config.rule_models import Rule
 from breachops.config.yaml import read_yaml_stream
 from breachops.deadlines.engine import assess
 from breachops.deadlines.models import load_facts, parse_facts

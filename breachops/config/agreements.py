@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from breachops.config.addresses import address_problem, name_problem
 from breachops.config.jurisdictions import normalise_code
 from breachops.config.reminders import ReminderSettings
-from breachops.config.rules import ClockEvent, Conditions, Rule, Stage, Window, check_zone
+from breachops.config.rule_models import ClockEvent, Conditions, Rule, Stage, Window, check_zone
 from breachops.config.values import Day
 from breachops.config.yaml import read_yaml
 from breachops.errors import InputError, from_validation_error

@@ -24,7 +24,8 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from breachops.config.jurisdictions import BLOCS, country_of, normalise_code
-from breachops.config.rules import Rule, read_yaml
+from breachops.config.rule_models import Rule
+from breachops.config.yaml import read_yaml
 from breachops.errors import InputError, from_validation_error
 
 __all__ = [

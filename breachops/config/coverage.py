@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from breachops.config.catalogue import Catalogue
 from breachops.config.jurisdictions import all_jurisdictions, blocs_of, country_of, describe
-from breachops.config.rules import Catalogue, NoDuty, Rule
+from breachops.config.rule_models import NoDuty, Rule
 
 __all__ = ["OWN_LAW_COUNTRIES", "Coverage", "JurisdictionCoverage", "gap_message"]
 

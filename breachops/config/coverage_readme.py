@@ -11,9 +11,10 @@ import re
 import sys
 from pathlib import Path
 
+from breachops.config.catalogue import Catalogue
 from breachops.config.coverage import Coverage, JurisdictionCoverage
 from breachops.config.jurisdictions import BLOCS, MEMBERSHIP
-from breachops.config.rules import Catalogue, load_catalogue
+from breachops.config.rule_files import load_catalogue
 
 __all__ = ["BEGIN", "COMMAND", "END", "coverage_section", "replace_section"]
 

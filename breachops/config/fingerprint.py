@@ -11,7 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from breachops.config.rules import Catalogue, NoDuty, Rule
+from breachops.config.catalogue import Catalogue
+from breachops.config.rule_models import NoDuty, Rule
 
 __all__ = ["Fingerprint", "canonical", "fingerprint"]
 

@@ -6,7 +6,8 @@ its accession and its withdrawal, and a rule of a bloc reaches it only on a day 
 
 from __future__ import annotations
 
-from datetime import date
+from bisect import bisect_right
+from datetime import date, timedelta
 from functools import lru_cache
 
 import pycountry
@@ -108,7 +109,32 @@ def blocs_of(code: str, day: date | None = None) -> tuple[str, ...]:
     if code in MEMBERSHIP:
         return tuple(MEMBERSHIP)
     country = country_of(code)
+    if day is None:
+        return _blocs_on(country, None)
+    changes = _CHANGES.get(country)
+    if changes is None:
+        return ()
+    # Membership stays the same between two changes: asked as of the last change, so that the many
+    # days an engine asks of (one per incident) share one answer.
+    since = bisect_right(changes, day)
+    return _blocs_on(country, changes[since - 1] if since else date.min)
+
+
+@lru_cache(maxsize=4096)
+def _blocs_on(country: str, day: date | None) -> tuple[str, ...]:
     return tuple(bloc for bloc in MEMBERSHIP if is_member(bloc, country, day))
+
+
+def _changes(country: str) -> tuple[date, ...]:
+    """The days ``country`` joined or (the day after its last day) left a bloc, in order."""
+    days: set[date] = set()
+    for members in MEMBERSHIP.values():
+        since, until = members.get(country, (None, None))
+        days.update(d for d in (since, until and until + timedelta(days=1)) if d is not None)
+    return tuple(sorted(days))
+
+
+_CHANGES = {c: _changes(c) for members in MEMBERSHIP.values() for c in members}
 
 
 @lru_cache(maxsize=65536)

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from breachops.config.rules import NoDuty, Rule, load_rule_document
+from breachops.config.rule_files import load_rule_document
+from breachops.config.rule_models import NoDuty, Rule
 from breachops.errors import InputError
 
 __all__ = ["FieldChange", "RuleSet", "RulesDiff", "diff_rules", "load_rule_set"]

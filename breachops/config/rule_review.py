@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
-from breachops.config.rules import Catalogue, Rule
+from breachops.config.catalogue import Catalogue
+from breachops.config.rule_models import Rule
 from breachops.errors import InputError
 
 __all__ = ["DEFAULT_SPAN", "Finding", "parse_span", "review"]

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import holidays as _holidays
 
-from breachops.config.rules import Window
+from breachops.config.rule_models import Window
 
 __all__ = [
     "add_business_days",

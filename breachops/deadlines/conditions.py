@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
+from functools import lru_cache
 from typing import NamedTuple
 
-from breachops.config.rules import RISK_LEVELS, Rule
+from breachops.config.rule_models import RISK_LEVELS, Rule
 from breachops.deadlines.models import Facts
 
 __all__ = ["Check", "Place", "Verdict", "compile_conditions", "conditions", "people_affected"]
@@ -27,7 +28,8 @@ class Place(NamedTuple):
     zone: str | None
 
 
-Verdict = list[str] | str
+# The reasons a rule applies (with any assumption made), or why it does not (a string).
+Verdict = list[str] | tuple[str, ...] | str
 Check = Callable[[Facts, AbstractSet[str], list[Place], Callable[[list[Place]], str]], Verdict]
 
 
@@ -48,7 +50,7 @@ def conditions(
     where: list[Place],
     affected_text: Callable[[list[Place]], str] = people_affected,
 ) -> Verdict:
-    """The reasons a rule applies (a list, with any assumption made), or why it does not (a string).
+    """The reasons a rule applies (with any assumption made), or why it does not (a string).
     ``affected_text`` words the places reached (the engine keeps it once per list of places)."""
     return compile_conditions(rule)(facts, categories, where, affected_text)
 
@@ -57,16 +59,7 @@ def compile_conditions(rule: Rule) -> Check:
     """``conditions`` for one rule, with its tests and wording worked out once: the engine asks it
     for every incident whose jurisdictions the rule may reach."""
     when = rule.applies_when
-    steps: list[_Step] = []
-    if when.data_categories_any:
-        steps.append(_categories(when.data_categories_any))
-    if when.sectors_any:
-        steps.append(_sectors(when.sectors_any))
-    if when.risk_at_least is not None:
-        steps.append(_risk(when.risk_at_least))
-    if when.acting_as is not None:
-        steps.append(_role(when.acting_as))
-    after = tuple(steps)
+    chain = _chain(when.data_categories_any, when.sectors_any, when.risk_at_least, when.acting_as)
     if when.affected_at_least is not None or when.affected_more_than is not None:
         threshold = _threshold(when.affected_at_least, when.affected_more_than, when.threshold_scope)
 
@@ -79,10 +72,13 @@ def compile_conditions(rule: Rule) -> Check:
             reasons = threshold(where)
             if reasons.__class__ is str:
                 return reasons
-            for step in after:
-                refused = step(facts, categories, reasons)  # type: ignore[arg-type]
-                if refused is not None:
-                    return refused
+            last = chain.last
+            found = (
+                last[2] if last[0] is facts and last[1] is categories else chain.outcome(facts, categories)
+            )
+            if found.__class__ is str:
+                return found
+            reasons.extend(found)  # type: ignore[union-attr]
             return reasons
 
     else:
@@ -95,17 +91,61 @@ def compile_conditions(rule: Rule) -> Check:
             where: list[Place],
             affected_text: Callable[[list[Place]], str],
         ) -> Verdict:
-            reasons: list[str] = []
-            for step in after:
-                refused = step(facts, categories, reasons)
-                if refused is not None:
-                    return refused
-            if where and law:
-                # Worded only once the rule applies: the places come first among the reasons.
-                reasons.insert(0, affected_text(where))
-            return reasons
+            last = chain.last
+            found = (
+                last[2] if last[0] is facts and last[1] is categories else chain.outcome(facts, categories)
+            )
+            if found.__class__ is str or not (where and law):
+                return found
+            # Worded only once the rule applies: the places come first among the reasons.
+            return [affected_text(where), *found]
 
     return check
+
+
+class _Chain:
+    """The conditions of a rule other than a count threshold: data categories, sectors, risk, role.
+
+    Rules with the same ones share a chain, and a chain keeps its outcome for the facts it was last
+    asked of: an incident's candidate rules share a few chains, each then worked out once per incident.
+    """
+
+    __slots__ = ("last", "steps")
+
+    def __init__(self, steps: tuple[_Step, ...]):
+        self.steps = steps
+        # (facts, categories, outcome), replaced whole so that a reader never pairs facts with an
+        # outcome worked out for others.
+        self.last: tuple[object, object, tuple[str, ...] | str] = (None, None, ())
+
+    def outcome(self, facts: Facts, categories: AbstractSet[str]) -> tuple[str, ...] | str:
+        """The reasons the conditions are met (with any assumption), or why they are not."""
+        reasons: list[str] = []
+        found: tuple[str, ...] | str | None = None
+        for step in self.steps:
+            found = step(facts, categories, reasons)
+            if found is not None:
+                break
+        if found is None:
+            found = tuple(reasons)
+        self.last = (facts, categories, found)
+        return found
+
+
+@lru_cache(maxsize=1024)
+def _chain(
+    categories: tuple[str, ...], sectors: tuple[str, ...], risk: str | None, role: str | None
+) -> _Chain:
+    steps: list[_Step] = []
+    if categories:
+        steps.append(_categories(categories))
+    if sectors:
+        steps.append(_sectors(sectors))
+    if risk is not None:
+        steps.append(_risk(risk))
+    if role is not None:
+        steps.append(_role(role))
+    return _Chain(tuple(steps))
 
 
 def _threshold(least: int | None, more: int | None, scope: str) -> Callable[[list[Place]], list[str] | str]:

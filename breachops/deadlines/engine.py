@@ -15,9 +15,10 @@ from operator import attrgetter
 
 from breachops.config.agreements import Agreement
 from breachops.config.authorities import Directory, shipped_directory
+from breachops.config.catalogue import Catalogue
 from breachops.config.coverage import Coverage
 from breachops.config.jurisdictions import MEMBERSHIP, blocs_of
-from breachops.config.rules import PERSONAL_CATEGORIES, Catalogue, Rule
+from breachops.config.rule_models import PERSONAL_CATEGORIES, Rule
 from breachops.config.zones import zone_of
 from breachops.deadlines.calendars import tz, window_end
 from breachops.deadlines.conditions import Place, people_affected
@@ -212,7 +213,9 @@ def assess(
                 continue
         verdict = plan.check(facts, categories, where, affected_text)
         if verdict.__class__ is str:
-            not_applicable.append(plan.refused(verdict))  # type: ignore[arg-type]
+            # Most reasons repeat: their entry is looked up here rather than through a call.
+            refusal = plan.refusals.get(verdict)  # type: ignore[call-overload]
+            not_applicable.append(refusal or plan.refused(verdict))  # type: ignore[arg-type]
             continue
         _apply(plan, run, verdict, now, start, where, party_zones, obligations, not_applicable)  # type: ignore[arg-type]
     obligations.sort(key=_strictest)
@@ -280,7 +283,7 @@ def _stamp(t: datetime) -> str:
 def _apply(
     plan: RulePlan,
     run: _Run,
-    reasons: list[str],
+    reasons: Sequence[str],
     now: datetime,
     started: datetime,
     where: list[Place],

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from breachops.config.authorities import Directory
 from breachops.config.jurisdictions import MEMBERSHIP, country_of
-from breachops.config.rules import Rule
+from breachops.config.rule_models import Rule
 from breachops.config.zones import zone_of
 from breachops.deadlines.plans import RulePlan, plans
 

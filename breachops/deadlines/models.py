@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from breachops.config.jurisdictions import normalise_code
-from breachops.config.rules import DataCategory, Risk, Sector
+from breachops.config.rule_models import DataCategory, Risk, Sector
 from breachops.config.values import Count, Instant
 from breachops.errors import InputError, from_validation_error
 
@@ -155,20 +155,46 @@ class Obligation:
         return None if self.due is None else (self.due - now).total_seconds()
 
 
-# The slot of each field, in field order. A frozen dataclass's __init__ sets each field through
-# object.__setattr__; the engine builds several obligations for every incident, and setting the slots
-# directly takes a third less time.
-_OBLIGATION_SLOTS = tuple(getattr(Obligation, f.name).__set__ for f in fields(Obligation))
+class _Draft:
+    """An Obligation's slots, writable: the engine fills one in, then it becomes an Obligation."""
+
+    __slots__ = tuple(f.name for f in fields(Obligation))
 
 
 def obligation(*values: Any) -> Obligation:
     """``Obligation(*values)``, every field given in order, built faster."""
-    if len(values) != len(_OBLIGATION_SLOTS):
-        raise TypeError(f"an obligation has {len(_OBLIGATION_SLOTS)} fields, not {len(values)}")
-    made = object.__new__(Obligation)
-    for set_slot, value in zip(_OBLIGATION_SLOTS, values, strict=False):  # lengths checked above
-        set_slot(made, value)
-    return made
+    # The engine builds several obligations for every incident. A frozen dataclass's __init__ sets each
+    # field through object.__setattr__ (about 2 µs for 20 fields); plain slot stores on a class of the
+    # same layout, then a change of class, take a quarter of that. The result is an Obligation like any.
+    if len(values) != len(_Draft.__slots__):
+        raise TypeError(f"an obligation has {len(_Draft.__slots__)} fields, not {len(values)}")
+    (
+        rule_id, stage, jurisdiction, audience, recipient, citation, title, reason, clock_event,
+        clock_start, due, basis, window, term, zones, source, origin, confirmed, kind, status,
+    ) = values  # fmt: skip
+    made: Any = object.__new__(_Draft)
+    made.rule_id = rule_id
+    made.stage = stage
+    made.jurisdiction = jurisdiction
+    made.audience = audience
+    made.recipient = recipient
+    made.citation = citation
+    made.title = title
+    made.reason = reason
+    made.clock_event = clock_event
+    made.clock_start = clock_start
+    made.due = due
+    made.basis = basis
+    made.window = window
+    made.term = term
+    made.zones = zones
+    made.source = source
+    made.origin = origin
+    made.confirmed = confirmed
+    made.kind = kind
+    made.status = status
+    made.__class__ = Obligation
+    return made  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from breachops.config.authorities import Directory, recipient_for, regime_of
 from breachops.config.jurisdictions import MEMBERSHIP
-from breachops.config.rules import Rule, Stage, Window
+from breachops.config.rule_models import Rule, Stage, Window
 from breachops.config.zones import zone_of, zones_of_bloc
 from breachops.deadlines.calendars import window_end
 from breachops.deadlines.conditions import Check, compile_conditions

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from breachops.config.rules import PERSONAL_CATEGORIES
+from breachops.config.rule_models import PERSONAL_CATEGORIES
 from breachops.store.models import ObligationRow, StepRow
 from breachops.timefmt import stored_instant
 

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from markupsafe import Markup
 
 from breachops.config.agreements import Agreement, Contact
-from breachops.config.rules import DATA_CATEGORIES, PERSONAL_CATEGORIES, Rule
+from breachops.config.rule_models import DATA_CATEGORIES, PERSONAL_CATEGORIES, Rule
 from breachops.config.zones import zone_of
 from breachops.errors import InputError
 from breachops.notifications.notice_templates import (

@@ -23,7 +23,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from breachops.config.jurisdictions import normalise_code
-from breachops.config.rules import check_zone, read_yaml
+from breachops.config.rule_models import check_zone
+from breachops.config.yaml import read_yaml
 from breachops.errors import InputError, from_validation_error
 
 __all__ = [

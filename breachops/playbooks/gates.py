@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 from pydantic import Field, model_validator
 
 from breachops.config.jurisdictions import normalise_code
-from breachops.config.rules import DATA_CATEGORIES, RISK_LEVELS, SECTORS
+from breachops.config.rule_models import DATA_CATEGORIES, RISK_LEVELS, SECTORS
 from breachops.config.values import Flag, Whole, check_instant
 from breachops.errors import InputError
 from breachops.playbooks.base import KEY, Strict

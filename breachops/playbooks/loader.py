@@ -188,7 +188,7 @@ def _measures_rules(data: Any) -> bool:
 @functools.cache
 def _rule_ids() -> frozenset[str]:
     """The shipped catalogue's rule ids (read once; a workspace's own rules are not consulted)."""
-    from breachops.config.rules import load_catalogue
+    from breachops.config.rule_files import load_catalogue
 
     return frozenset(rule.id for rule in load_catalogue())
 

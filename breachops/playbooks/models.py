@@ -18,7 +18,7 @@ from typing import Any, Literal, Protocol
 from pydantic import Field, field_validator, model_validator
 
 from breachops.config.agreements import Role
-from breachops.config.rules import AUDIENCES, CLOCK_EVENTS, Audience
+from breachops.config.rule_models import AUDIENCES, CLOCK_EVENTS, Audience
 from breachops.config.values import MAX_SPAN_DAYS, Whole
 from breachops.playbooks.base import KEY, Strict, check_party_key, check_slug
 from breachops.playbooks.gates import Gate

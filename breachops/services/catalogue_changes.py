@@ -21,7 +21,7 @@ from typing import Any
 
 from breachops.bootstrap import App
 from breachops.config.fingerprint import Fingerprint, fingerprint
-from breachops.config.rules import shipped_rule_files
+from breachops.config.rule_files import shipped_rule_files
 from breachops.errors import InputError
 from breachops.notifications.notices import Notices
 from breachops.services.incidents import agreement_of, recompute_obligations

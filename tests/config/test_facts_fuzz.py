@@ -9,7 +9,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from breachops.config.rules import load_catalogue
+from breachops.config.rule_files import load_catalogue
 from breachops.config.yaml import parse_yaml
 from breachops.deadlines.engine import assess
 from breachops.deadlines.models import Facts, parse_facts

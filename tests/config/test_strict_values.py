@@ -9,7 +9,8 @@ import pytest
 
 from breachops.config.agreements import parse_agreement
 from breachops.config.reminders import ReminderSettings
-from breachops.config.rules import Rule, load_catalogue
+from breachops.config.rule_files import load_catalogue
+from breachops.config.rule_models import Rule
 from breachops.config.settings import load_settings
 from breachops.config.yaml import parse_yaml
 from breachops.deadlines.engine import assess

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from breachops.config.agreements import load_agreement
-from breachops.config.rules import load_rule_file, shipped_rule_files
+from breachops.config.rule_files import load_rule_file, shipped_rule_files
 from breachops.config.settings import load_settings
 from breachops.config.yaml import MAX_BYTES, parse_yaml, read_yaml
 from breachops.deadlines.models import load_facts

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from breachops.config.rules import Rule
+from breachops.config.rule_models import Rule
 from breachops.deadlines.models import Facts, parse_facts
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from breachops.config.rules import load_catalogue, shipped_rule_files
+from breachops.config.rule_files import load_catalogue, shipped_rule_files
 from breachops.deadlines.engine import assess
 from breachops.deadlines.models import parse_facts
 

@@ -26,7 +26,7 @@ from breachops.config.authorities import (
     shipped_authority_files,
     shipped_directory,
 )
-from breachops.config.rules import load_catalogue
+from breachops.config.rule_files import load_catalogue
 from breachops.deadlines.engine import assess
 from breachops.deadlines.models import parse_facts
 from breachops.errors import InputError

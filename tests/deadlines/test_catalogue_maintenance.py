@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from breachops.config.catalogue import Catalogue
 from breachops.config.fingerprint import fingerprint
 from breachops.config.rule_diff import diff_rules, load_rule_set
+from breachops.config.rule_models import NoDuty
 from breachops.config.rule_review import parse_span, review
-from breachops.config.rules import Catalogue, NoDuty
 from breachops.errors import InputError
 from tests.deadlines.helpers import rule
 

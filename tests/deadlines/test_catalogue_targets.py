@@ -10,7 +10,7 @@ import pytest
 
 from breachops.config.coverage import Coverage
 from breachops.config.coverage_readme import BEGIN, COMMAND, END, README, coverage_section
-from breachops.config.rules import load_catalogue
+from breachops.config.rule_files import load_catalogue
 from breachops.deadlines.engine import assess
 from breachops.deadlines.models import parse_facts
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from breachops.config.rules import load_catalogue, load_rule_file
+from breachops.config.rule_files import load_catalogue, load_rule_file
 from breachops.deadlines.engine import assess
 from breachops.deadlines.models import parse_facts
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from breachops.config.jurisdictions import normalise_code
-from breachops.config.rules import load_catalogue, load_rule_file
+from breachops.config.rule_files import load_catalogue, load_rule_file
 from breachops.deadlines.engine import assess
 from breachops.deadlines.models import Assessment, Obligation, parse_facts
 

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from breachops.config.jurisdictions import BLOCS
-from breachops.config.rules import load_catalogue, load_rule_file, read_yaml, shipped_rule_files
+from breachops.config.rule_files import load_catalogue, load_rule_file, shipped_rule_files
+from breachops.config.yaml import read_yaml
 from breachops.deadlines.engine import assess
 from breachops.deadlines.models import parse_facts
 

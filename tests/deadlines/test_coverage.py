@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from breachops.config.catalogue import Catalogue, check_versions
 from breachops.config.coverage import Coverage
 from breachops.config.jurisdictions import blocs_of, is_member
-from breachops.config.rules import Catalogue, check_versions, load_catalogue, load_rule_document
+from breachops.config.rule_files import load_catalogue, load_rule_document
 from breachops.config.zones import zone_of
 from breachops.deadlines.engine import assess, window_end
 from breachops.errors import InputError

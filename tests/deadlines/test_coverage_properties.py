@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from breachops.config.coverage import Coverage
 from breachops.config.jurisdictions import BLOCS, MEMBERSHIP, blocs_of, country_of
-from breachops.config.rules import CLOCK_EVENTS, DATA_CATEGORIES, RISK_LEVELS, SECTORS, load_catalogue
+from breachops.config.rule_files import load_catalogue
+from breachops.config.rule_models import CLOCK_EVENTS, DATA_CATEGORIES, RISK_LEVELS, SECTORS
 from breachops.deadlines.engine import assess
 from breachops.deadlines.models import Facts
 

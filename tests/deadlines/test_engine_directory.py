@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from breachops.config.authorities import Authority, Directory, shipped_directory
-from breachops.config.rules import load_catalogue
+from breachops.config.rule_files import load_catalogue
 from breachops.deadlines.engine import assess
 from tests.deadlines.helpers import facts
 

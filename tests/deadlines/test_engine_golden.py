@@ -22,15 +22,9 @@ from typing import Any
 
 from breachops.config.agreements import Agreement, load_agreement
 from breachops.config.authorities import regime_of, shipped_directory
-from breachops.config.rules import (
-    CLOCK_EVENTS,
-    DATA_CATEGORIES,
-    RISK_LEVELS,
-    SECTORS,
-    Catalogue,
-    Rule,
-    load_catalogue,
-)
+from breachops.config.catalogue import Catalogue
+from breachops.config.rule_files import load_catalogue
+from breachops.config.rule_models import CLOCK_EVENTS, DATA_CATEGORIES, RISK_LEVELS, SECTORS, Rule
 from breachops.deadlines.engine import assess
 from breachops.deadlines.models import Facts
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from breachops.config.rules import load_catalogue
+from breachops.config.rule_files import load_catalogue
 from breachops.deadlines.engine import assess
 from tests.deadlines.helpers import facts
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from breachops.config.rules import Window
+from breachops.config.rule_models import Window
 from breachops.deadlines.calendars import add_business_days, add_months, is_business_day
 from breachops.deadlines.engine import window_end
 

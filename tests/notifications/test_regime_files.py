@@ -13,7 +13,7 @@ import yaml
 from sqlalchemy import func, select
 
 from breachops.config.agreements import load_agreement, parse_agreement
-from breachops.config.rules import load_catalogue
+from breachops.config.rule_files import load_catalogue
 from breachops.errors import InputError
 from breachops.notifications.channels.outbox import OutboxChannel
 from breachops.notifications.drafts import plan_drafts, regimes_for

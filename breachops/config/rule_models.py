@@ -1,33 +1,22 @@
-"""The rule catalogue: legal and contractual notification duties, validated on load.
-
-A rule says who must be told, from which event the clock runs, how long the window is and how its
-days are counted, when the rule applies, and where it comes from. The shipped catalogue lives in
-``breachops/config/rules/*.yaml``; a user's own files (listed in the settings) add rules, and a rule of
-theirs with a shipped rule's id replaces it. Every rule remembers the file it came from.
+"""A notification rule's shape, validated on load: who must be told, from which event the clock runs,
+how long the window is and how its days are counted, when the rule applies, and where it comes from;
+and the words the rules and the facts share (audiences, clock events, data categories, sectors, risk).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import date, time, timedelta
 from functools import cached_property
-from importlib import resources
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from breachops.config.jurisdictions import covers, normalise_code
 from breachops.config.values import MAX_SPAN_DAYS as _MAX_DAYS
 from breachops.config.values import Count, Day, Flag, Whole
-from breachops.config.yaml import read_yaml  # re-exported for callers that import it from here
-from breachops.errors import InputError, from_validation_error
-
-if TYPE_CHECKING:
-    from breachops.config.authorities import Directory
 
 __all__ = [
     "AUDIENCES",
@@ -36,19 +25,18 @@ __all__ = [
     "PERSONAL_CATEGORIES",
     "RISK_LEVELS",
     "SECTORS",
-    "Catalogue",
+    "Audience",
+    "Cap",
+    "ClockEvent",
     "Conditions",
+    "DataCategory",
     "NoDuty",
+    "Risk",
     "Rule",
-    "RuleFile",
+    "Sector",
     "Stage",
     "Window",
-    "check_versions",
-    "load_catalogue",
-    "load_rule_document",
-    "load_rule_file",
-    "read_yaml",
-    "shipped_rule_files",
+    "check_zone",
 ]
 
 Audience = Literal[
@@ -365,187 +353,3 @@ class NoDuty(_Strict):
         if not value.strip():
             raise ValueError("must not be empty: say where the absence of a duty is read from")
         return value
-
-
-@dataclass(frozen=True)
-class RuleFile:
-    """What one rule file holds: rules, and jurisdictions recorded as having no general duty."""
-
-    rules: list[Rule]
-    no_duty: list[NoDuty]
-
-
-@dataclass(frozen=True)
-class Catalogue:
-    """The rules in force for this workspace, by id, in a stable order, and the no-duty records.
-    ``directory``: the national authorities its bloc rules are sent to (read with the catalogue, so
-    that the engine, which does no I/O, is handed it)."""
-
-    rules: tuple[Rule, ...]
-    no_duty: tuple[NoDuty, ...] = ()
-    directory: Directory | None = field(default=None, repr=False, compare=False)
-    _by_id: dict[str, Rule] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_by_id", {r.id: r for r in self.rules})
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(self.rules)
-
-    def __len__(self) -> int:
-        return len(self.rules)
-
-    def get(self, rule_id: str) -> Rule | None:
-        return self._by_id.get(rule_id)
-
-    def for_jurisdiction(self, code: str) -> list[Rule]:
-        """Rules reaching ``code``: a country's rules reach its subdivisions, blocs their members."""
-        code = normalise_code(code)
-        return [r for r in self.rules if r.reaches(code)]
-
-    @property
-    def jurisdictions(self) -> set[str]:
-        return {r.jurisdiction for r in self.rules}
-
-    def versions(self, rule: Rule) -> list[Rule]:
-        """The chain of versions ``rule`` belongs to, earliest first (``replaces`` links them)."""
-        chain = [rule]
-        while chain[0].replaces and (earlier := self.get(chain[0].replaces)) and earlier not in chain:
-            chain.insert(0, earlier)
-        later = {r.replaces: r for r in self.rules if r.replaces}
-        while (newer := later.get(chain[-1].id)) is not None and newer not in chain:
-            chain.append(newer)
-        return chain
-
-
-def check_versions(rules: Sequence[Rule]) -> None:
-    """A newer version names an earlier rule that ends before it begins, so exactly one is in force on
-    any day. Errors name the newer rule's file, its ``replaces`` and the value."""
-    by_id = {r.id: r for r in rules}
-    replaced: dict[str, str] = {}
-    for rule in rules:
-        if rule.replaces is None:
-            continue
-        where = (rule.origin or "rules", f"{rule.id}.replaces", rule.replaces)
-        earlier = by_id.get(rule.replaces)
-        if earlier is None:
-            raise InputError(*where, "names no rule of the catalogue")
-        if rule.replaces in replaced:
-            raise InputError(*where, f"is already replaced by {replaced[rule.replaces]}")
-        replaced[rule.replaces] = rule.id
-        if rule.in_force_from is None:
-            raise InputError(*where, "a newer version needs in_force_from: the day it took effect")
-        if earlier.in_force_until is None:
-            raise InputError(*where, f"{earlier.id} needs in_force_until: its last day in force")
-        if earlier.in_force_until >= rule.in_force_from:
-            raise InputError(
-                *where,
-                f"{earlier.id} is in force until {earlier.in_force_until}, not before "
-                f"{rule.id}'s in_force_from {rule.in_force_from}",
-            )
-
-
-def shipped_rule_files() -> list[Path]:
-    folder = resources.files("breachops.config") / "rules"
-    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith((".yaml", ".yml")))
-
-
-def load_rule_file(path: Path, target_hours: Mapping[str, int] | None = None) -> list[Rule]:
-    """The rules of one YAML file; errors name the file and field."""
-    return load_rule_document(path, target_hours).rules
-
-
-def load_rule_document(path: Path, target_hours: Mapping[str, int] | None = None) -> RuleFile:
-    """Read one rule file: a list of rules, or ``{rules: [...], no_duty: [...]}``."""
-    data = read_yaml(path)
-    no_duty_data: Any = []
-    if isinstance(data, Mapping):
-        unknown = sorted(set(data) - {"rules", "no_duty"})
-        if unknown:
-            raise InputError(path, unknown[0], None, "unknown key: a rule file holds rules and no_duty")
-        no_duty_data = data.get("no_duty") or []
-        data = data.get("rules") or []
-    if not isinstance(data, list):
-        raise InputError(path, None, None, "expected a list of rules (or a mapping with a `rules` list)")
-    if not isinstance(no_duty_data, list):
-        raise InputError(path, "no_duty", None, "expected a list of {jurisdiction, source, reviewed, notes}")
-    rules: list[Rule] = []
-    seen: set[str] = set()
-    for index, item in enumerate(data):
-        if isinstance(item, Mapping) and item.get("id") in (target_hours or {}):
-            item = _with_target(item, target_hours[item["id"]])  # type: ignore[index]
-        try:
-            rule = Rule.model_validate({**item, "origin": str(path)} if isinstance(item, Mapping) else item)
-        except ValidationError as exc:
-            rule_id = item.get("id") if isinstance(item, Mapping) else None
-            prefix: list[int | str] = [f"rules[{index}]" + (f" ({rule_id})" if rule_id else "")]
-            raise from_validation_error(exc, path, prefix) from None
-        if rule.id in seen:
-            raise InputError(path, f"rules[{index}].id", rule.id, "duplicate rule id in this file")
-        seen.add(rule.id)
-        rules.append(rule)
-    return RuleFile(rules, _no_duty(path, no_duty_data))
-
-
-def _no_duty(path: Path, data: list[Any]) -> list[NoDuty]:
-    out: list[NoDuty] = []
-    seen: set[str] = set()
-    for index, item in enumerate(data):
-        try:
-            entry = NoDuty.model_validate(
-                {**item, "origin": str(path)} if isinstance(item, Mapping) else item
-            )
-        except ValidationError as exc:
-            code = item.get("jurisdiction") if isinstance(item, Mapping) else None
-            raise from_validation_error(
-                exc, path, [f"no_duty[{index}]" + (f" ({code})" if code else "")]
-            ) from None
-        if entry.jurisdiction in seen:
-            raise InputError(
-                path, f"no_duty[{index}].jurisdiction", entry.jurisdiction, "recorded twice in this file"
-            )
-        seen.add(entry.jurisdiction)
-        out.append(entry)
-    return out
-
-
-def _with_target(item: Mapping[str, Any], hours: int) -> dict[str, Any]:
-    """Apply a workspace's practical target to every open-term window of a rule."""
-
-    def patch(window: Any) -> Any:
-        if isinstance(window, Mapping) and window.get("term"):
-            return {**window, "target_hours": hours}
-        return window
-
-    out = dict(item)
-    if "window" in out:
-        out["window"] = patch(out["window"])
-    if isinstance(out.get("stages"), list):
-        out["stages"] = [
-            {**s, "window": patch(s.get("window"))} if isinstance(s, Mapping) else s for s in out["stages"]
-        ]
-    return out
-
-
-def load_catalogue(
-    user_files: Sequence[Path] = (), target_hours: Mapping[str, int] | None = None, shipped: bool = True
-) -> Catalogue:
-    """The shipped rules, then each user file in order; a later rule with the same id replaces the
-    earlier, and a later no-duty record of the same jurisdiction likewise."""
-    files: Iterable[Path] = [*(shipped_rule_files() if shipped else []), *user_files]
-    by_id: dict[str, Rule] = {}
-    no_duty: dict[str, NoDuty] = {}
-    for path in files:
-        document = load_rule_document(Path(path), target_hours)
-        for rule in document.rules:
-            by_id[rule.id] = rule
-        for entry in document.no_duty:
-            no_duty[entry.jurisdiction] = entry
-    rules = tuple(sorted(by_id.values(), key=lambda r: (r.jurisdiction, r.id)))
-    check_versions(rules)
-    # The directory's module reads rule files' YAML through this one: imported here, not above.
-    from breachops.config.authorities import shipped_directory
-
-    return Catalogue(
-        rules, tuple(sorted(no_duty.values(), key=lambda n: n.jurisdiction)), shipped_directory()
-    )
