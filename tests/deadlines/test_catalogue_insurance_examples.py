@@ -163,7 +163,8 @@ def test_louisiana_skips_presidents_day_and_mardi_gras():
 
 # (rule id, state, zone of its capital, first day in force) for the laws whose effective date was read
 IN_FORCE = [
-    ("us-ct-38a-38-commissioner", "US-CT", "America/New_York", date(2019, 10, 1)),
+    # P.A. 19-196 moved the law from 2019-10-01 to 2020-10-01.
+    ("us-ct-38a-38-commissioner", "US-CT", "America/New_York", date(2020, 10, 1)),
     ("us-in-27-2-27-21-commissioner", "US-IN", "America/Indiana/Indianapolis", date(2021, 7, 1)),
     ("us-ky-304-3-760-commissioner", "US-KY", "America/New_York", date(2023, 1, 1)),
     ("us-la-22-2506-commissioner", "US-LA", "America/Chicago", date(2020, 8, 1)),
