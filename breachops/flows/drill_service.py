@@ -30,6 +30,7 @@ from breachops.flows.checks import MAX_NOTE, MAX_TITLE, check_text
 from breachops.notifications.render import render
 from breachops.playbooks import Playbook, Step, load_playbook
 from breachops.playbooks.scenarios import Scenario, parse_scenario, simulated_answer
+from breachops.services.moot_steps import skip_if_moot
 from breachops.store import Repository
 from breachops.store.drills import DrillRepository
 from breachops.store.models import Drill
@@ -80,6 +81,7 @@ class TickResult:
     scenario_now: datetime
     delivered: list[str] = field(default_factory=list)  # inject ids
     answered: list[str] = field(default_factory=list)  # step ids answered by simulated participants
+    skipped: list[str] = field(default_factory=list)  # step ids the simulated answers made moot
     ran: list[str] = field(default_factory=list)  # automatic steps
     next_wake: datetime | None = None  # scenario time of the next thing the drill waits for
     finished: bool = False
@@ -472,6 +474,10 @@ def _answer_as_scripted(
             if step.id not in ready or _answer_time(scenario, step.id, ready[step.id]) > now_s:
                 continue
             by, on_behalf_of = _owner_address(step, people)
+            if skip_if_moot(app, drill_id, playbook, step.id, actor=by, source=SIMULATED_SOURCE):
+                result.skipped.append(step.id)  # the answers so far leave it nothing to do
+                progressed = True
+                continue
             service.complete_step(
                 app,
                 drill_id,
