@@ -27,7 +27,7 @@ from breachops.bootstrap import App
 from breachops.commands.agreements import agreement_app
 from breachops.commands.audit import audit_app
 from breachops.commands.background import restart, status, stop
-from breachops.commands.common import TableOrJson, err, make_app, out
+from breachops.commands.common import TableOrJson, err, make_app, out, whole_lines
 from breachops.commands.common import parse_now as _parse_now
 from breachops.commands.drills import drill_app
 from breachops.commands.incidents import incident_app, step_app
@@ -333,17 +333,17 @@ def deadlines(
         for line in warning_lines(result, notes):
             err.print(Text(f"warning: {line}"), soft_wrap=True)
     if fmt is DeadlineFormat.json:
-        _emit(json_text(assessment_to_json(result), indent=2) + "\n", output)
+        _emit(json_text(assessment_to_json(result, agreement_), indent=2) + "\n", output)
     elif fmt is DeadlineFormat.ics:
         name = facts_file.stem if str(facts_file) != "-" else "stdin"
         _emit(assessment_to_ics(result, incident=name).decode(), output)
     else:
         if output:
             buffer = io.StringIO()
-            render_assessment(Console(file=buffer, width=160), result, instant, why_not=why_not, notes=notes)
+            render_assessment(Console(file=buffer, width=160), result, instant, why_not, notes, agreement_)
             write_private(output, buffer.getvalue())
         else:
-            render_assessment(out, result, instant, why_not=why_not, notes=notes)
+            render_assessment(out, result, instant, why_not, notes, agreement_)
     if output:
         err.print(cell(f"wrote {output}"))
     if strict and result.gaps:
@@ -364,6 +364,7 @@ def main(argv: list[str] | None = None) -> None:
     usage error (an unknown option, a missing argument, a value of the wrong type) is one line too.
     """
     args = sys.argv[1:] if argv is None else list(argv)
+    whole_lines()
     try:
         check_arguments(args)
         code = app(args=args, prog_name="breachops", standalone_mode=False)

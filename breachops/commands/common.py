@@ -17,11 +17,57 @@ from breachops.errors import InputError
 from breachops.services.checks import check_instant
 from breachops.textsafe import cell
 
-__all__ = ["TableOrJson", "actor", "err", "make_app", "out", "parse_now", "record_id", "say"]
+__all__ = [
+    "TableOrJson",
+    "actor",
+    "err",
+    "make_app",
+    "out",
+    "parse_now",
+    "record_id",
+    "say",
+    "whole_lines",
+]
+
+
+def whole_lines() -> None:
+    """Make standard output reach its reader a whole line at a time, in step with standard error.
+
+    Piped, Python holds standard output back in a block buffer while standard error goes out at
+    once, so with both in one pipe (``2>&1 | tee log``) a note written to standard error could land
+    after a line's first half and before its end. Line buffering passes on each line as it is
+    printed, and :class:`_AfterOutput` flushes what is left before anything goes to standard error.
+    """
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None and not getattr(sys.stdout, "line_buffering", True):
+        reconfigure(line_buffering=True)
+
+
+class _AfterOutput:
+    """Standard error (whichever stream ``sys.stderr`` is now), written only once standard output has
+    been flushed, so that a note never cuts into a line of the result."""
+
+    def write(self, text: str) -> int:
+        sys.stdout.flush()
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+    def fileno(self) -> int:
+        return sys.stderr.fileno()
+
+    @property
+    def encoding(self) -> str:
+        return getattr(sys.stderr, "encoding", None) or "utf-8"
+
 
 # Piped output is read in files and terminals wider than Rich's 80-column default.
 out = Console(width=None if sys.stdout.isatty() else 140)
-err = Console(stderr=True)
+err = Console(file=_AfterOutput(), stderr=True)  # type: ignore[arg-type]
 
 
 class TableOrJson(StrEnum):

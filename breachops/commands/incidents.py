@@ -125,14 +125,14 @@ def incident_open(
                 {
                     "incident": incident_id,
                     "flow_run_id": flow_run_id,
-                    "obligations": assessment_to_json(result),
+                    "obligations": assessment_to_json(result, agreement_),
                 },
                 indent=2,
             )
         )
         return
     out.print(f"[bold]{markup(incident_id)}[/bold] opened: {markup(title)}", highlight=False)
-    render_assessment(out, result, now, why_not=False)
+    render_assessment(out, result, now, why_not=False, agreement=agreement_)
     if flow_run_id:
         out.print(f"playbook {markup(playbook_.ref)} running as flow run {markup(flow_run_id)}")
     out.print(f"next: `breachops incident show {markup(incident_id)}`", highlight=False)

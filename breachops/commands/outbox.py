@@ -11,6 +11,7 @@ from sqlalchemy import select
 from breachops.commands.common import TableOrJson, err, make_app, out, record_id
 from breachops.errors import InputError
 from breachops.reports.tables import keep_whole
+from breachops.store import Repository
 from breachops.store.models import Message
 from breachops.textsafe import cell, json_text, markup
 
@@ -52,6 +53,7 @@ def outbox_list(
     with app.transaction() as session:
         query = select(Message).order_by(Message.created_at, Message.id)
         if incident:
+            Repository(session).get_incident(incident)  # an unknown id is refused, not an empty list
             query = query.where(Message.incident_id == incident)
         rows = [_summary(m) for m in session.scalars(query)]
     if fmt is TableOrJson.json:

@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from breachops.commands.common import err, make_app, out, say
+from breachops.commands.common import make_app, out, say
 from breachops.errors import InputError
 from breachops.files import private_dir
 from breachops.textsafe import markup
@@ -66,9 +65,8 @@ def serve(
     private_dir(app.workspace)
     try:
         lock = acquire_serve_lock(app.workspace)  # held until this process ends
-    except AlreadyServing as exc:
-        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+    except AlreadyServing as exc:  # a refusal like any other: one line, exit 2
+        raise InputError(None, None, None, str(exc)) from None
     runtime = ensure_prefect(app.workspace, progress=say)
     say(f"serving playbooks and drills from {runtime.api_url} ({runtime.mode} mode); Ctrl-C stops")
     run_serve(app, runtime, poll_seconds=poll, workers=workers)

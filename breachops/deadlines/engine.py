@@ -25,6 +25,7 @@ from breachops.deadlines.conditions import Place, people_affected
 from breachops.deadlines.consistency import clock_warnings
 from breachops.deadlines.index import CONTRACT, GAPS_KEPT, Layout, RuleIndex
 from breachops.deadlines.models import Assessment, Facts, NotApplicable, Obligation, obligation
+from breachops.deadlines.order import strictest
 from breachops.deadlines.plans import RulePlan, plans, rule_zones
 
 __all__ = ["RuleIndex", "assess", "coverage_gaps", "window_end"]
@@ -218,7 +219,7 @@ def assess(
             not_applicable.append(refusal or plan.refused(verdict))  # type: ignore[arg-type]
             continue
         _apply(plan, run, verdict, now, start, where, party_zones, obligations, not_applicable)  # type: ignore[arg-type]
-    obligations.sort(key=_strictest)
+    obligations.sort(key=strictest)
     not_applicable.sort(key=_by_place)
     return Assessment(
         tuple(obligations),
@@ -261,13 +262,6 @@ def coverage_gaps(facts: Facts, rules: Catalogue | Sequence[Rule]) -> tuple[str,
         if j.code not in MEMBERSHIP
     }
     return _prepared(rules).coverage.gaps([j.code for j in facts.jurisdictions], days)
-
-
-_NEVER = datetime.max.replace(tzinfo=UTC)
-
-
-def _strictest(o: Obligation) -> tuple[bool, datetime, str, str]:
-    return (o.due is None, o.due or _NEVER, o.rule_id, o.stage)
 
 
 @lru_cache(maxsize=4096)

@@ -11,13 +11,16 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from breachops.config.agreements import Agreement
 from breachops.config.coverage import gap_message
 from breachops.deadlines.models import Assessment, Obligation
+from breachops.reports.parties import contract_parties, parties_json
 from breachops.reports.tables import keep_whole
 from breachops.textsafe import cell, inert
 
 __all__ = [
     "assessment_to_json",
+    "audience_text",
     "countdown",
     "gap_lines",
     "iso_utc",
@@ -32,7 +35,9 @@ def iso_utc(instant: datetime | None) -> str | None:
     return None if instant is None else instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def obligation_to_dict(o: Obligation) -> dict[str, Any]:
+def obligation_to_dict(o: Obligation, agreement: Agreement | None = None) -> dict[str, Any]:
+    """One obligation for scripts; a contract duty also names the party that must act and the party
+    to be told (``from_party``, ``to_party``; null for a law's duty)."""
     return {
         "rule": o.rule_id,
         "stage": o.stage,
@@ -54,11 +59,22 @@ def obligation_to_dict(o: Obligation) -> dict[str, Any]:
         "origin": o.origin,
         "confirmed": o.confirmed,
         "kind": o.kind,
+        **parties_json(agreement, o.rule_id),
     }
 
 
-def assessment_to_json(a: Assessment) -> list[dict[str, Any]]:
-    return [obligation_to_dict(o) for o in a.obligations]
+def assessment_to_json(a: Assessment, agreement: Agreement | None = None) -> list[dict[str, Any]]:
+    return [obligation_to_dict(o, agreement) for o in a.obligations]
+
+
+def audience_text(audience: str, jurisdiction: str, rule_id: str, agreement: Agreement | None) -> str:
+    """Who is told, on two or three lines: the audience, then the jurisdiction of a law's duty, or
+    for a contract duty the party that must act and the party it tells (its jurisdiction is only the
+    agreement's governing law)."""
+    parties = contract_parties(agreement, rule_id)
+    if parties is None:
+        return f"{inert(audience)}\n{inert(jurisdiction)}"
+    return f"{inert(audience)}\n{inert(parties.acting.label())}\n→ {inert(parties.told.label())}"
 
 
 def countdown(due: datetime | None, now: datetime) -> str:
@@ -99,7 +115,7 @@ def _due_style(o: Obligation, now: datetime) -> str:
     return ""
 
 
-def obligations_table(a: Assessment, now: datetime) -> Table:
+def obligations_table(a: Assessment, now: datetime, agreement: Agreement | None = None) -> Table:
     table = Table(title="Notification obligations, strictest first", show_lines=True, expand=False)
     table.add_column("due", no_wrap=True)
     table.add_column("countdown", no_wrap=True)
@@ -115,7 +131,7 @@ def obligations_table(a: Assessment, now: datetime) -> Table:
         table.add_row(
             Text(_due_text(o), style=style),
             Text(countdown(o.due, now), style=style),
-            cell(f"{inert(o.audience)}\n{inert(o.jurisdiction)}"),
+            cell(audience_text(o.audience, o.jurisdiction, o.rule_id, agreement)),
             what,
             cell(f"{o.reason}" + (f"\nterm: {o.term}" if o.term else "")),
         )
@@ -202,7 +218,12 @@ def render_warnings(console: Console, gaps: Sequence[str], warnings: Sequence[st
 
 
 def render_assessment(
-    console: Console, a: Assessment, now: datetime, why_not: bool = True, notes: Sequence[str] = ()
+    console: Console,
+    a: Assessment,
+    now: datetime,
+    why_not: bool = True,
+    notes: Sequence[str] = (),
+    agreement: Agreement | None = None,
 ) -> None:
     render_warnings(console, a.gaps, a.warnings)
     for note in notes:
@@ -214,7 +235,7 @@ def render_assessment(
     elif not a.obligations:
         console.print("[bold]No notification obligation applies to these facts.[/bold]")
     else:
-        console.print(obligations_table(a, now))
+        console.print(obligations_table(a, now, agreement))
         console.print(Group(Text("Timeline", style="bold"), timeline(a, now, width=console.width - 1)))
     if why_not and a.not_applicable:
         console.print(not_applicable_table(a))

@@ -12,8 +12,12 @@ from rich.table import Table
 from rich.text import Text
 
 from breachops.config.agreements import Agreement
+from breachops.config.jurisdictions import MEMBERSHIP
+from breachops.config.zones import zone_of
+from breachops.deadlines.order import strictest_first
 from breachops.playbooks import Playbook, Step
-from breachops.reports.deadlines import countdown, iso_utc, local_label
+from breachops.reports.deadlines import audience_text, countdown, iso_utc, local_label
+from breachops.reports.parties import parties_json
 from breachops.reports.tables import keep_whole
 from breachops.store.models import Incident, Message, ObligationRow, StepRow
 from breachops.textsafe import cell, inert, markup
@@ -22,6 +26,8 @@ __all__ = [
     "incident_summary",
     "incident_to_dict",
     "messages_to_dict",
+    "obligation_countdown",
+    "obligation_zones",
     "render_incident",
     "render_incident_list",
 ]
@@ -127,7 +133,29 @@ def step_to_dict(row: StepRow, agreement: Agreement, step: Step | None = None) -
     }
 
 
-def obligation_row_to_dict(row: ObligationRow) -> dict[str, Any]:
+# Duties that need nothing more: no countdown runs for them.
+_SETTLED = ("met", "waived", "withdrawn")
+
+
+def obligation_countdown(due: datetime | None, status: str, now: datetime) -> str:
+    """The countdown of a stored obligation: none once settled, and for one the incident was closed
+    without meeting, that it was (its due time no longer approaches: nobody is acting on it)."""
+    if status in _SETTLED:
+        return ""
+    if status == "closed-unmet":
+        return "closed-unmet"
+    return countdown(due, now)
+
+
+def obligation_zones(jurisdiction: str, agreement: Agreement) -> tuple[str, ...]:
+    """Where a stored obligation's due time is shown: the zone of its jurisdiction (not of a bloc,
+    which spans several), then the zones of the agreement's people, as `deadlines` shows them."""
+    own = () if jurisdiction in MEMBERSHIP else (zone_of(jurisdiction),)
+    return tuple(z for z in dict.fromkeys(own + agreement.zones()) if z != "UTC")
+
+
+def obligation_row_to_dict(row: ObligationRow, agreement: Agreement | None = None) -> dict[str, Any]:
+    zones = obligation_zones(row.jurisdiction, agreement) if agreement is not None else ()
     return {
         "key": row.key,
         "rule": row.rule_id,
@@ -137,10 +165,14 @@ def obligation_row_to_dict(row: ObligationRow) -> dict[str, Any]:
         "recipient": row.recipient,
         "title": row.title,
         "due": iso_utc(row.due),
+        "due_local": {}
+        if row.due is None
+        else {z: row.due.astimezone(ZoneInfo(z)).isoformat() for z in zones},
         "basis": row.basis,
         "status": row.status,
         "citation": row.citation,
         "reason": row.reason,
+        **parties_json(agreement, row.rule_id),
     }
 
 
@@ -199,13 +231,13 @@ def incident_to_dict(
         "flow_state": flow_state,
         "facts": incident.facts,
         "steps": [step_to_dict(s, agreement, by_id.get(s.step_id)) for s in steps],
-        "obligations": [obligation_row_to_dict(o) for o in obligations],
+        "obligations": [obligation_row_to_dict(o, agreement) for o in strictest_first(obligations)],
         "messages": messages_to_dict(messages or []),
     }
 
 
 def _style_for(due: datetime | None, status: str, now: datetime) -> str:
-    if status in ("done", "met", "waived", "skipped", "withdrawn"):
+    if status in ("done", "met", "waived", "skipped", "withdrawn", "closed-unmet"):
         return "dim"
     if due is not None and due <= now:
         return "bold red"
@@ -269,18 +301,12 @@ def render_incident(
     ob = Table(title="Obligations, strictest first", show_lines=False)
     for name in ("due", "countdown", "to", "obligation", "status"):
         ob.add_column(name)
-    for ob_row in obligations:
+    for ob_row in strictest_first(obligations):
         style = _style_for(ob_row.due, ob_row.status, now)
-        due = "clock not started" if ob_row.due is None else f"{ob_row.due:%Y-%m-%d %H:%M} UTC"
-        if ob_row.basis == "target":
-            due += " (target)"
         ob.add_row(
-            Text(due, style=style),
-            Text(
-                countdown(ob_row.due, now) if ob_row.status not in ("met", "waived", "withdrawn") else "",
-                style=style,
-            ),
-            cell(f"{inert(ob_row.audience)} · {inert(ob_row.jurisdiction)}"),
+            Text(_obligation_due(ob_row, agreement), style=style),
+            Text(obligation_countdown(ob_row.due, ob_row.status, now), style=style),
+            cell(audience_text(ob_row.audience, ob_row.jurisdiction, ob_row.rule_id, agreement)),
             Text.assemble(
                 inert(ob_row.title), "\n", (f"{inert(ob_row.key)} · {inert(ob_row.citation)}", "dim")
             ),
@@ -298,6 +324,17 @@ def render_incident(
                 cell(answer_command(incident.id, playbook.step(row.step_id), by, dict(incident.facts))),
                 highlight=False,
             )
+
+
+def _obligation_due(row: ObligationRow, agreement: Agreement) -> str:
+    """UTC, then local time with its zone where the jurisdiction and the parties' people are."""
+    if row.due is None:
+        return "clock not started"
+    lines = [f"{row.due:%Y-%m-%d %H:%M} UTC" + (" (target)" if row.basis == "target" else "")]
+    lines += [
+        local_label(row.due.astimezone(ZoneInfo(z)), z) for z in obligation_zones(row.jurisdiction, agreement)
+    ]
+    return "\n".join(lines)
 
 
 def _render_messages(console: Console, messages: list[Message]) -> None:

@@ -24,6 +24,7 @@ from breachops.playbooks.simulation import simulated_answer
 from breachops.services.drills import drill_clock, finish_drill, scenario_of, status
 from breachops.services.facts import change_facts
 from breachops.services.incidents import playbook_of
+from breachops.services.moot_steps import skip_if_moot
 from breachops.services.steps import complete_step, mark_waiting, progress, run_automatic_step
 from breachops.store import Repository
 from breachops.store.drills import DrillRepository
@@ -49,6 +50,7 @@ class TickResult:
     scenario_now: datetime
     delivered: list[str] = field(default_factory=list)  # inject ids
     answered: list[str] = field(default_factory=list)  # step ids answered by simulated participants
+    skipped: list[str] = field(default_factory=list)  # step ids the simulated answers made moot
     ran: list[str] = field(default_factory=list)  # automatic steps
     next_wake: datetime | None = None  # scenario time of the next thing the drill waits for
     finished: bool = False
@@ -270,6 +272,10 @@ def _answer_as_scripted(
             if step.id not in ready or _answer_time(scenario, step.id, ready[step.id]) > now_s:
                 continue
             by, on_behalf_of = _owner_address(step, people)
+            if skip_if_moot(app, drill_id, playbook, step.id, actor=by, source=SIMULATED_SOURCE):
+                result.skipped.append(step.id)  # the answers so far leave it nothing to do
+                progressed = True
+                continue
             complete_step(
                 app,
                 drill_id,

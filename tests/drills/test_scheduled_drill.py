@@ -83,8 +83,9 @@ def test_a_scheduled_drill_fires_runs_scores_and_keeps_its_mail_inside(tmp_path,
     assert all(str(m["Subject"]).startswith("[DRILL]") for m in smtp.recorder.messages)
     assert max(smtp.recorder.keys().values()) == 1
 
-    # Simulated participants answered; the drill is scored and reported, and its record is closed.
-    assert all(s.status == "done" for s in steps)
+    # Simulated participants answered (skipping the market disclosure their `material: no` made
+    # moot); the drill is scored and reported, and its record is closed.
+    assert {s.step_id for s in steps if s.status != "done"} <= {"disclose-to-market"}
     assert incident.status == "closed"
     assert summary["obligations_met"] + summary["obligations_missed"] > 0
     assert summary["time_to_acknowledge_hours"] is not None

@@ -86,7 +86,7 @@ def test_status_shows_what_runs_and_stop_ends_it(fresh: Workspace) -> None:
 
     # A second serve on the same folder is refused and names the first.
     second = fresh.cli("serve", check=False, timeout=120)
-    assert second.returncode == 1
+    assert second.returncode == 2 and second.stderr.startswith("error:")
     assert f"pid {serve}" in second.stderr and "already runs" in second.stderr
 
     # The shell's settings differ from serve's: status says so; a command that uses serve says so in
