@@ -2,8 +2,8 @@
 database on PostgreSQL, two Prefect workers running the playbooks from the `breachops` work pool, and two
 `breachops serve` sending the mail to an SMTP sink.
 
-Twenty incidents open; while every one waits at its first gate one worker and one `serve` are killed
-with SIGKILL; the gates are answered from another machine's workspace. Every incident must finish, no
+Twenty incidents open; while every one waits at its gate one worker and one `serve` are killed with
+SIGKILL; the gates are answered from another machine's workspace, and the flows go on on the worker left. Every incident must finish, no
 step may run twice, and every message must reach the sink exactly once.
 """
 
@@ -40,8 +40,8 @@ pytestmark = [pytest.mark.scaleout, pytest.mark.postgres, pytest.mark.prefect, p
 
 INCIDENTS = 20
 PLAYBOOK = Path(__file__).with_name("scale_out_playbook.yaml")
-GATES = ("freeze-access", "alert-counterparty-lead")
-STEPS = ("open-case-file", *GATES)
+GATE = "freeze-access"
+STEPS = ("open-case-file", GATE, "file-case-summary")
 LEAD = "rafael.costa@horizonte.example"  # the receiving party's incident lead may confirm its steps
 KEY_BLOCK = "breachops-audit-key"
 # The README's command for the audit key every process seals with (a Prefect Secret block).
@@ -313,8 +313,8 @@ def test_twenty_incidents_survive_a_killed_worker_and_serve_with_no_step_or_mess
 
     runs = dict(in_parallel([lambda n=n: open_one(n) for n in range(INCIDENTS)]))
     assert len(runs) == INCIDENTS
-    eventually("every incident at its first gate", all_at(cluster, runs, GATES[0]), timeout=300, every=1)
-    lap("opened, each at its first gate")
+    eventually("every incident at its gate", all_at(cluster, runs, GATE), timeout=300, every=1)
+    lap("opened, each at its gate")
     # The mail of the openings (both parties' teams, the steps' owners, reminders due) is out first, so
     # that the kill below tests the flows and the sharing of work, not a message half sent.
     eventually("the outbox to empty", lambda: outbox_quiet(cluster), timeout=120)
@@ -323,14 +323,9 @@ def test_twenty_incidents_survive_a_killed_worker_and_serve_with_no_step_or_mess
     cluster.processes.kill("worker-1")
     cluster.serves[0].kill_serve(signal.SIGKILL)
 
-    for gate in GATES:
-        in_parallel(
-            [lambda i=i, gate=gate: desk.cli("step", "done", i, gate, "--by", LEAD) for i in sorted(runs)]
-        )
-        if gate != GATES[-1]:
-            nxt = GATES[GATES.index(gate) + 1]
-            eventually(f"every incident at {nxt}", all_at(cluster, runs, nxt), timeout=300, every=1)
-        lap(f"{gate} answered")
+    # People answer from their own machine; the runs resume wherever a worker is left.
+    in_parallel([lambda i=i: desk.cli("step", "done", i, GATE, "--by", LEAD) for i in sorted(runs)])
+    lap("answered")
 
     def completed() -> Any:
         states = run_states(cluster, runs)
@@ -360,5 +355,5 @@ def test_twenty_incidents_survive_a_killed_worker_and_serve_with_no_step_or_mess
     assert not twice, f"delivered more than once: {twice}"
     assert set(delivered) == sent
     kinds = Counter(str(m["X-Breachops-Kind"]) for m in cluster.smtp.recorder.messages)
-    assert kinds["incident_opened"] >= INCIDENTS and kinds["step_assigned"] >= INCIDENTS * len(GATES)
+    assert kinds["incident_opened"] >= INCIDENTS and kinds["step_assigned"] >= INCIDENTS
     print(f"scale-out: {INCIDENTS} incidents, {len(sent)} messages, {time.monotonic() - started:.0f} s")
