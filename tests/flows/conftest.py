@@ -48,12 +48,12 @@ class Workspace:
     def json(self, *args: str) -> Any:
         return json.loads(self.cli(*args, "--format", "json").stdout)
 
-    def start_serve(self) -> None:
+    def start_serve(self, poll: str | None = "0.25") -> None:
         record = self.path / "serve.json"
         record.unlink(missing_ok=True)
         log = (self.path / "serve-test.log").open("ab")
         self.serve = subprocess.Popen(
-            [sys.executable, "-m", "breachops", "serve", "--poll", "0.25"],
+            [sys.executable, "-m", "breachops", "serve", *(["--poll", poll] if poll else [])],
             env=self.env,
             cwd=self.path.parent,
             stdout=log,
