@@ -36,7 +36,18 @@ from tests.store.conftest import postgres_admin_url
 
 from .conftest import EXAMPLES, ROOT, Workspace
 
-pytestmark = [pytest.mark.scaleout, pytest.mark.postgres, pytest.mark.prefect, pytest.mark.timeout(900)]
+# About 470 CPU-seconds on two cores (a process per CLI command and per flow run): run on demand
+# with BREACHOPS_SCALEOUT=1 until its start-up costs shrink enough to fit the default test run.
+pytestmark = [
+    pytest.mark.scaleout,
+    pytest.mark.postgres,
+    pytest.mark.prefect,
+    pytest.mark.timeout(900),
+    pytest.mark.skipif(
+        os.environ.get("BREACHOPS_SCALEOUT") != "1",
+        reason="scale-out run on demand: set BREACHOPS_SCALEOUT=1",
+    ),
+]
 
 INCIDENTS = 20
 PLAYBOOK = Path(__file__).with_name("scale_out_playbook.yaml")
