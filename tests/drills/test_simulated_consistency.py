@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from breachops.services import drill_ticks as drill_service
 from breachops.playbooks.loader import load_playbook
+from breachops.services import drill_ticks as drill_service
 from breachops.services.moot_steps import moot_reason
 from breachops.store import Repository
 from breachops.store.models import AuditEvent
