@@ -26,7 +26,7 @@ from breachops.playbooks.loader import parse_scenario
 from breachops.playbooks.participants import participants_of
 from breachops.playbooks.scenarios import Scenario
 from breachops.services.checks import MAX_NOTE, MAX_TITLE, check_text
-from breachops.services.incidents import recompute
+from breachops.services.incidents import recompute, record_of
 from breachops.store import Repository
 from breachops.store.drills import DrillRepository
 from breachops.store.models import Drill
@@ -126,12 +126,7 @@ def start_drill(
             title=f"Drill: {scenario.title}",
             opened_by=actor,
             opened_at=now,
-            facts=facts.model_dump(mode="json", exclude_none=True),
-            playbook_name=playbook.name,
-            playbook_version=playbook.version,
-            playbook=playbook.model_dump(mode="json", by_alias=True, exclude_none=True),
-            agreement=agreement.model_dump(mode="json", by_alias=True, exclude_none=True),
-            agreement_path=agreement.origin or None,
+            **record_of(facts, playbook, agreement),
             drill=True,
             drill_id=drill.id,
             incident_id=drill.id,

@@ -35,6 +35,7 @@ __all__ = [
     "playbook_of",
     "recompute",
     "recompute_obligations",
+    "record_of",
     "require_open",
 ]
 
@@ -112,6 +113,19 @@ def recompute_obligations(
     return recompute(app, repo, incident, facts_of(incident), actor, record_gaps=record_gaps)
 
 
+def record_of(facts: Facts, playbook: Playbook, agreement: Agreement) -> dict[str, Any]:
+    """What an incident record keeps of the facts, playbook and agreement it was opened with, so that
+    later reads never depend on files that may since have changed."""
+    return {
+        "facts": facts.model_dump(mode="json", exclude_none=True),
+        "playbook_name": playbook.name,
+        "playbook_version": playbook.version,
+        "playbook": playbook.model_dump(mode="json", by_alias=True, exclude_none=True),
+        "agreement": agreement.model_dump(mode="json", by_alias=True, exclude_none=True),
+        "agreement_path": agreement.origin or None,
+    }
+
+
 def open_incident(
     app: App,
     *,
@@ -143,12 +157,7 @@ def open_incident(
             title=title,
             opened_by=actor,
             opened_at=now,
-            facts=facts.model_dump(mode="json", exclude_none=True),
-            playbook_name=playbook.name,
-            playbook_version=playbook.version,
-            playbook=playbook.model_dump(mode="json", by_alias=True, exclude_none=True),
-            agreement=agreement.model_dump(mode="json", by_alias=True, exclude_none=True),
-            agreement_path=agreement.origin or None,
+            **record_of(facts, playbook, agreement),
             drill=drill,
             drill_id=drill_id,
             opened_by_verified=verified,
