@@ -1,11 +1,17 @@
 """How long the everyday commands take to start and answer, as a person at a terminal sees them.
 
-    .venv/bin/python benchmarks/cli.py [--runs 5]
+    .venv/bin/python benchmarks/cli.py [--runs 7] [--baseline REV] [--imports]
 
 Uses a throwaway workspace (one incident recorded with --no-flow, so no Prefect server runs) and
-prints the wall time of each command, start to exit, median and max of --runs; target: <= 0.5 s.
-With --imports, also the modules each command's process imported that cost most (python -X
-importtime), to find what is loaded needlessly.
+prints the wall time of each command that needs no Prefect, start to exit, median and max of --runs;
+target: <= 0.5 s. The commands take turns, one run of each per round, so that a machine busy with
+something else for a while slows all of them alike rather than one; the median CPU time (user and
+system) of each command's process is shown too, which a busy machine changes less.
+
+With --baseline REV (a git revision, such as ``main``), the package as it was at REV runs in the same
+rounds, in a workspace of its own, and each command's median is shown beside the baseline's. With
+--imports, also the packages each command's process imported that cost most (python -X importtime),
+to find what is loaded needlessly.
 """
 
 from __future__ import annotations
@@ -16,8 +22,10 @@ import os
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
+from io import BytesIO
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,46 +33,98 @@ FACTS = ROOT / "examples" / "facts.yaml"
 TARGET = 0.5
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--imports", action="store_true", help="show the costliest imports per command")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="breachops-cli-bench-") as tmp:
-        workspace = Path(tmp) / ".breachops"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "BREACHOPS_"))}
-        env.update({"BREACHOPS_WORKSPACE": str(workspace), "PYTHONPATH": str(ROOT)})
+class Tree:
+    """One copy of the package (``path`` goes first on PYTHONPATH) and a workspace of its own."""
 
-        def run(*argv: str, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
-            return subprocess.run(
-                [sys.executable, *extra, "-m", "breachops", *argv],
-                env=env, cwd=tmp, capture_output=True, text=True, check=False,
-            )  # fmt: skip
+    def __init__(self, label: str, path: Path, scratch: Path) -> None:
+        self.label = label
+        self.folder = scratch / label
+        self.folder.mkdir()
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "BREACHOPS_"))}
+        self.env.update({"BREACHOPS_WORKSPACE": str(self.folder / ".breachops"), "PYTHONPATH": str(path)})
 
-        run("init")
-        opened = run("incident", "open", str(FACTS), "--no-flow", "--format", "json")
+    def run(self, *argv: str, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, *extra, "-m", "breachops", *argv],
+            env=self.env, cwd=self.folder, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+
+    def commands(self) -> dict[str, tuple[str, ...]]:
+        """The commands timed, after making the workspace and recording one incident in it."""
+        self.run("init")
+        opened = self.run("incident", "open", str(FACTS), "--no-flow", "--format", "json")
+        if opened.returncode != 0:
+            raise SystemExit(
+                f"{self.label}: incident open exited {opened.returncode}: {opened.stderr[-500:]}"
+            )
         incident = json.loads(opened.stdout)["incident"]
-        commands = {
+        return {
             "rules list": ("rules", "list"),
+            "rules coverage": ("rules", "coverage"),
             "deadlines": ("deadlines", str(FACTS)),
             "audit verify": ("audit", "verify", incident),
             "outbox list": ("outbox", "list"),
             "--help": ("--help",),
         }
-        print(f"{'command':<14} {'median':>8} {'max':>8}   (target <= {TARGET} s, {args.runs} runs)")
-        for name, argv in commands.items():
-            times = []
-            for _ in range(args.runs):
-                started = time.perf_counter()
-                result = run(*argv)
-                times.append(time.perf_counter() - started)
-                if result.returncode != 0:
-                    raise SystemExit(f"{name} exited {result.returncode}: {result.stderr[-500:]}")
-            median = statistics.median(times)
-            flag = "" if median <= TARGET else "  over target"
-            print(f"{name:<14} {median:>7.2f}s {max(times):>7.2f}s{flag}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--baseline", metavar="REV", help="also time the package at this git revision")
+    parser.add_argument("--imports", action="store_true", help="show the costliest imports per command")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="breachops-cli-bench-") as tmp:
+        scratch = Path(tmp)
+        trees = [Tree("this", ROOT, scratch)]
+        if args.baseline:
+            trees.append(Tree("baseline", baseline_tree(args.baseline, scratch), scratch))
+        commands = {tree.label: tree.commands() for tree in trees}
+        names = list(commands["this"])
+        times: dict[tuple[str, str], list[float]] = {(t.label, n): [] for t in trees for n in names}
+        cpu: dict[tuple[str, str], list[float]] = {(t.label, n): [] for t in trees for n in names}
+        for _ in range(args.runs):
+            for name in names:
+                for tree in trees:
+                    started, used = time.perf_counter(), _children_cpu()
+                    result = tree.run(*commands[tree.label][name])
+                    times[tree.label, name].append(time.perf_counter() - started)
+                    cpu[tree.label, name].append(_children_cpu() - used)
+                    if result.returncode != 0:
+                        raise SystemExit(
+                            f"{tree.label}: {name} exited {result.returncode}: {result.stderr[-500:]}"
+                        )
+        header = f"{'command':<16} {'median':>8} {'max':>8} {'cpu':>7}"
+        if args.baseline:
+            header += f" {'baseline':>9} {'cpu':>7}"
+        print(f"{header}   (target <= {TARGET} s, {args.runs} runs)")
+        for name in names:
+            median = statistics.median(times["this", name])
+            line = f"{name:<16} {median:>7.2f}s {max(times['this', name]):>7.2f}s"
+            line += f" {statistics.median(cpu['this', name]):>6.2f}s"
+            if args.baseline:
+                line += f" {statistics.median(times['baseline', name]):>8.2f}s"
+                line += f" {statistics.median(cpu['baseline', name]):>6.2f}s"
+            print(line + ("" if median <= TARGET else "  over target"))
             if args.imports:
-                _show_imports(run(*argv, extra=("-X", "importtime")).stderr)
+                _show_imports(trees[0].run(*commands["this"][name], extra=("-X", "importtime")).stderr)
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user and system) used so far by the processes this one has waited for."""
+    times = os.times()
+    return times.children_user + times.children_system
+
+
+def baseline_tree(revision: str, scratch: Path) -> Path:
+    """The package as it was at ``revision``, unpacked into ``scratch``."""
+    data = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", revision, "breachops"], capture_output=True, check=True
+    ).stdout
+    folder = scratch / "baseline-tree"
+    with tarfile.open(fileobj=BytesIO(data)) as archive:
+        archive.extractall(folder, filter="data")
+    return folder
 
 
 def _show_imports(trace: str, top: int = 8) -> None:

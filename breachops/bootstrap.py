@@ -6,15 +6,12 @@ Nothing deeper in the code reaches for a global; entry points call this and pass
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from breachops.clock import Clock, SystemClock
 from breachops.config.catalogue import Catalogue
@@ -26,9 +23,10 @@ if TYPE_CHECKING:
     from breachops.notifications.channels.base import Channel
     from breachops.notifications.settings import MailSettings
     from breachops.store.agreement_snapshots import AgreementSnapshots
+    from breachops.store.database import Engine, Session, SessionFactory
     from breachops.web.links import StepLinks
 
-__all__ = ["App", "bootstrap"]
+__all__ = ["App", "bootstrap", "shown_mail_settings"]
 
 
 @dataclass
@@ -63,7 +61,7 @@ class App:
         return engine
 
     @cached_property
-    def sessions(self) -> sessionmaker[Session]:
+    def sessions(self) -> SessionFactory:
         from breachops.store import session_factory
 
         # The key is read when a session first appends or verifies, not for every command.
@@ -94,20 +92,15 @@ class App:
 
     def _has_sealed_audit(self, session: Session | None) -> bool:
         """Asked in the session that needs the key (a second connection would wait for its lock)."""
-        from sqlalchemy import select
-
-        from breachops.store.models import AuditEvent, AuditLedgerEntry
+        from breachops.store.audit_evidence import any_sealed
 
         if session is None:
             with self.sessions() as own:
-                return self._has_sealed_audit(own)
-        for column in (AuditEvent.mac, AuditLedgerEntry.mac):
-            if session.execute(select(column).where(column.is_not(None)).limit(1)).first():
-                return True
-        return False
+                return any_sealed(own)
+        return any_sealed(session)
 
     @cached_property
-    def read_sessions(self) -> sessionmaker[Session]:
+    def read_sessions(self) -> SessionFactory:
         from breachops.store import session_factory
 
         return session_factory(self.engine.execution_options(read_only=True), audit_key=self.audit_key)
@@ -159,6 +152,12 @@ class App:
         )
 
     @property
+    def template_dir(self) -> Path | None:
+        """The workspace's own message templates (``templates/``), which override the shipped ones."""
+        folder = self.workspace / "templates"
+        return folder if folder.is_dir() else None
+
+    @property
     def playbook_search(self) -> list[Path]:
         return [self.workspace / "playbooks"]
 
@@ -169,6 +168,14 @@ class App:
         from breachops.flows.secret_blocks import read_secret_block
 
         return read_secret_block(name, self.workspace)
+
+
+def shown_mail_settings(environ: Mapping[str, str]) -> MailSettings:
+    """The mail settings ``environ`` gives, for showing what a process runs with: a Secret block is
+    named there but not read (a bad setting raises InputError naming the variable)."""
+    from breachops.notifications.settings import load_mail_settings
+
+    return load_mail_settings(environ, secret_block=lambda _name: "not read")
 
 
 def bootstrap(settings: Settings | None = None, clock: Clock | None = None) -> App:

@@ -1,16 +1,8 @@
 """The template sandbox with limits: a workspace template is input, not code, so it gets bounded work.
 
-Jinja's :class:`SandboxedEnvironment` stops a template from reaching Python's internals, not from
-working forever: ``{% for i in range(10**4) %}{% for j in range(10**4) %}`` spins for minutes and
-``'x' * 10**10`` fills the memory. :class:`BoundedEnvironment` adds
-
-- a ``range`` of at most :data:`MAX_RANGE` items;
-- ``*``, ``**`` and ``%`` that refuse to build a string, list or number beyond :data:`MAX_OUTPUT`
-  characters (or :data:`MAX_EXPONENT` for a power), and filters and methods that refuse an integer
-  argument beyond :data:`MAX_OUTPUT` (``center(10**9)``, ``'{:>999999999}'.format``);
-- :func:`render_bounded`: at most :data:`MAX_OUTPUT` characters of output and :data:`TIME_BUDGET`
-  seconds per template; past it the rendering thread is interrupted and :class:`TemplateLimitError`
-  says which limit was hit.
+:class:`BoundedEnvironment` is Jinja's sandbox with a capped ``range`` and ``*``, ``**``, ``%``, filters
+and string methods that refuse oversized results; :func:`render_bounded` caps the output and the time
+per template, and :class:`TemplateLimitError` says which limit was hit (docs/input-safety.md).
 """
 
 from __future__ import annotations
@@ -89,7 +81,7 @@ def _guard_filter(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class BoundedEnvironment(SandboxedEnvironment):
-    """A sandbox whose templates cannot ask for unbounded work (see the module notes)."""
+    """A sandbox whose templates cannot ask for unbounded work (docs/input-safety.md)."""
 
     intercepted_binops = frozenset({"*", "**", "%"})
 

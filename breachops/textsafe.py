@@ -1,16 +1,9 @@
 """The one escaping helper for text a person supplied and a terminal shows.
 
-A title, a contact's name, a note, a message subject or a provider's error text may hold Rich markup
-(``[/x]`` breaks every later table; ``[link=…]`` hides a target) or terminal control sequences
-(``ESC [2J`` clears the screen, ``ESC ]0;…BEL`` retitles the window, U+202E reverses what follows).
-Everything the CLI prints that it did not write itself goes through here:
-
-- :func:`inert` replaces every control character (C0 but tab and, if asked, line feed; DEL; C1; the
-  bidirectional overrides, embeddings and isolates; lone surrogates) by its visible ``\\xNN`` /
-  ``\\uNNNN`` spelling, so an escape sequence is shown as text and never acted on;
-- :func:`markup` is :func:`inert` plus Rich's markup escaping, for values placed inside a markup string;
-- :func:`cell` is a :class:`rich.text.Text` of the inert value, for table cells (never parsed as markup);
-- :func:`json_text` is ``json.dumps`` whose output holds no raw C1 or bidi control character either.
+Rich markup and terminal control sequences in a title, a name, a note or a provider's error must be
+shown, never acted on: :func:`inert` spells control characters out, :func:`markup` also escapes markup,
+:func:`cell` makes a table cell, :func:`json_text` keeps JSON free of raw C1 and bidi controls.
+Everything the CLI prints that it did not write itself goes through here (docs/input-safety.md).
 """
 
 from __future__ import annotations

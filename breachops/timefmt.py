@@ -3,10 +3,16 @@ and the size of a span as every report writes it."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-__all__ = ["format_margin", "format_span", "stored_instant"]
+__all__ = ["format_margin", "format_span", "stored_instant", "utc_minute"]
+
+# Days written so far, and every minute of a day: an instant's text is two look-ups. Past so many days
+# (some 180 years' worth), a day is written anew.
+_DAYS: dict[date, str] = {}
+_DAYS_KEPT = 65536
+_MINUTES = tuple(f" {h:02d}:{m:02d} UTC" for h in range(24) for m in range(60))
 
 
 def stored_instant(value: Any) -> datetime | None:
@@ -20,6 +26,18 @@ def stored_instant(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         return parsed if parsed.tzinfo else None
     return None
+
+
+def utc_minute(instant: datetime) -> str:
+    """``2026-03-28 09:00 UTC``: an instant given in UTC, to the minute (seconds dropped), as
+    obligations and warnings state when a clock started. The engine writes several per incident."""
+    day = instant.date()
+    text = _DAYS.get(day)
+    if text is None:
+        text = f"{day.year:04d}-{day.month:02d}-{day.day:02d}"
+        if len(_DAYS) < _DAYS_KEPT:
+            _DAYS[day] = text
+    return text + _MINUTES[instant.hour * 60 + instant.minute]
 
 
 def format_span(value: timedelta | None) -> str:

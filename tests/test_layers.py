@@ -1,5 +1,6 @@
-"""Only flows/ knows Prefect and APScheduler (DESIGN.md, "Layers"): every other module leaves them to
-flows/ or to the composition root, so the CLI and the console start without paying for them."""
+"""Only flows/ knows Prefect and APScheduler, and only store/ knows SQLAlchemy (DESIGN.md, "Layers"):
+every other module leaves them to flows/, the composition root or the store, so the CLI and the console
+start without paying for Prefect, and every statement the database sees is in one place."""
 
 from __future__ import annotations
 
@@ -35,6 +36,15 @@ def test_no_module_outside_flows_and_the_composition_root_imports_prefect_or_aps
     found = {
         str(path.relative_to(PACKAGE)): sorted(n for n in _imported(path) if n.split(".")[0] in RUNTIMES)
         for path in _outside_flows()
+    }
+    assert {path: names for path, names in found.items() if names} == {}
+
+
+def test_no_module_outside_the_store_imports_sqlalchemy():
+    found = {
+        str(path.relative_to(PACKAGE)): sorted(n for n in _imported(path) if n.split(".")[0] == "sqlalchemy")
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.relative_to(PACKAGE).parts[0] != "store"
     }
     assert {path: names for path, names in found.items() if names} == {}
 

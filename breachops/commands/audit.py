@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from breachops.commands.common import TableOrJson, err, make_app, out, record_id
 from breachops.errors import InputError
 from breachops.files import write_private
-from breachops.notifications.witness import Witness, outbox_witnesses, parse_head, read_witness
 from breachops.store import Problem, Repository, UnknownIncident, VerifyResult, export, prove_witness, verify
 from breachops.store.audit import known_stream, verify_all
 from breachops.textsafe import json_text, markup
+
+if TYPE_CHECKING:
+    from breachops.notifications.witness import Witness
 
 __all__ = ["audit_app"]
 
@@ -40,6 +42,9 @@ def _result_json(result: VerifyResult) -> dict[str, Any]:
 
 def _witness(value: str, incident_id: str) -> Witness:
     """``--witness``: a message file, or a head (``<seq>:<hash>`` or a hash) copied from one."""
+    # Imported when a witness is given: the notifications package brings the mail channels with it.
+    from breachops.notifications.witness import Witness, parse_head, read_witness
+
     path = Path(value)
     if value.lower().endswith(".eml") or path.is_file():
         witness = read_witness(path)
@@ -166,6 +171,8 @@ def audit_export(
     """Write the record as JSON Lines, one event per line with its hashes and seal, its final hash
     (FILE.sha256), and the witnesses found in the outbox (FILE.witnesses.json): the heads messages
     carried, each marked whether the record still holds it."""
+    from breachops.notifications.witness import outbox_witnesses
+
     app = make_app()
     target = output or app.workspace / "evidence" / f"{incident_id}.jsonl"
     witnesses = outbox_witnesses(app.workspace / "outbox", incident_id)

@@ -7,15 +7,15 @@ import re
 import sys
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from breachops.bootstrap import App, bootstrap
-from breachops.config.values import MAX_YEAR, MIN_YEAR
-from breachops.config.workspace import NotInWorkspace, find_workspace
 from breachops.errors import InputError
-from breachops.services.checks import check_instant
 from breachops.textsafe import cell
+
+if TYPE_CHECKING:
+    from breachops.bootstrap import App
 
 __all__ = [
     "TableOrJson",
@@ -91,6 +91,10 @@ def make_app(*, workspace: bool = True) -> App:
     """The app for a command. ``workspace``: the command keeps records, so it refuses outside a
     workspace (one line, exit 2) before anything is created; only ``init``, ``deadlines`` and
     ``rules`` work anywhere."""
+    # Imported here, as in parse_now: every command imports this module, and not all need an app.
+    from breachops.bootstrap import bootstrap
+    from breachops.config.workspace import NotInWorkspace, find_workspace
+
     if workspace and find_workspace() is None:
         raise NotInWorkspace()
     return bootstrap()
@@ -108,6 +112,9 @@ def say(message: str) -> None:
 
 def parse_now(value: str | None, app_: App) -> datetime:
     """``--now``: an ISO 8601 instant with its offset, within the years deadlines are counted in."""
+    from breachops.config.values import MAX_YEAR, MIN_YEAR
+    from breachops.services.checks import check_instant
+
     if value is None:
         return app_.clock.now()
     try:

@@ -1,6 +1,6 @@
-"""`breachops drill rate`, `drill answer`, `drill hotwash`: what evaluators and participants add to a
-drill's record — a P/S/M/U rating of an objective with its reason, an answer to an inject's discussion
-question, a party's hotwash. A finished drill's report is written again to show it.
+"""`breachops drill rate`, `observe`, `answer`, `hotwash`, `pause`, `resume`: what evaluators and
+participants add to a drill's record, and the facilitator's pause. A finished drill's report is written
+again to show what was added.
 
 ``register(drill_app)`` adds the commands to the `drill` group.
 """
@@ -14,6 +14,7 @@ import typer
 from breachops.bootstrap import App
 from breachops.commands.common import make_app, out, record_id
 from breachops.deadlines.capability import RATINGS
+from breachops.playbooks.scenario_time import format_offset
 from breachops.services import drill_evaluation
 from breachops.services.drills import status
 from breachops.textsafe import markup
@@ -22,8 +23,12 @@ __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
-    """Add `rate`, `answer` and `hotwash` to the `drill` command group."""
+    """Add `rate`, `observe`, `answer`, `hotwash`, `pause` and `resume` to the `drill` command group."""
     app.command("rate")(drill_rate)
+    app.command("observe")(drill_observe)
+    app.command("pause")(drill_pause)
+    app.command("resume")(drill_resume)
+    app.command("feedback")(drill_feedback)
     app.command("answer")(drill_answer)
     app.command("hotwash")(drill_hotwash)
 
@@ -43,6 +48,72 @@ def drill_rate(
         f"({RATINGS[made.rating]}) by {markup(made.by)}",
         highlight=False,
     )
+    _refresh_report(app, drill_id)
+
+
+def drill_observe(
+    drill_id: Annotated[str, typer.Argument(metavar="DRILL", callback=record_id)],
+    objective: Annotated[str, typer.Option("--objective", help="The objective's id in the scenario.")],
+    note: Annotated[str, typer.Option("--note", help="What you saw.")],
+    by: Annotated[str, typer.Option("--by", metavar="EMAIL", help="The evaluator's or observer's address.")],
+    rating: Annotated[
+        str | None, typer.Option("--rating", help="How it looks now: P, S, M or U (optional).")
+    ] = None,
+) -> None:
+    """Note what you see of an objective during play, stamped with the scenario time; the report lists
+    the observations (`drill rate` gives the rating that stands)."""
+    made = drill_evaluation.observe(
+        make_app(), drill_id, objective, note, rating.upper() if rating else None, by
+    )
+    out.print(
+        f"{markup(drill_id)} {made.scenario_offset}: observation on {markup(made.objective)} recorded",
+        highlight=False,
+    )
+
+
+def _pause(drill_id: str, by: str, resume: bool) -> None:
+    from breachops.services.drills import pause_drill
+
+    current = pause_drill(make_app(), drill_id, by, resume=resume)
+    state = "resumed" if resume else "paused"
+    out.print(
+        f"{markup(drill_id)}: {state} at {format_offset(current.clock.offset(current.scenario_now))}",
+        highlight=False,
+    )
+
+
+def drill_pause(
+    drill_id: Annotated[str, typer.Argument(metavar="DRILL", callback=record_id)],
+    by: Annotated[str, typer.Option("--by", metavar="EMAIL", help="Who pauses it (the facilitator).")],
+) -> None:
+    """Stop the drill's scenario clock: nothing is delivered and no due time comes nearer until
+    `drill resume`."""
+    _pause(drill_id, by, resume=False)
+
+
+def drill_resume(
+    drill_id: Annotated[str, typer.Argument(metavar="DRILL", callback=record_id)],
+    by: Annotated[str, typer.Option("--by", metavar="EMAIL", help="Who resumes it (the facilitator).")],
+) -> None:
+    """Start a paused drill's scenario clock again where it stood."""
+    _pause(drill_id, by, resume=True)
+
+
+def drill_feedback(
+    drill_id: Annotated[str, typer.Argument(metavar="DRILL", callback=record_id)],
+    by: Annotated[str, typer.Option("--by", metavar="EMAIL", help="The participant answering.")],
+    useful: Annotated[int | None, typer.Option("--useful", help="How useful for your role, 1-5.")] = None,
+    realistic: Annotated[int | None, typer.Option("--realistic", help="How realistic, 1-5.")] = None,
+    ready: Annotated[int | None, typer.Option("--ready", help="How ready you feel now, 1-5.")] = None,
+    comment: Annotated[str, typer.Option("--comment", help="What should change.")] = "",
+) -> None:
+    """Answer the survey of a drill that has ended (1 = not at all, 5 = fully); a later answer replaces
+    yours in the report, which shows the averages beside earlier drills of the same scenario."""
+    from breachops.services.drill_feedback import record_feedback
+
+    app = make_app()
+    record_feedback(app, drill_id, by, {"useful": useful, "realistic": realistic, "ready": ready}, comment)
+    out.print(f"{markup(drill_id)}: feedback of {markup(by)} recorded", highlight=False)
     _refresh_report(app, drill_id)
 
 

@@ -1,4 +1,4 @@
-"""`breachops drill msel export|import`: a scenario as a Master Scenario Events List (CSV or JSON).
+"""`breachops drill msel export|import`: a scenario as a Master Scenario Events List (CSV, XLSX, JSON).
 
 ``register(drill_app)`` adds the `msel` group to the `drill` command group.
 """
@@ -15,7 +15,7 @@ from breachops.commands.common import make_app, out
 from breachops.errors import InputError
 from breachops.files import write_private
 from breachops.playbooks.loader import load_scenario
-from breachops.playbooks.msel import export_msel, import_msel, write_scenario_yaml
+from breachops.playbooks.msel import export_msel, export_rows, import_msel, write_scenario_yaml
 from breachops.textsafe import markup
 
 __all__ = ["register"]
@@ -28,6 +28,7 @@ msel_app = typer.Typer(
 
 class MselFormat(StrEnum):
     csv = "csv"
+    xlsx = "xlsx"
     json = "json"
 
 
@@ -42,9 +43,17 @@ def msel_export(
     fmt: Annotated[MselFormat, typer.Option("--format")] = MselFormat.csv,
     output: Annotated[Path | None, typer.Option("--output", help="Write here instead of printing.")] = None,
 ) -> None:
-    """Print or write the scenario's MSEL: one row per inject, in time order."""
+    """Print or write the scenario's MSEL: one row per inject, in time order (xlsx needs --output)."""
     app = make_app()
     scenario = load_scenario(scenario_name, [app.workspace / "scenarios"], app.playbook_search)
+    if fmt is MselFormat.xlsx:
+        if output is None:
+            raise InputError("--output", None, None, "a workbook is not text", "Give --output FILE.xlsx.")
+        from breachops.playbooks.msel_xlsx import export_xlsx
+
+        write_private(output, export_xlsx(export_rows(scenario)))
+        out.print(f"MSEL of {markup(scenario.ref)} written to {markup(str(output))}", highlight=False)
+        return
     text = export_msel(scenario, fmt.value)  # type: ignore[arg-type]
     if output is None:
         print(text, end="")

@@ -285,14 +285,22 @@ def drill_report(
     drill_id: Annotated[str, typer.Argument(metavar="DRILL", callback=record_id)],
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print the Markdown report.")] = False,
+    finalize: Annotated[
+        bool, typer.Option("--finalize", help="End the evaluation: the report loses its DRAFT mark.")
+    ] = False,
+    by: Annotated[str | None, typer.Option("--by", help="Who finalizes it (with --finalize).")] = None,
 ) -> None:
-    """The after-action report: where it is (HTML and Markdown), or, for a running drill, an interim one."""
+    """The after-action report: where it is (HTML and Markdown), or, for a running drill, an interim one.
+    A finished drill's report is a DRAFT, to which evaluators still add, until --finalize."""
+    from breachops.services.drill_evaluation import finalize_report
     from breachops.services.drill_reports import build_report
 
     app = make_app()
     current = status(app, drill_id)
     score: dict[str, Any] | None
-    if current.drill.status == "running" or not current.drill.report_html:
+    if finalize and not finalize_report(app, drill_id, actor(by)):
+        say(f"the report of {drill_id} was final already")
+    if finalize or current.drill.status == "running" or not current.drill.report_html:
         outcome = build_report(app, drill_id, interim=current.drill.status == "running")
         html, md, score = str(outcome.html_path), str(outcome.md_path), outcome.score
         if current.drill.status == "running":

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 from rich.text import Text
-from sqlalchemy import select
 
 from breachops.bootstrap import App
 from breachops.commands.common import TableOrJson, actor, err, make_app, out, record_id, say
@@ -42,8 +41,8 @@ from breachops.services.incidents import (
 )
 from breachops.services.steps import complete_step
 from breachops.store import Repository
-from breachops.store.models import Message
-from breachops.store.repository import ObligationDiff
+from breachops.store.obligations import ObligationDiff
+from breachops.store.outbox_reads import list_messages
 from breachops.textsafe import json_text, markup
 
 __all__ = ["incident_app", "step_app"]
@@ -177,9 +176,7 @@ def incident_show(
         repo = Repository(session)
         incident = repo.get_incident(incident_id)
         steps, obligations = repo.steps(incident_id), repo.obligations(incident_id)
-        messages = list(
-            session.scalars(select(Message).where(Message.incident_id == incident_id).order_by(Message.id))
-        )
+        messages = list_messages(session, incident_id)
         agreement_ = agreement_of(app, incident)
         flow_state = _flow_state(app, incident.flow_run_id) if incident.status == "open" else None
         gaps = coverage_gaps(facts_of(incident), app.catalogue)
@@ -289,6 +286,56 @@ def incident_close(
         except Exception as exc:  # the record is closed either way
             say(f"could not stop flow run {incident.flow_run_id}: {exc}")
     out.print(f"{markup(incident_id)} closed: {markup(reason)}", highlight=False)
+
+
+_KEEPS = "keeps internal to your party: the console withholds it from the other parties' people"
+
+
+def _disclosure(
+    incident_id: str, facts: list[str] | None, steps: list[str] | None, by: str, share: bool, fmt: TableOrJson
+) -> None:
+    from breachops.services.disclosure import change_disclosure
+
+    change = change_disclosure(
+        make_app(), incident_id, facts=facts or [], steps=steps or [], by=by, share=share
+    )
+    if fmt is TableOrJson.json:
+        data = {"incident": incident_id, "party": change.party, "shared": share}
+        print(json_text(data | {"facts": change.facts, "steps": change.steps}, indent=2))
+        return
+    verb = "shared with every party" if share else f"internal to {change.party}"
+    done = [f"fact {name}" for name in change.facts] + [f"step {name}" for name in change.steps]
+    if not done:
+        out.print(f"{markup(incident_id)}: nothing changed (already as asked)", highlight=False)
+    for item in done:
+        out.print(f"{markup(incident_id)}: {markup(item)} {verb}", highlight=False)
+
+
+@incident_app.command("internal")
+def incident_internal(
+    incident_id: Annotated[str, typer.Argument(metavar="INC", callback=record_id)],
+    by: Annotated[str, typer.Option("--by", help="Your email, as the agreement lists it.")],
+    fact: Annotated[list[str] | None, typer.Option("--fact", help=f"A fact your party {_KEEPS}.")] = None,
+    step: Annotated[list[str] | None, typer.Option("--step", help=f"A step your party {_KEEPS}.")] = None,
+    fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
+) -> None:
+    """Keep facts or steps internal to your party (staged disclosure): the web console shows them to your
+    party's people only, and withholds the audit entries that carry them from the others. Recorded in
+    the audit log; `breachops incident share` lifts a mark."""
+    _disclosure(incident_id, fact, step, by, share=False, fmt=fmt)
+
+
+@incident_app.command("share")
+def incident_share(
+    incident_id: Annotated[str, typer.Argument(metavar="INC", callback=record_id)],
+    by: Annotated[str, typer.Option("--by", help="Your email, as the agreement lists it.")],
+    fact: Annotated[list[str] | None, typer.Option("--fact", help="A fact your party kept internal.")] = None,
+    step: Annotated[list[str] | None, typer.Option("--step", help="A step your party kept internal.")] = None,
+    fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
+) -> None:
+    """Share again what your party kept internal with `breachops incident internal`. Recorded in the
+    audit log."""
+    _disclosure(incident_id, fact, step, by, share=True, fmt=fmt)
 
 
 @step_app.command("done")

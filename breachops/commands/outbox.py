@@ -6,13 +6,13 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
 from breachops.commands.common import TableOrJson, err, make_app, out, record_id
 from breachops.errors import InputError
 from breachops.reports.tables import keep_whole
 from breachops.store import Repository
 from breachops.store.models import Message
+from breachops.store.outbox_reads import find_message, list_messages
 from breachops.textsafe import cell, json_text, markup
 
 __all__ = ["notify_app", "outbox_app"]
@@ -51,11 +51,9 @@ def outbox_list(
     """Messages in the order they were queued (optionally of one incident)."""
     app = make_app()
     with app.transaction() as session:
-        query = select(Message).order_by(Message.created_at, Message.id)
         if incident:
             Repository(session).get_incident(incident)  # an unknown id is refused, not an empty list
-            query = query.where(Message.incident_id == incident)
-        rows = [_summary(m) for m in session.scalars(query)]
+        rows = [_summary(m) for m in list_messages(session, incident)]
     if fmt is TableOrJson.json:
         print(json_text(rows, indent=2))
         return
@@ -76,14 +74,8 @@ def outbox_show(
     """One message with its body and delivery record."""
     app = make_app()
     with app.transaction() as session:
-        query = select(Message)
         number = _message_number(msg_id)
-        query = (
-            query.where(Message.id == number)
-            if number is not None
-            else query.where(Message.idempotency_key == msg_id)
-        )
-        row = session.scalars(query).one_or_none()
+        row = find_message(session, number=number, key=None if number is not None else msg_id)
         if row is None:
             raise InputError("MSG_ID", None, msg_id, "no message has this number or key", _LIST_HINT)
         data = _summary(row) | {"body_text": row.body_text}
@@ -128,9 +120,9 @@ def notify_test(
     report = dispatch(app, channel, sender=settings.mail_from, keys={key}, max_attempts=1)
     if fmt is TableOrJson.json:
         with app.transaction() as session:
-            row = session.scalars(select(Message).where(Message.idempotency_key == key)).one()
+            row = Repository(session).get_message_by_key(key)
             data = {"to": to, "channel": channel.name, "key": key, "sent": key in report.sent}
-            data["error"] = None if key in report.sent else row.last_error
+            data["error"] = None if key in report.sent or row is None else row.last_error
         print(json_text(data, indent=2))
         if not data["sent"]:
             raise typer.Exit(1)
@@ -139,7 +131,7 @@ def notify_test(
         out.print(f"[green]sent[/green] test message to {markup(to)} via {channel.name} (key {markup(key)})")
         return
     with app.transaction() as session:
-        row = session.scalars(select(Message).where(Message.idempotency_key == key)).one()
-        error = row.last_error
+        row = Repository(session).get_message_by_key(key)
+        error = row.last_error if row is not None else "the message was not queued"
     err.print(f"[red]not sent[/red] via {channel.name}: {markup(error)}", highlight=False)
     raise typer.Exit(1)

@@ -1,16 +1,8 @@
 """What a valid contact is: one definition for the agreement loader and the mail builder.
 
-An address must be something the message builder can write into a 7-bit header and every relay can
-route: a plain ASCII addr-spec ``local@host.example``, its local part an RFC 5322 dot-atom (no quoted
-local parts, no comments, no display name, no ``x,evil@example.com`` that a header would read as two
-addresses), its domain a fully qualified host name. The syntax is checked by ``email-validator``.
-An internationalised domain is refused with its ``xn--`` spelling in the hint, because the builder
-writes headers in ASCII and does not speak SMTPUTF8. A recipient's domain must also be one mail can
-reach: special-use names such as ``.invalid``, ``.local`` or ``.localhost`` are refused for people,
-while a sender may use them (the outbox's default sender is ``breachops@outbox.invalid``).
-
-A display name may hold any printable text (the builder quotes or encodes it) but no line break or
-other control character, which could start a header of its own.
+An address is a plain ASCII ``local@host.example`` (a dot-atom local part, no display name) at a domain
+mail can reach; a sender may use a special-use domain such as ``outbox.invalid``. A display name holds
+no line break or control character. Why each rule: docs/input-safety.md.
 """
 
 from __future__ import annotations

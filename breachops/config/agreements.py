@@ -103,6 +103,10 @@ class NoticeWindow(_Strict):
 
 
 class Agreement(_Strict):
+    """The technology-transfer agreement between the parties: who they are and whom to reach there
+    (contacts per role, with time zones), and the contractual notification clauses that become
+    obligations beside the law's."""
+
     id: str
     title: str
     governing_law: str

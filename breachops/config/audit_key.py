@@ -1,14 +1,8 @@
 """The workspace's audit key: the HMAC-SHA256 key every audit event and ledger entry is sealed with.
 
-It lives outside the database, so that write access to the database alone cannot forge a record:
-
-- embedded default: ``<workspace>/audit.key`` (64 hex digits), created 0600 by ``breachops init`` or,
-  in a workspace made before, by the first command that appends to the audit log;
-- team mode: a Prefect Secret block named by ``BREACHOPS_AUDIT_KEY_BLOCK`` (64 hex digits, or any text
-  of at least 32 characters), read by the caller that knows Prefect and handed in as ``secret_block``.
-
-The key is held in an :class:`AuditKey`, which never shows itself (``repr``, ``str``, pickling), and is
-never written to the audit log, a log line, a message or a flow parameter.
+It lives outside the database (``<workspace>/audit.key``, or in team mode a Prefect Secret block named
+by ``BREACHOPS_AUDIT_KEY_BLOCK``), so that write access to the database alone cannot forge a record.
+An :class:`AuditKey` never shows itself (``repr``, ``str``, pickling). docs/audit-log.md.
 """
 
 from __future__ import annotations

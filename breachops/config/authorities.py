@@ -1,13 +1,9 @@
 """The directory of national authorities that bloc-wide rules are sent to, validated on load.
 
-GDPR, NIS2 and the ePrivacy breach rules are EU law, but a notice goes to a national body: the
-supervisory authority, the CSIRT or the telecom regulator of each member state concerned. The shipped
-directory (``breachops/config/authorities/*.yaml``) holds one entry per EEA state and regime, with
-its breach-notification portal, its source and the day it was reviewed. A NIS2 entry also records
-whether, since when and by which law the state has transposed the directive.
-
+GDPR, NIS2 and ePrivacy notices go to a national body of each member state concerned; the shipped
+directory (``breachops/config/authorities/*.yaml``) holds one entry per EEA state and regime.
 ``recipient_for`` is the one hook the deadline engine calls: it turns a bloc rule's generic recipient
-into the named authorities of the places the facts name.
+into the named authorities of the places the facts name (docs/notices.md).
 """
 
 from __future__ import annotations

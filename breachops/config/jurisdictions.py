@@ -6,9 +6,11 @@ its accession and its withdrawal, and a rule of a bloc reaches it only on a day 
 
 from __future__ import annotations
 
+import json
 from bisect import bisect_right
 from datetime import date, timedelta
 from functools import lru_cache
+from pathlib import Path
 
 import pycountry
 
@@ -21,7 +23,9 @@ __all__ = [
     "covers",
     "describe",
     "is_member",
+    "membership_changes",
     "normalise_code",
+    "subdivisions",
 ]
 
 # Membership periods (first day, last day or None). EU: accession dates of the Treaties; the EEC Treaty
@@ -74,7 +78,7 @@ def normalise_code(code: str) -> str:
         country, _, _ = text.partition("-")
         country = ALIASES.get(country, country)
         text = f"{country}-{text.partition('-')[2]}"
-        if pycountry.subdivisions.get(code=text) is None:
+        if text not in subdivisions():
             raise ValueError(
                 f"{code!r} is not an ISO 3166-2 subdivision code (examples: US-CA, CA-QC, DE-BY)"
             )
@@ -84,6 +88,15 @@ def normalise_code(code: str) -> str:
             f"{code!r} is not an ISO 3166-1 alpha-2 country code or a bloc (EU, EEA); examples: DE, BR, US-CA"
         )
     return text
+
+
+@lru_cache(maxsize=1)
+def subdivisions() -> dict[str, str]:
+    """Every ISO 3166-2 code with its name, read from pycountry's own data file: pycountry would build
+    an object and indexes for each of its 5,000 subdivisions, a tenth of a second at every start that
+    reads the catalogue, where codes and names are all that is asked."""
+    entries = json.loads((Path(pycountry.DATABASE_DIR) / "iso3166-2.json").read_bytes())["3166-2"]
+    return {entry["code"]: entry["name"] for entry in entries}
 
 
 def country_of(code: str) -> str:
@@ -137,6 +150,11 @@ def _changes(country: str) -> tuple[date, ...]:
 _CHANGES = {c: _changes(c) for members in MEMBERSHIP.values() for c in members}
 
 
+def membership_changes(code: str) -> tuple[date, ...]:
+    """The days on which the blocs reaching ``code`` change (``blocs_of`` is the same between two)."""
+    return _CHANGES.get(country_of(code), ())
+
+
 @lru_cache(maxsize=65536)
 def covers(rule_jurisdiction: str, fact_code: str, day: date | None = None) -> bool:
     """Whether a rule of ``rule_jurisdiction`` reaches people in ``fact_code`` (on ``day``).
@@ -157,7 +175,7 @@ def covers(rule_jurisdiction: str, fact_code: str, day: date | None = None) -> b
 def all_jurisdictions() -> tuple[str, ...]:
     """Every country, every US state with DC and the territories, and the blocs."""
     countries = sorted(c.alpha_2 for c in pycountry.countries)
-    states = sorted(s.code for s in pycountry.subdivisions.get(country_code="US"))
+    states = sorted(code for code in subdivisions() if code.startswith("US-"))
     return (*MEMBERSHIP, *countries, *states)
 
 
@@ -166,7 +184,6 @@ def describe(code: str) -> str:
     if code in _BLOC_NAMES:
         return _BLOC_NAMES[code]
     if "-" in code:
-        sub = pycountry.subdivisions.get(code=code)
-        return sub.name if sub else code
+        return subdivisions().get(code, code)
     country = pycountry.countries.get(alpha_2=code)
     return getattr(country, "common_name", None) or (country.name if country else code)

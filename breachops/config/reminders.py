@@ -1,17 +1,9 @@
 """When reminders go out, as a workspace (``settings.yaml``) or an agreement (``reminders:``) says.
 
-    reminders:
-      before_hours: [48, 24, 4, 1]     # reminders before a due time (default 24, 4, 1)
-      overdue_every_hours: 4           # escalate one level up the chain this often (default 4)
-      escalate: true                   # false: no overdue escalation at all
-      by_role:
-        executive: {before_hours: [4]}
-      by_rule:                          # a rule id, an obligation key or a step id
-        eu-gdpr-art33-authority: {before_hours: [48, 24, 12, 4, 1], overdue_every_hours: 2}
-
-A field left out keeps the value of the level below (agreement over workspace over the defaults; a
-``by_role`` or ``by_rule`` entry over its file's own defaults). ``deadlines.reminders.ReminderPolicy``
-turns this into schedules.
+``before_hours``, ``overdue_every_hours`` and ``escalate``, at the top and per role (``by_role``) or per
+rule, obligation or step (``by_rule``); a field left out keeps the value of the level below.
+``deadlines.reminders.ReminderPolicy`` turns this into schedules. An example and the layering rules are
+in docs/reminders.md.
 """
 
 from __future__ import annotations

@@ -81,7 +81,9 @@ def load_rule_set(path: Path, label: str) -> RuleSet:
     elif path.is_file():
         files = [path]
     else:
-        raise InputError(label, None, str(path), "is neither a rule file nor a folder of rule files")
+        # The path is part of the problem, so that it is shown whole (a value is cut at 80 characters).
+        shown = repr(str(path))
+        raise InputError(label, None, str(path), f"{shown} is neither a rule file nor a folder of rule files")
     rules: dict[str, Rule] = {}
     no_duty: dict[str, NoDuty] = {}
     for file in files:

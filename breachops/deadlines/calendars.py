@@ -11,15 +11,18 @@ import operator
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache, partial
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import holidays as _holidays
-
 from breachops.config.rule_models import Window
+
+if TYPE_CHECKING:
+    import holidays as _holidays
 
 __all__ = [
     "add_business_days",
     "add_months",
+    "counter",
     "holiday_calendar",
     "is_business_day",
     "local_deadline",
@@ -35,8 +38,10 @@ def holiday_calendar(code: str) -> _holidays.HolidayBase:
     Only the public category is counted: Brazil's Carnival, an optional federal day off (ponto
     facultativo), counts as a working day, which gives the earlier, safer deadline.
     """
+    import holidays  # on first need: most windows are hours or calendar days, and it loads slowly
+
     country, _, subdiv = code.partition("-")
-    return _holidays.country_holidays(country, subdiv=subdiv or None)
+    return holidays.country_holidays(country, subdiv=subdiv or None)
 
 
 def is_business_day(day: date, code: str) -> bool:
@@ -86,18 +91,22 @@ def window_end(window: Window, start: datetime, zone: str | None = None) -> date
     """
     found = _COUNTERS.get(id(window))
     if found is None or found[0] is not window:
-        found = (window, _counter(window))
+        found = (window, counter(window))
         if len(_COUNTERS) < 4096:
             _COUNTERS[id(window)] = found
     return found[1](start, zone)
 
 
 # How each window counts, worked out once per window (kept with it, so that its id stays its own).
-_Counter = Callable[[datetime, "str | None"], datetime]
-_COUNTERS: dict[int, tuple[Window, _Counter]] = {}
+Counter = Callable[[datetime, "str | None"], datetime]
+_COUNTERS: dict[int, tuple[Window, Counter]] = {}
+# Ends of a day window with a cut-off kept per counter, by zone and local day of the start; past it,
+# worked out anew.
+_ENDS_KEPT = 16384
 
 
-def _counter(window: Window) -> _Counter:
+def counter(window: Window) -> Counter:
+    """``window_end`` for one window: (start, zone) → its end in UTC."""
     if window.hours or window.term:
         span = timedelta(hours=window.hours or window.target_hours or 0)
 
@@ -115,13 +124,22 @@ def _counter(window: Window) -> _Counter:
         step = partial(_months, window.months or 0)
     own = window.timezone
     cutoff = window.cutoff
+    # With a cut-off the end depends on the start only through its local day: kept by zone and day.
+    ends: dict[tuple[str, date], datetime] = {}
 
     def local(start: datetime, zone: str | None) -> datetime:
-        zone_info = tz(own or zone or "UTC")
+        name = own or zone or "UTC"
+        zone_info = tz(name)
         at = start.astimezone(zone_info)
-        return local_deadline(step(at.date()), at.time() if cutoff is None else cutoff, zone_info).astimezone(
-            UTC
-        )
+        if cutoff is None:
+            return local_deadline(step(at.date()), at.time(), zone_info).astimezone(UTC)
+        key = (name, at.date())
+        found = ends.get(key)
+        if found is None:
+            found = local_deadline(step(key[1]), cutoff, zone_info).astimezone(UTC)
+            if len(ends) < _ENDS_KEPT:
+                ends[key] = found
+        return found
 
     return local
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-__all__ = ["DiscussionAnswer", "HotwashEntry"]
+__all__ = ["DiscussionAnswer", "FeedbackSummary", "HotwashEntry", "Observation"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,3 +30,27 @@ class HotwashEntry:
     improve: tuple[str, ...]
     by: str
     at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What an evaluator or observer saw of an objective during play, stamped with the scenario time."""
+
+    objective: str
+    note: str
+    rating: str | None  # P, S, M or U, as seen at that moment (a `drill rate` decides the rating)
+    scenario_offset: str  # T+hh:mm
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class FeedbackSummary:
+    """Participants' feedback on one drill: how many answered of how many asked, the average rating per
+    question, and the comments."""
+
+    drill_id: str
+    responses: int
+    invited: int
+    averages: dict[str, float]  # per question, over the responses that rated it
+    comments: tuple[tuple[str, str], ...]  # (who, comment)

@@ -21,9 +21,11 @@ __all__ = [
     "Facts",
     "NotApplicable",
     "Obligation",
+    "assessment",
     "load_facts",
     "obligation",
     "parse_facts",
+    "stage_obligation",
 ]
 
 Basis = Literal["deadline", "target", "awaiting_clock"]
@@ -163,23 +165,47 @@ class _Draft:
 
 def obligation(*values: Any) -> Obligation:
     """``Obligation(*values)``, every field given in order, built faster."""
-    # The engine builds several obligations for every incident. A frozen dataclass's __init__ sets each
-    # field through object.__setattr__ (about 2 µs for 20 fields); plain slot stores on a class of the
-    # same layout, then a change of class, take a quarter of that. The result is an Obligation like any.
     if len(values) != len(_Draft.__slots__):
         raise TypeError(f"an obligation has {len(_Draft.__slots__)} fields, not {len(values)}")
     (
         rule_id, stage, jurisdiction, audience, recipient, citation, title, reason, clock_event,
         clock_start, due, basis, window, term, zones, source, origin, confirmed, kind, status,
     ) = values  # fmt: skip
-    made: Any = object.__new__(_Draft)
-    made.rule_id = rule_id
-    made.stage = stage
-    made.jurisdiction = jurisdiction
-    made.audience = audience
+    fixed = (rule_id, stage, jurisdiction, audience, citation, title, source, origin, confirmed, kind)
+    return stage_obligation(
+        fixed, recipient, reason, clock_event, clock_start, due, basis, window, term, zones, status
+    )
+
+
+# What an obligation of one stage of a rule says whatever the facts: rule id, stage, jurisdiction,
+# audience, citation, title, source, origin, confirmed, kind.
+Fixed = tuple[str, str, str, str, str, str, str, str, bool, str]
+
+
+def stage_obligation(
+    fixed: Fixed,
+    recipient: str,
+    reason: str,
+    clock_event: str,
+    clock_start: datetime | None,
+    due: datetime | None,
+    basis: Basis,
+    window: str,
+    term: str | None,
+    zones: tuple[str, ...],
+    status: Status,
+) -> Obligation:
+    """An obligation of one stage of a rule: ``fixed`` is worked out once per stage, the rest per
+    incident."""
+    # The engine builds several obligations for every incident. A frozen dataclass's __init__ sets each
+    # field through object.__setattr__ (about 2 µs for 20 fields); plain slot stores on a class of the
+    # same layout, then a change of class, take a quarter of that. The result is an Obligation like any.
+    made: Any = _Draft()
+    (
+        made.rule_id, made.stage, made.jurisdiction, made.audience, made.citation, made.title,
+        made.source, made.origin, made.confirmed, made.kind,
+    ) = fixed  # fmt: skip
     made.recipient = recipient
-    made.citation = citation
-    made.title = title
     made.reason = reason
     made.clock_event = clock_event
     made.clock_start = clock_start
@@ -188,10 +214,6 @@ def obligation(*values: Any) -> Obligation:
     made.window = window
     made.term = term
     made.zones = zones
-    made.source = source
-    made.origin = origin
-    made.confirmed = confirmed
-    made.kind = kind
     made.status = status
     made.__class__ = Obligation
     return made  # type: ignore[no-any-return]
@@ -221,3 +243,27 @@ class Assessment:
     computed_at: datetime
     gaps: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+
+
+class _AssessmentDraft:
+    """An Assessment's slots, writable: as for an obligation (``_Draft``)."""
+
+    __slots__ = tuple(f.name for f in fields(Assessment))
+
+
+def assessment(
+    obligations: tuple[Obligation, ...],
+    not_applicable: tuple[NotApplicable, ...],
+    computed_at: datetime,
+    gaps: tuple[str, ...],
+    warnings: tuple[str, ...],
+) -> Assessment:
+    """``Assessment(...)``, built by slot stores as ``stage_obligation`` builds an obligation."""
+    made: Any = _AssessmentDraft()
+    made.obligations = obligations
+    made.not_applicable = not_applicable
+    made.computed_at = computed_at
+    made.gaps = gaps
+    made.warnings = warnings
+    made.__class__ = Assessment
+    return made  # type: ignore[no-any-return]

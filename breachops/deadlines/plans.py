@@ -15,9 +15,9 @@ from breachops.config.authorities import Directory, recipient_for, regime_of
 from breachops.config.jurisdictions import MEMBERSHIP
 from breachops.config.rule_models import Rule, Stage, Window
 from breachops.config.zones import zone_of, zones_of_bloc
-from breachops.deadlines.calendars import window_end
-from breachops.deadlines.conditions import Check, compile_conditions
-from breachops.deadlines.models import NotApplicable
+from breachops.deadlines.calendars import counter
+from breachops.deadlines.conditions import Conditions
+from breachops.deadlines.models import Fixed, NotApplicable
 
 __all__ = ["RulePlan", "StagePlan", "WindowPlan", "rule_zones"]
 
@@ -28,12 +28,24 @@ _KEPT = 4096
 # Not-applicable entries per reason, kept per rule: the reasons that repeat (a sector, a category, a
 # risk) are few; those that carry counts are many and are not all worth keeping.
 _REFUSALS_KEPT = 256
+_UNKNOWN = object()
 
 
 class WindowPlan:
     """A window and what an obligation says of it."""
 
-    __slots__ = ("basis", "description", "elapsed", "own_zone", "term", "timezone", "window")
+    __slots__ = (
+        "basis",
+        "count",
+        "description",
+        "elapsed",
+        "own_zone",
+        "shown",
+        "single",
+        "term",
+        "timezone",
+        "window",
+    )
 
     def __init__(self, window: Window):
         self.window = window
@@ -43,25 +55,27 @@ class WindowPlan:
         self.description = window.description
         self.term = window.term
         self.basis = "target" if window.term else "deadline"
+        # Counted in one zone only: the window's own, or none (elapsed time).
+        self.count = counter(window)
+        self.single = bool(window.timezone) or not window.local
+        self.shown: tuple[object, object, tuple[str, ...]] = (None, None, ())
 
-    def end(
-        self, start: datetime, zones: tuple[str, ...], ends: dict[tuple[object, ...], datetime]
-    ) -> datetime:
-        """The window's end; counted in several zones, the earliest. ``ends`` keeps those already
-        counted (per window, start and zones) for the rest of one assessment."""
+    def shown_zones(self, zones: tuple[str, ...], party_zones: tuple[str, ...]) -> tuple[str, ...]:
+        """The zones an obligation shows its due time in, for the rule's ``zones`` and the parties'."""
+        last = self.shown  # most rules count in the same zones for every incident: kept for the last
+        if last[0] is not zones or last[1] is not party_zones:
+            last = self.shown = (zones, party_zones, _shown_zones(self.own_zone or zones, party_zones))
+        return last[2]
+
+    def end(self, start: datetime, zones: tuple[str, ...]) -> datetime:
+        """The window's end; counted in several zones, the earliest."""
         elapsed = self.elapsed
         if elapsed is not None:
             return start + elapsed  # clocks are UTC instants: elapsed time needs no calendar
-        key = (self, start, zones)
-        found = ends.get(key)
-        if found is None:
-            window = self.window
-            if window.timezone or not window.local or len(zones) == 1:
-                found = window_end(window, start, zones[0])
-            else:
-                found = min(window_end(window, start, zone) for zone in zones)
-            ends[key] = found
-        return found
+        count = self.count
+        if self.single or len(zones) == 1:
+            return count(start, zones[0])
+        return min(count(start, zone) for zone in zones)
 
 
 class StagePlan:
@@ -74,6 +88,8 @@ class StagePlan:
         "cap_from",
         "clock",
         "earlier",
+        "event",
+        "fixed",
         "from_text",
         "name",
         "outer",
@@ -81,12 +97,16 @@ class StagePlan:
         "window",
     )
 
-    def __init__(self, stage: Stage):
+    def __init__(self, stage: Stage, rule: Rule):
         self.name = stage.name
+        self.fixed: Fixed = (
+            rule.id, stage.name, rule.jurisdiction, rule.audience, rule.citation, rule.title,
+            rule.source, rule.origin, rule.confirmed, rule.kind,
+        )  # fmt: skip
         self.clock: str | None = stage.clock
         self.after = stage.after or ""
         self.window = WindowPlan(stage.window)
-        event = stage.clock if stage.clock is not None else f"{stage.after} due"
+        self.event = event = stage.clock if stage.clock is not None else f"{stage.after} due"
         self.waiting = f"clock waits for {event}" + ("_at" if not event.endswith(" due") else "")
         self.from_text = f"{stage.window.description} from {event} "
         self.cap: WindowPlan | None = None
@@ -110,8 +130,8 @@ class RulePlan:
     __slots__ = (
         "bloc",
         "bounded",
-        "check",
         "citation",
+        "conditions",
         "contract",
         "directory",
         "first_clock",
@@ -121,6 +141,7 @@ class RulePlan:
         "in_force_from",
         "in_force_until",
         "law",
+        "outcome",
         "recipients",
         "refusals",
         "routed",
@@ -140,14 +161,15 @@ class RulePlan:
         self.contract = rule.kind == "contract"
         self.bloc = rule.jurisdiction in MEMBERSHIP
         self.first_clock = rule.stages[0].clock or "aware"
-        self.check: Check = compile_conditions(rule)
+        self.conditions = Conditions(rule)
+        self.outcome = self.conditions.outcome
         self.bounded = rule.in_force_from is not None or rule.in_force_until is not None
         self.in_force_from = rule.in_force_from
         self.in_force_until = rule.in_force_until
         # An instant's local day is within a day of its UTC day: within these UTC days, in force everywhere.
         self.safe_from = date.min if rule.in_force_from is None else rule.in_force_from + _DAY
         self.safe_until = date.max if rule.in_force_until is None else rule.in_force_until - _DAY
-        self.stages = tuple(StagePlan(stage) for stage in rule.stages)
+        self.stages = tuple(StagePlan(stage, rule) for stage in rule.stages)
         # A bloc's law counts its days in the member states the facts name; any other rule in its own.
         self.zones = None if self.bloc and self.law else rule_zones(rule.jurisdiction, rule.kind, ())
         self.directory = directory
@@ -170,8 +192,9 @@ class RulePlan:
     def out_of_force(self, days: tuple[date, ...]) -> NotApplicable | None:
         """None if the rule is in force on any of ``days`` (the local days its clock starts, earliest
         first), else why not: kept per set of days."""
-        if days in self.force:
-            return self.force[days]
+        found = self.force.get(days, _UNKNOWN)
+        if found is not _UNKNOWN:
+            return found  # type: ignore[return-value]
         rule = self.rule
         found = None
         if not any(rule.in_force_on(day) for day in days):
@@ -216,3 +239,9 @@ def rule_zones(jurisdiction: str, kind: str, where: tuple[str, ...]) -> tuple[st
     else:
         zones[zone_of(jurisdiction)] = None
     return tuple(zones)
+
+
+@lru_cache(maxsize=4096)
+def _shown_zones(rule_zones: tuple[str, ...], party_zones: tuple[str, ...]) -> tuple[str, ...]:
+    # The zones of the jurisdiction concerned (a few, for a bloc), then the parties' people's zones.
+    return tuple(dict.fromkeys(z for z in rule_zones[:3] + party_zones if z != "UTC"))

@@ -2,30 +2,9 @@
 
 Nothing here reads a clock or the database. The caller passes the incident's obligation and step rows
 (anything with the attributes named below), its agreement and a :class:`ReminderPolicy`, and gets back
-every :class:`Reminder` the items call for, sent or not, past or future. The dispatcher
-(``notifications/outbox.py``) queues those whose ``due_at`` has come and that are not yet in the
-outbox; because the key of a reminder does not contain its time, a recomputed deadline gives the same
-keys new ``due_at`` values (reminders move), and an item that is met, done, waived or withdrawn gives
-no reminders at all (they are cancelled, unless already queued).
-
-Decisions:
-
-- Before the due time, a ``reminder`` goes to the item's owners at each offset (default 24 h, 4 h and
-  1 h before). After it, an ``overdue`` escalation goes every ``overdue_every`` (default 4 h) one level
-  up the escalation chain of each owner's party: level 1 at due + 4 h to the first role above the
-  owner in ``Party.escalation`` (the first role of the chain if the owner is not in it), level 2 at
-  due + 8 h to the next one, and so on until the chain ends.
-- Owners. A step is owned by its ``owner_role`` at ``owner_party`` (``both``: disclosing and receiving);
-  a role a party has no contact for falls back to that party's incident lead. An obligation of a
-  ``counterparty`` audience or a ``contract-`` rule is owned by the incident lead of the party that
-  must notify (``notifier`` maps obligation keys to that party; the agreement's notice windows give it).
-  Any other obligation (regulator, individuals, …) is owned by both parties' ``legal`` (fallback
-  ``incident_lead``): reminders go to people of the agreement, never to the audience itself.
-- Reminders that would fall before ``since`` (the incident's opening) are dropped: a step due 2 h after
-  the incident opened gets its 1 h reminder, not a burst of "-24h" and "-4h" ones at opening time.
-- Overrides: ``by_rule`` (an obligation's rule id or key, or a step id) wins over ``by_role`` (the
-  owner's role), which wins over the defaults. :meth:`ReminderPolicy.with_overrides` lays a workspace's
-  or an agreement's ``reminders:`` settings (``config/reminders.py``) over a policy.
+every :class:`Reminder` the items call for, sent or not, past or future. A reminder's key holds no time,
+so a recomputed deadline moves its reminders and a closed item drops them. Who owns what, how overdue
+items escalate and which schedule wins: docs/reminders.md.
 """
 
 from __future__ import annotations

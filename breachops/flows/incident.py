@@ -1,13 +1,9 @@
 """The incident response flow: the playbook, step by step, waiting for people where it must.
 
-The store is the source of truth for what is done. On every (re)execution the flow reads where the
-incident stands, does the steps that need no person (each a task named after its step, so the Prefect
-UI shows the playbook), and suspends when only gated steps are left, asking for one typed answer. A
-suspension costs no process; a person's answer (from `breachops step done` or the UI's resume form)
-reschedules the run, and it starts again from the top, skipping what is done.
-
-Suspension keys are derived from the set of steps done so far and a counter, so a replayed run meets
-its earlier suspensions in the same order and Prefect hands back the answers they received.
+The store is the source of truth for what is done. Each (re)execution reads where the incident stands,
+runs the steps that need no person as tasks, and suspends when only gated steps are left. An answer
+reschedules the run, which starts again from the top, skipping what is done; suspension keys follow the
+steps done so far, so a replay meets its earlier suspensions and their answers (docs/runtime.md).
 """
 
 from __future__ import annotations
@@ -23,6 +19,7 @@ from prefect.flow_runs import suspend_flow_run
 
 from breachops.bootstrap import App, bootstrap
 from breachops.errors import InputError
+from breachops.flows.artifacts import publish_playbook_picture
 from breachops.flows.gates import gate_input_model, split_answer
 from breachops.flows.names import FLOW_NAME
 from breachops.services.incidents import playbook_of, recompute_obligations
@@ -102,6 +99,16 @@ def record_answer(incident_id: str, step_id: str, phase: str, answer: dict[str, 
     return True
 
 
+@task(name="picture", task_run_name="show the playbook in Prefect", cache_policy=NO_CACHE)
+def show_playbook(incident_id: str) -> None:
+    """Steps and obligations as artifacts keyed by the incident (``flows/artifacts.py``). A failure to
+    publish them is logged and never stops the playbook."""
+    try:
+        publish_playbook_picture(_app(), incident_id)
+    except Exception:
+        log.exception("could not publish the playbook's artifacts for %s", incident_id)
+
+
 def _gate_key(done: frozenset[str], attempt: int) -> str:
     digest = hashlib.sha256(",".join(sorted(done)).encode()).hexdigest()[:12]
     return f"gate-{digest}-{attempt}"
@@ -115,10 +122,9 @@ def incident_response(incident_id: str) -> str:
     attempt = 0
     while True:
         where = progress(app, incident_id)
-        if where.closed:
-            return "closed"
-        if where.finished:
-            return "completed"
+        if where.closed or where.finished:
+            show_playbook(incident_id)
+            return "closed" if where.closed else "completed"
         if where.runnable:
             phase_of = _phases_by_step(app, incident_id)
             futures = [
@@ -128,6 +134,7 @@ def incident_response(incident_id: str) -> str:
                 future.result()
             continue
         mark_waiting(app, incident_id, [s.id for s in where.waiting])
+        show_playbook(incident_id)
         answer = suspend_flow_run(
             wait_for_input=gate_input_model(where.waiting),
             key=_gate_key(where.done, attempt),

@@ -1,28 +1,15 @@
 """The reminder service: an APScheduler ``BackgroundScheduler`` that wakes the dispatcher on time.
 
-The database is the source of truth. Reminders are derived from the stored obligations and steps at
-every tick, so a recomputed deadline moves its reminders and a met obligation cancels them; the
-scheduler only decides *when* to look. Two jobs live in the application database (table
-``apscheduler_jobs``, through the app's own engine):
-
-- ``breachops-reminders-wake``: a one-shot at the next due reminder, retry or lease expiry
-  (``outbox.next_due``), rescheduled after every tick;
-- ``breachops-reminders-safety``: every 30 s, in case a deadline changed without anyone telling us.
-
-A stored job only names a module-level function and a service id, never the service itself, so the
-job store stays picklable and a restarted process re-attaches its jobs to its new service.
-
-Host it from ``breachops serve``::
-
-    service = ReminderService(app, app.channel(), fallback=None, sender=app.mail_settings.mail_from)
-    service.start()
-    try: ...serve...
-    finally: service.stop()
+Reminders are derived from the database at every tick; the scheduler only decides *when* to look. Two
+jobs live in the application database: a one-shot wake-up at the next instant with work, and a safety
+tick every 30 s. A stored job names a module-level function and a service id, never the service, so a
+restarted process re-attaches its jobs. ``serve`` hosts it (docs/reminders.md).
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from datetime import datetime, timedelta
 
@@ -31,6 +18,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from breachops.bootstrap import App
 from breachops.deadlines.reminders import ReminderPolicy
+from breachops.notifications.action_reminders import queue_action_reminders
 from breachops.notifications.channels.base import Channel
 from breachops.notifications.models import Mailbox
 from breachops.notifications.notices import next_digest_after, queue_due_digests
@@ -78,6 +66,7 @@ class ReminderService:
         max_attempts: int = 5,
         safety_seconds: float = 30.0,
         service_id: str = "default",
+        claimant: str | None = None,
         batch: int = 200,
         senders: int = 1,
     ) -> None:
@@ -98,13 +87,16 @@ class ReminderService:
         self.max_attempts = max_attempts
         self.safety_seconds = safety_seconds
         self.service_id = service_id
+        # Its claims on messages: one name per machine and workspace, which a serve lock keeps to one
+        # live process, so at start what it held is its dead predecessor's (docs/exactly-once.md).
+        self.claimant = claimant or f"serve:{socket.gethostname()}:{app.workspace}"
         self.scheduler: BackgroundScheduler | None = None
         self._lock = threading.Lock()
 
     def start(self) -> None:
         """Take over rows a dead predecessor left in ``sending``, then start the jobs and tick once."""
         self._stopping = False
-        recover_stuck(self.app, everything=True)  # one service per application database
+        recover_stuck(self.app, claimant=self.claimant)  # what this service held when it died
         _SERVICES[self.service_id] = self
         store = SQLAlchemyJobStore(engine=self.app.engine, tablename=JOB_TABLE)
         scheduler = BackgroundScheduler(
@@ -157,12 +149,13 @@ class ReminderService:
             while True:
                 at = now or self.app.clock.now()
                 queue_due_reminders(self.app, at, planner=self.planner)
+                queue_action_reminders(self.app, at)  # corrective actions before and after their due date
                 if self._digests_checked is None or self._digests_checked < next_digest_after(at) - DAY:
                     queue_due_digests(self.app, at)  # at most once per digest hour (and at start)
                     self._digests_checked = at
                 round_ = dispatch(
                     self.app, self.channel, at, fallback=self.fallback, max_attempts=self.max_attempts,
-                    sender=self.sender, limit=self.batch, senders=self.senders,
+                    sender=self.sender, limit=self.batch, senders=self.senders, claimant=self.claimant,
                 )  # fmt: skip
                 report.add(round_)
                 if round_.claimed < self.batch or self._stopping:

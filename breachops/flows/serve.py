@@ -1,13 +1,9 @@
-"""`breachops serve`: the long-running process that runs the playbooks (and, later, the scheduler).
+"""`breachops serve`: the long-running process that runs the playbooks, the reminders and the console.
 
 It registers the deployments, reschedules runs a killed predecessor left half-done, then claims and
-runs scheduled flow runs in threads. Every few seconds it also gives every open incident its flow run
-(``reconcile.py``) and wakes any incident whose answers are in the store while its flow still sleeps
-(a resume that never reached Prefect), so no incident is left without its playbook and no answer is
-lost. Every 30 s it sends the invitations of scheduled drills and starts the drills that are due.
-
-It writes a heartbeat every tick (``serve_record.py``), ends when its workspace folder is deleted,
-and, on the embedded default, brings the local Prefect server back when it stops answering.
+runs scheduled flow runs in threads. On its tick it gives every open incident its flow run, wakes
+incidents whose answers never reached Prefect, fires drill schedules and watches the rule catalogue;
+it ends when its workspace folder is deleted. What runs when, and why: docs/runtime.md.
 """
 
 from __future__ import annotations

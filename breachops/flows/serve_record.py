@@ -1,13 +1,8 @@
 """What a running `breachops serve` says about itself, in its workspace folder.
 
-- ``serve.lock``: held (flock) for the life of the process, so one workspace folder has one `serve`.
-  Several `serve` processes on different machines may share one PostgreSQL database: the lock is per
-  folder, not per database.
-- ``serve.json``: its pid, the Prefect API it uses, when it started, and the settings it runs with
-  (mail channel, sender, database; never a secret), so that `status` shows them and the CLI can
-  say when the shell's differ.
-- ``serve.heartbeat``: rewritten every tick: when serve last ticked and last reached Prefect, so a
-  serve that stopped working shows as stalled even while its process is alive.
+``serve.lock`` (one `serve` per folder, not per database), ``serve.json`` (pid, Prefect API, start time
+and settings, never a secret) and ``serve.heartbeat`` (last tick and last contact with Prefect, so a
+stalled `serve` shows as such while its process lives). docs/runtime.md.
 """
 
 from __future__ import annotations
@@ -159,23 +154,15 @@ def read_heartbeat(workspace: Path) -> dict[str, Any] | None:
     return _read_json(workspace.resolve() / HEARTBEAT)
 
 
-def redacted_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a URL SQLAlchemy reads: show only its scheme
-        return url.split(":", 1)[0] + ":…"
-
-
 def shell_settings(database_url: str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The settings that decide what `serve` does, as this environment gives them (never a secret)."""
-    from breachops.notifications.settings import load_mail_settings
+    from breachops.bootstrap import shown_mail_settings
+    from breachops.store.database import redacted_url
 
     env = os.environ if environ is None else environ
     settings: dict[str, Any] = {"database_url": redacted_url(database_url)}
-    try:  # a Secret block is not read here: only whether one is named matters
-        mail = load_mail_settings(env, secret_block=lambda _name: "not read")
+    try:
+        mail = shown_mail_settings(env)
     except InputError as exc:
         settings["mail_error"] = str(exc)
         return settings

@@ -104,27 +104,24 @@ def workspace_status(app: App, *, now: float | None = None) -> dict[str, Any]:
 
 
 def _store_status(app: App) -> dict[str, Any]:
-    from sqlalchemy import func, select
-
     from breachops.deadlines.reminders import ReminderPolicy
     from breachops.notifications.outbox import next_due
     from breachops.store import Repository
     from breachops.store.drills import DrillRepository
-    from breachops.store.models import Message
+    from breachops.store.outbox_reads import message_counts
 
     with app.transaction() as session:
         incidents = [i.id for i in Repository(session).list_incidents(status="open")]
         drills = [d.id for d in DrillRepository(session).list_drills(status="running")]
-        parked = session.scalar(select(func.count()).select_from(Message).where(Message.status == "failed"))
-        queued = session.scalar(select(func.count()).select_from(Message).where(Message.status == "queued"))
+        counts = message_counts(session)
     policy = ReminderPolicy().with_overrides(app.settings.reminders)  # as serve's reminder service
     due = next_due(app, app.clock.now(), policy=policy)
     return {
         "open_incidents": incidents,
         "running_drills": drills,
         "next_reminder_due": due.isoformat() if due else None,
-        "messages_queued": int(queued or 0),
-        "messages_parked": int(parked or 0),
+        "messages_queued": counts.get("queued", 0),
+        "messages_parked": counts.get("failed", 0),
     }
 
 

@@ -1,15 +1,10 @@
 """The local Prefect server's keeper: ``python -m breachops.flows.watchdog WORKSPACE PORT [COMMAND...]``.
 
-The CLI starts this small process (standard library only, about 10 MB) instead of the server itself.
-It starts `prefect server start` on the given port as its child and then:
-
-- restarts it on the same port when it dies (a crash, the OOM killer, a stray SIGKILL), so every
-  process that knows the address keeps working once it answers again;
-- ends it, and itself, when the workspace folder is deleted, so nothing outlives its workspace;
-- ends it on SIGTERM (`breachops stop`); the child also gets SIGTERM should this process be killed.
-
-The environment the CLI passes (database, port, quiet settings) is the server's. ``server.json`` in
-the Prefect home records the server's pid, the watchdog's pid and the address.
+The CLI starts this small process (standard library only) instead of the server itself. It runs
+`prefect server start` on the given port as its child, restarts it on the same port when it dies, and
+ends it on SIGTERM or when the workspace folder is deleted; the child also gets SIGTERM should this
+process be killed. ``server.json`` in the Prefect home records both pids and the address.
+docs/runtime.md.
 """
 
 from __future__ import annotations

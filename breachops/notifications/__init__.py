@@ -1,12 +1,10 @@
 """Email notifications: render a kind of message, build an OutgoingMessage, send it through a channel.
 
-    rendered = render("reminder", context, drill=False, template_dir=workspace / "templates")
-    message = OutgoingMessage(idempotency_key=..., sender=..., recipients=[...], subject=rendered.subject,
-                              text=rendered.text, html=rendered.html, incident_id=..., kind="reminder")
-    channel = build_channel(load_mail_settings(), workspace, clock=clock, drill_participants=lookup)
-    delivery = channel.send(message)        # or DeliveryError / DrillIsolationError
+    rendered = render("reminder", context, drill=False, template_dir=app.template_dir)
+    message = OutgoingMessage(idempotency_key=..., subject=rendered.subject, text=rendered.text, ...)
+    delivery = app.channel().send(message)  # or DeliveryError / DrillIsolationError
 
-This package never imports ``flows``; retries are the caller's (see ``retry.next_delay``).
+This package never imports ``flows``; retries are the caller's (``retry.next_delay``). docs/mail.md.
 """
 
 from breachops.notifications.channels import (

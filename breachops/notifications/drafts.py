@@ -1,13 +1,9 @@
 """Drafts of the notices a law requires, each obligation's own, in its recipient's language.
 
-Each open obligation addressed to an authority or to the people affected is matched to its regime's
-notice (``regimes.py``). Obligations with the same notice and the same recipient (the stages of one
-report, or two rules that both send a notice to the same commission) share one draft: the facts are
-the same, so the people approving it see it once, with each obligation's own deadline. The notice is
-rendered from the language-specific templates (``notice_templates.py``), and, when that language is
-not English, again in English as a working copy for the reviewers. Each element the law requires
-prints its value, or a gap ``[[FILL IN: <element> (<citation>)]]``; a template that drops an element
-is refused.
+Open obligations to an authority or to the people affected are matched to their regime's notice
+(``regimes.py``); those with the same notice and recipient share one draft. It is rendered in the
+recipient's language, with an English working copy, and each required element shows its value or a
+``[[FILL IN: <element> (<citation>)]]`` gap. Why drafts are grouped so: docs/notices.md.
 """
 
 from __future__ import annotations

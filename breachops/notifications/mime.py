@@ -1,14 +1,7 @@
 """An OutgoingMessage as the bytes of an RFC 5322 message: multipart/alternative (text, HTML), inside
 multipart/mixed with an iCalendar attachment when there is one. The outbox and SMTP channels both send
-exactly these bytes.
-
-The bytes are written here directly rather than through ``email.message.EmailMessage``: the stdlib's
-header registry parses and refolds every header, which made building and flattening a message some
-4 ms, the largest cost of each reminder in a burst. What is written is deliberately plain, so a parser
-reads it back to the same values (``tests/notifications/test_mime.py`` checks that with the stdlib
-parser): all 7-bit, CRLF line ends, lines of at most 78 characters; text parts quoted-printable
-(readable where ASCII, exact for everything else), the attachment base64; headers with non-ASCII text,
-or text that could pass for an encoded word, as RFC 2047 encoded words.
+exactly these bytes: 7-bit, CRLF, lines of at most 78 characters, written directly rather than through
+``email.message`` for speed (docs/mail.md says why, and what keeps a parser reading them back the same).
 """
 
 from __future__ import annotations

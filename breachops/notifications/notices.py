@@ -1,24 +1,9 @@
 """The messages of an incident's life besides reminders: opened, step assigned, daily digest, drafts.
 
-Each is queued through the same idempotent outbox as reminders, with a key made of what it is about,
-so a replayed flow or a repeated tick never queues it twice:
-
-| kind | key (after ``<incident>|``) | to |
-|---|---|---|
-| incident_opened | ``incident_opened|<party>.<role>`` | every contact of the two parties |
-| step_assigned | ``step_assigned|<step>|<party>.<role>`` | the step's owners (else the incident lead) |
-| digest | ``digest|<UTC date>|<party>.<role>`` | each party's incident lead, daily at ``DIGEST_HOUR`` |
-| catalogue_changed | ``catalogue_changed|<fingerprint[:16]>|<party>.<role>`` | leads, legal, DPOs |
-| counterparty_notice_draft | ``<kind>|<obligation key>|<party>.<role>`` | the notifier's lead and legal |
-| regulator_/individuals_notice_draft | ``<kind>|<obligation key>[+<key>...]|<party>.<role>`` | DPO, legal |
-
-Drafts are for a person to approve and send: a counterparty notice goes to the notifying party's
-incident lead and legal contact; a regulator or individuals notice to each party's DPO and legal
-contact. A regulator or individuals draft serves the obligations that share a notice and a recipient
-(``drafts.py``), its obligation keys sorted and joined by ``+``: one obligation, the key it always had.
-Nothing here addresses a regulator or an affected person (the dispatcher would refuse anyone outside
-the agreement anyway). A drill incident's messages go only to its participants and
-carry ``[DRILL]`` subjects (``render`` adds it; the channel's DrillGuard checks it).
+Each is queued through the same idempotent outbox as reminders, with a key made of what it is about
+(``<incident>|<kind>|...|<party>.<role>``), so a replayed flow or a repeated tick never queues it twice.
+Drafts go to the parties' own people for approval; nothing here addresses a regulator or an affected
+person. The key and recipients of each kind are listed in docs/notices.md.
 """
 
 from __future__ import annotations

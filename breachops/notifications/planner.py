@@ -1,15 +1,9 @@
 """Which reminders of the open incidents are due and not yet in the outbox, cheaply enough to ask often.
 
-The reminder service asks at every tick, and a tick must stay short when thousands of reminders fall due
-at once. Deriving every incident's reminders each time would cost milliseconds per incident, so a
-:class:`ReminderPlanner` reads the steps and obligations of all open incidents in two queries and
-derives again only for an incident whose rows changed since the last look. The database stays the
-source of truth: a recomputed deadline changes a row, so its reminders move at the next look, and a
-met obligation or a done step drops its reminders.
-
-It also remembers which message keys it has seen in the outbox. Messages are never deleted, so a
-remembered key stays valid; a key it does not know is checked against the database when queued
-(``Repository.queue_message`` is idempotent by key), so a stale memory costs work, never a duplicate.
+A :class:`ReminderPlanner` reads all open incidents' steps and obligations in two queries and derives
+again only for an incident whose rows changed; it remembers the outbox keys it has seen (messages are
+never deleted, and queueing is idempotent by key, so a stale memory costs work, never a duplicate).
+Why: docs/reminders.md.
 """
 
 from __future__ import annotations
@@ -19,13 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from breachops.bootstrap import App
 from breachops.config.agreements import Agreement
 from breachops.deadlines.reminders import Recipient, Reminder, ReminderPolicy, derive_reminders
 from breachops.notifications.keys import message_key
-from breachops.store.models import Incident, Message, ObligationRow, StepRow
+from breachops.store.reminder_inputs import reminder_inputs
 
 __all__ = ["DueReminder", "ReminderPlanner"]
 
@@ -48,7 +40,7 @@ class _Plan:
 
 
 class ReminderPlanner:
-    """Remembers each open incident's derived reminders and the outbox keys it has seen (see above).
+    """Remembers each open incident's derived reminders and the outbox keys it has seen.
 
     ``policy_for`` gives the policy of one incident's agreement (the workspace policy with the
     agreement's own overrides); by default every incident gets ``policy``.
@@ -69,34 +61,14 @@ class ReminderPlanner:
         return {incident_id: plan.reminders for incident_id, plan in self._refresh().items()}
 
     def _refresh(self) -> dict[str, _Plan]:
-        """Read the open incidents' rows and derive again where they changed (see the module notes)."""
+        """Read the open incidents' rows and derive again where they changed (docs/reminders.md)."""
         with self.app.transaction() as session:
-            incidents = session.execute(
-                select(Incident.id, Incident.opened_at).where(Incident.status == "open")
-            ).all()
-            open_ids = select(Incident.id).where(Incident.status == "open")
-            steps = session.execute(
-                select(
-                    StepRow.incident_id, StepRow.step_id, StepRow.title, StepRow.owner_role,
-                    StepRow.owner_party, StepRow.due, StepRow.status,
-                )
-                .where(StepRow.incident_id.in_(open_ids))
-                .order_by(StepRow.incident_id, StepRow.id)
-            ).all()  # fmt: skip
-            obligations = session.execute(
-                select(
-                    ObligationRow.incident_id, ObligationRow.key, ObligationRow.rule_id, ObligationRow.title,
-                    ObligationRow.citation, ObligationRow.audience, ObligationRow.due, ObligationRow.status,
-                )
-                .where(ObligationRow.incident_id.in_(open_ids), ObligationRow.status != "withdrawn")
-                .order_by(ObligationRow.incident_id, ObligationRow.due, ObligationRow.key)
-            ).all()  # fmt: skip
-            if not self._seen_outbox:
-                self._queued.update(
-                    session.scalars(select(Message.idempotency_key).where(Message.incident_id.in_(open_ids)))
-                )
-                self._seen_outbox = True
-            agreements = self.app.agreements.of(session, [incident_id for incident_id, _ in incidents])
+            rows = reminder_inputs(session, outbox_keys=not self._seen_outbox)
+            agreements = self.app.agreements.of(session, [incident_id for incident_id, _ in rows.incidents])
+        if rows.outbox_keys is not None:
+            self._queued.update(rows.outbox_keys)
+            self._seen_outbox = True
+        incidents, steps, obligations = rows.incidents, rows.steps, rows.obligations
         steps_of = _group(steps)
         obligations_of = _group(obligations)
         plans: dict[str, _Plan] = {}

@@ -1,13 +1,9 @@
 """What each law's notice must say: regimes as data, validated on load.
 
-A regime (``breachops/notifications/regimes/<family>.yaml``) is one legal family: GDPR, LGPD, HIPAA,
-the SEC's Form 8-K, ... It lists its notices; a notice serves the rules it names (a rule id, or a
-prefix ending in ``*``), optionally only some of their stages, and lists the elements the law requires
-in it, each with its citation and the fact or gate answer that fills it (``fill``; none: always a gap a
-person completes). A regime also names the language(s) its recipient accepts (the first is the
-draft's) and the recipient's time zone, both possibly by the member state whose authority is addressed.
-
-A workspace may add or replace regimes in its own ``regimes/`` folder (same family: replaced).
+A regime (``breachops/notifications/regimes/<family>.yaml``) is one legal family; its notices name the
+rules they serve and the elements the law requires, each with its citation and what fills it, and the
+recipient's languages and time zone. A workspace may add or replace regimes in its own ``regimes/``
+folder (same family: replaced). The format is described in docs/notices.md.
 """
 
 from __future__ import annotations

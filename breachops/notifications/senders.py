@@ -1,16 +1,9 @@
 """Sender threads: a few messages on the wire at once, each thread over a connection of its own.
 
-One SMTP connection carries one message at a time, and most of a message's time there is spent
-waiting: for the server's reply to each command, and for the commit of its hand-over mark. A burst of
-reminders (thousands due within a minute) needs those waits to overlap, so the dispatcher can hand
-parts of a claimed batch to a :class:`SenderPool`.
-
-Each thread runs inside its own :func:`~.channels.base.connection_batch`, so a channel keeps one
-connection per thread and reuses it from one batch to the next while work keeps coming; a thread that
-has been idle for ``idle_seconds`` closes its connection and ends (well before a server's own idle
-timeout, RFC 5321 §4.5.3.2.7 suggests five minutes), and a new one starts with the next work. Nothing
-about exactly-once changes: every message is still claimed, marked at its hand-over point and recorded
-on its own (see ``notifications/outbox.py``); the threads only decide which connection it travels on.
+A burst of reminders spends most of its time waiting for replies and commits; a :class:`SenderPool`
+lets those waits overlap. Each thread keeps its connection across batches and closes it when idle.
+Exactly-once is unchanged: the threads only decide which connection a message travels on
+(docs/mail.md).
 """
 
 from __future__ import annotations

@@ -1,21 +1,9 @@
 """Mail settings from the environment, and ``build_channel``: the one place that wires a channel.
 
-| variable | meaning | default |
-|---|---|---|
-| BREACHOPS_MAIL_CHANNEL | outbox, smtp or sendgrid | outbox |
-| BREACHOPS_MAIL_FALLBACK | a second channel for retryable failures of the first | none |
-| BREACHOPS_MAIL_FROM | sender, ``Name <address>`` or ``address`` | breachops@outbox.invalid (outbox only) |
-| BREACHOPS_SMTP_HOST / _PORT | relay | port 587 (starttls), 465 (tls), 25 (none) |
-| BREACHOPS_SMTP_TLS | starttls, tls, or none (only for a relay on this machine) | starttls |
-| BREACHOPS_SMTP_USER / _PASSWORD | credentials, both or neither | none |
-| BREACHOPS_SENDGRID_HOST | API base URL; http:// only for this machine | https://api.sendgrid.com |
-| SENDGRID_API_KEY | SendGrid API key (SendGrid's own variable name) | required for sendgrid |
-| BREACHOPS_SENDGRID_SECRET_BLOCK | a Prefect Secret block with the key, if SENDGRID_API_KEY is unset | none |
-| BREACHOPS_MAIL_SENDERS | connections (SMTP) or requests (SendGrid) at once; 1 to 32 | 4 |
-
-The key is only ever held in a :class:`Secret`; this package does not know Prefect, so the composition
-root (``App.mail_settings`` in ``bootstrap.py``) passes ``secret_block``, a function that reads a Secret
-block by name.
+The variables (``BREACHOPS_MAIL_CHANNEL``, ``BREACHOPS_MAIL_FROM``, ``BREACHOPS_SMTP_*``,
+``SENDGRID_API_KEY``, ...) are listed in docs/mail.md. Keys are only ever held in a :class:`Secret`;
+this package does not know Prefect, so the composition root (``App.mail_settings``) passes
+``secret_block``, a function that reads a Secret block by name.
 """
 
 from __future__ import annotations
@@ -73,7 +61,7 @@ class MailSettings:
 def load_mail_settings(
     environ: Mapping[str, str] | None = None, *, secret_block: Callable[[str], str | None] | None = None
 ) -> MailSettings:
-    """Read and check the variables above; a bad value raises InputError naming variable and value."""
+    """Read and check the variables (docs/mail.md); a bad value raises InputError naming it and its value."""
     env = os.environ if environ is None else environ
 
     def get(name: str) -> str | None:

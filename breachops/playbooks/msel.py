@@ -1,17 +1,9 @@
 """A scenario as a Master Scenario Events List (MSEL), and back.
 
-An MSEL is the controllers' table of injects (HSEEP 2020; CISA's exercise packages ship one as a
-spreadsheet): number, scenario time, synopsis, inject text, from, to, method, expected action,
-objective, controller, notes. Exported as CSV or JSON, it can be edited where exercise planners work
-and imported again; a round trip gives back the same scenario.
-
-What the MSEL columns cannot say travels with them: the CSV opens with a block of ``field,value``
-rows (id, title, narrative, playbook, ... ; structured values as JSON), then a blank row, then the
-table; the JSON holds ``scenario`` and ``msel``. Three columns follow the MSEL's: ``inject id``,
-``reveals`` (the facts the inject reveals) and ``questions`` (its discussion questions), both as
-JSON. On import ``from``, ``objective``, ``controller`` and ``notes`` are for people: ``objective``
-is derived from the objectives' step measures on export, and the others are not kept. ``method``
-must be ``email``, the only way a drill delivers an inject.
+An MSEL is the controllers' table of injects (HSEEP 2020): number, scenario time, synopsis, inject
+text, from, to, method, expected action, objective, controller, notes. Exported as CSV, XLSX or JSON, it can
+be edited where exercise planners work and imported again; a round trip gives back the same scenario.
+How the rest of the scenario travels with the table, and what import keeps: docs/drills.md.
 """
 
 from __future__ import annotations
@@ -36,12 +28,14 @@ __all__ = [
     "COLUMNS",
     "MselFormat",
     "export_msel",
+    "export_rows",
     "import_msel",
+    "read_capped",
     "scenario_document",
     "write_scenario_yaml",
 ]
 
-MselFormat = Literal["csv", "json"]
+MselFormat = Literal["csv", "json", "xlsx"]
 
 COLUMNS: tuple[str, ...] = (
     "number",
@@ -58,6 +52,7 @@ COLUMNS: tuple[str, ...] = (
     "inject id",
     "reveals",
     "questions",
+    "contingency",
 )
 _REQUIRED = ("number", "scenario time", "synopsis", "inject text", "to", "expected action", "inject id")
 _HEADER_FIELDS = (
@@ -73,7 +68,7 @@ _HEADER_FIELDS = (
     "simulation",
 )
 _JSON_FIELDS = ("objectives", "participants", "facts", "simulation")
-_JSON_COLUMNS = ("reveals", "questions")
+_JSON_COLUMNS = ("reveals", "questions", "contingency")
 _FROM = "exercise control"
 _METHOD = "email"
 _LABEL = re.compile(r"^([a-z_]+)/([a-z_]+)$")
@@ -87,6 +82,8 @@ _COLUMN_OF = {
     "reveals": "reveals",
     "expects": "expected action",
     "questions": "questions",
+    "if": "contingency",
+    "when": "contingency",
 }
 
 
@@ -115,6 +112,8 @@ def scenario_document(scenario: Scenario) -> dict[str, Any]:
         inject["at"] = _offset(model.at)
         if inject["to"] != "all":
             inject["to"] = [{"party": p.party, "role": p.role} for p in model.to]  # type: ignore[union-attr]
+        if "when" in inject:
+            inject["if"] = inject.pop("when")  # as a scenario file spells it
     simulation = data["simulation"]
     simulation["default_delay"] = _span(scenario.simulation.default_delay)
     for step_id, step in simulation["steps"].items():
@@ -149,6 +148,8 @@ def _row(scenario: Scenario, number: int, inject: Inject) -> dict[str, Any]:
         "inject id": inject.id,
         "reveals": json.loads(json.dumps(inject.reveals, default=str)),
         "questions": [q.model_dump() for q in inject.questions],
+        # Only when the test holds at its time (`if:` in the scenario); empty for every other inject.
+        "contingency": inject.when.model_dump(exclude_none=True) if inject.when else None,
     }
 
 
@@ -157,22 +158,30 @@ def _header(scenario: Scenario) -> dict[str, Any]:
     return {name: document[name] for name in _HEADER_FIELDS if name in document}
 
 
-def export_msel(scenario: Scenario, fmt: MselFormat) -> str:
-    """The scenario's MSEL as CSV or JSON text, injects numbered in time order."""
-    rows = [_row(scenario, n, inject) for n, inject in enumerate(scenario.injects, start=1)]
+def export_rows(scenario: Scenario) -> list[list[str]]:
+    """The table the CSV and XLSX forms hold: the scenario's fields, a blank row, the MSEL."""
     header = _header(scenario)
-    if fmt == "json":
-        return json.dumps({"scenario": header, "msel": rows}, indent=2, ensure_ascii=False) + "\n"
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    for name, value in header.items():
-        writer.writerow([name, json.dumps(value, ensure_ascii=False) if name in _JSON_FIELDS else value])
-    writer.writerow([])
-    writer.writerow(COLUMNS)
-    for row in rows:
-        writer.writerow(
-            [json.dumps(row[c], ensure_ascii=False) if c in _JSON_COLUMNS else row[c] for c in COLUMNS]
+    lines = [
+        [name, json.dumps(value, ensure_ascii=False) if name in _JSON_FIELDS else str(value)]
+        for name, value in header.items()
+    ]
+    lines += [[], list(COLUMNS)]
+    for n, inject in enumerate(scenario.injects, start=1):
+        row = _row(scenario, n, inject)
+        lines.append(
+            [json.dumps(row[c], ensure_ascii=False) if c in _JSON_COLUMNS else str(row[c]) for c in COLUMNS]
         )
+    return lines
+
+
+def export_msel(scenario: Scenario, fmt: MselFormat) -> str:
+    """The scenario's MSEL as CSV or JSON text, injects numbered in time order (XLSX, which is not text:
+    ``msel_xlsx.export_xlsx``)."""
+    if fmt == "json":
+        rows = [_row(scenario, n, inject) for n, inject in enumerate(scenario.injects, start=1)]
+        return json.dumps({"scenario": _header(scenario), "msel": rows}, indent=2, ensure_ascii=False) + "\n"
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(export_rows(scenario))
     return out.getvalue()
 
 
@@ -186,13 +195,19 @@ def _refuse(source: str | Path, row: int | None, column: str | None, value: Any,
     return InputError(source, where or None, value, problem)
 
 
-def _read_text(path: Path) -> str:
+def read_capped(path: Path) -> bytes:
+    """A file's bytes, refused (naming it) when unreadable or larger than an MSEL can be."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(path, None, None, f"cannot be read: {exc.strerror}") from None
     if len(data) > MAX_BYTES:
         raise InputError(path, None, None, f"is larger than {MAX_BYTES} bytes, more than an MSEL holds")
+    return data
+
+
+def _read_text(path: Path) -> str:
+    data = read_capped(path)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -200,7 +215,13 @@ def _read_text(path: Path) -> str:
 
 
 def _parse_csv(text: str, source: Path) -> tuple[dict[str, Any], list[tuple[int, dict[str, Any]]]]:
-    lines = list(csv.reader(io.StringIO(text)))
+    return _parse_table(list(csv.reader(io.StringIO(text))), source)
+
+
+def _parse_table(
+    lines: list[list[str]], source: Path
+) -> tuple[dict[str, Any], list[tuple[int, dict[str, Any]]]]:
+    """The scenario's fields and the MSEL's rows (with their row numbers) from a table of text cells."""
     header: dict[str, Any] = {}
     index = 0
     while index < len(lines) and any(cell.strip() for cell in lines[index]):
@@ -242,7 +263,7 @@ def _parse_csv(text: str, source: Path) -> tuple[dict[str, Any], list[tuple[int,
                 source, number, None, cells[len(columns) :], "more cells than the header has columns"
             )
         row: dict[str, Any] = dict(zip(columns, cells, strict=False))
-        for column, empty in (("reveals", {}), ("questions", [])):
+        for column, empty in (("reveals", {}), ("questions", []), ("contingency", None)):
             text = row.get(column, "")
             try:
                 row[column] = json.loads(text) if isinstance(text, str) and text.strip() else empty
@@ -321,6 +342,13 @@ def _inject(source: Path, number: int, row: Mapping[str, Any]) -> dict[str, Any]
         raise _refuse(source, number, "questions", questions, "expected a list of {id, text}")
     if questions:
         inject["questions"] = questions
+    contingency = row.get("contingency")
+    if contingency:
+        if not isinstance(contingency, Mapping):
+            raise _refuse(
+                source, number, "contingency", contingency, "expected an object such as {step_not_done: STEP}"
+            )
+        inject["if"] = dict(contingency)
     try:
         Inject.model_validate(inject)
     except ValidationError as exc:  # name the column of the first problem
@@ -333,12 +361,17 @@ def _inject(source: Path, number: int, row: Mapping[str, Any]) -> dict[str, Any]
 
 
 def import_msel(path: Path, fmt: MselFormat, playbook_search: Sequence[str | Path] = ()) -> Scenario:
-    """Read an MSEL (CSV or JSON, as :func:`export_msel` writes it) into a scenario checked as a
+    """Read an MSEL (CSV, XLSX or JSON, as exported) into a scenario checked as a
     scenario file is, against its playbook (found in ``playbook_search``, then the library). A bad row
     is refused with its row and column named; nothing is written here."""
     path = Path(path)
-    text = _read_text(path)
-    header, rows = _parse_csv(text, path) if fmt == "csv" else _parse_json(text, path)
+    if fmt == "xlsx":
+        from breachops.playbooks.msel_xlsx import xlsx_rows
+
+        header, rows = _parse_table(xlsx_rows(path), path)
+    else:
+        text = _read_text(path)
+        header, rows = _parse_csv(text, path) if fmt == "csv" else _parse_json(text, path)
     injects = []
     row_of: dict[str, int] = {}
     for number, row in rows:

@@ -15,7 +15,7 @@ from breachops.config.agreements import Agreement
 from breachops.errors import InputError
 from breachops.playbooks.scenarios import Scenario
 
-__all__ = ["Participant", "participants_of", "stored_participants"]
+__all__ = ["Participant", "participants_of", "require_participant", "stored_participants"]
 
 
 @dataclass(frozen=True)
@@ -94,3 +94,12 @@ def participants_of(scenario: Scenario, agreement: Agreement) -> list[Participan
                 contact.name, contact.email, contact.timezone, stands_in,
             )  # fmt: skip
     return list(found.values())
+
+
+def require_participant(stored: Iterable[Mapping[str, Any]], drill_id: str, by: str) -> str:
+    """``by`` (lower case) when it is a participant's address as the drill recorded it; else refused:
+    only the drill's people speak for it."""
+    who = by.strip().lower()
+    if who not in {p.email.lower() for p in stored_participants(stored)}:
+        raise InputError("--by", None, by, f"is not a participant of drill {drill_id}", "See `drill show`.")
+    return who

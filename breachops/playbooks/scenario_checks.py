@@ -129,6 +129,10 @@ def _playbook_problems(scenario: Scenario, playbook: Playbook) -> list[Problem]:
                 problems.append(
                     (f"injects[{index}] ({inject.id}).expects", step_id, f"no such step; {known}")
                 )
+        if inject.when is not None and inject.when.step not in step_ids:
+            problems.append(
+                (f"injects[{index}] ({inject.id}).if", inject.when.step, f"no such step; {known}")
+            )
     for step_id in scenario.simulation.steps:
         if step_id not in step_ids:
             problems.append((f"simulation.steps.{step_id}", step_id, f"no such step; {known}"))

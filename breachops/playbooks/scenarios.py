@@ -34,7 +34,7 @@ __all__ = [
     "MEASURE_KINDS",
     "Inject",
     "Objective",
-    "Participant",
+    "ParticipantRole",
     "Question",
     "Scenario",
     "SimulatedStep",
@@ -59,7 +59,7 @@ def _expand_both(value: Any) -> Any:
     return out
 
 
-class Participant(Strict):
+class ParticipantRole(Strict):
     """A role at a party; the agreement's contacts say who that is and in which time zone."""
 
     party: str
@@ -96,18 +96,40 @@ def _questions(value: Any) -> Any:
     ]
 
 
+class Contingency(Strict):
+    """When a contingency inject is delivered: only if, at its time, ``step_not_done`` is not done yet,
+    or the gate answer ``answer`` (``<step>.<field>``) equals ``equals``. Otherwise it is skipped."""
+
+    step_not_done: str | None = None
+    answer: str | None = None
+    equals: Any = None
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Contingency:
+        if (self.step_not_done is None) == (self.answer is None):
+            raise ValueError("give one test: step_not_done: STEP, or answer: STEP.FIELD with equals: VALUE")
+        if self.answer is not None and (self.answer.count(".") != 1 or self.equals is None):
+            raise ValueError("answer names STEP.FIELD and needs equals: VALUE")
+        return self
+
+    @property
+    def step(self) -> str:
+        return self.step_not_done or str(self.answer).split(".", 1)[0]
+
+
 class Inject(Strict):
     """One event of the story, emailed to participants at its offset; it may reveal new facts and ask
-    discussion questions."""
+    discussion questions. A contingency inject (``if:``) goes out only when its test holds."""
 
     id: str
     at: timedelta
     title: str
     message: str
-    to: Literal["all"] | tuple[Participant, ...] = "all"
+    to: Literal["all"] | tuple[ParticipantRole, ...] = "all"
     reveals: dict[str, Any] = Field(default_factory=dict)
     expects: tuple[str, ...] = ()
     questions: tuple[Question, ...] = ()
+    when: Contingency | None = Field(default=None, alias="if")
 
     _id = field_validator("id")(lambda v: check_slug(v, "inject id"))
     _questions = field_validator("questions", mode="before")(_questions)
@@ -151,7 +173,7 @@ class Inject(Strict):
         known = ", ".join(q.id for q in self.questions) or "none"
         raise KeyError(f"inject {self.id!r} has no question {question_id!r}; its questions: {known}")
 
-    def recipients(self, participants: Sequence[Participant]) -> tuple[Participant, ...]:
+    def recipients(self, participants: Sequence[ParticipantRole]) -> tuple[ParticipantRole, ...]:
         return tuple(participants) if self.to == "all" else self.to
 
 
@@ -252,7 +274,7 @@ class Scenario(Strict):
     objectives: tuple[Objective, ...] = ()
     playbook: str
     duration: timedelta
-    participants: tuple[Participant, ...]
+    participants: tuple[ParticipantRole, ...]
     facts: dict[str, Any]
     injects: tuple[Inject, ...]
     simulation: Simulation = Simulation()
@@ -282,7 +304,7 @@ class Scenario(Strict):
 
     @field_validator("participants")
     @classmethod
-    def _distinct(cls, value: tuple[Participant, ...]) -> tuple[Participant, ...]:
+    def _distinct(cls, value: tuple[ParticipantRole, ...]) -> tuple[ParticipantRole, ...]:
         if not value:
             raise ValueError("a drill needs participants: a list of {party, role}")
         labels = [p.label for p in value]

@@ -10,6 +10,7 @@ the SVG is built with escaped values, and Markdown escapes HTML and table pipes.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import html
 import re
@@ -22,7 +23,7 @@ from typing import Any, Protocol
 from jinja2 import PackageLoader, StrictUndefined
 
 from breachops.deadlines.capability import ObjectiveRating, Override, rate_objectives
-from breachops.deadlines.discussion import DiscussionAnswer, HotwashEntry
+from breachops.deadlines.discussion import DiscussionAnswer, FeedbackSummary, HotwashEntry, Observation
 from breachops.deadlines.drill_record import DrillRecord
 from breachops.deadlines.scoring import DrillScore
 from breachops.files import private_dir, write_private
@@ -71,6 +72,12 @@ class AfterActionReport:
     """``<inject id>/<question id>`` to the question's text."""
     hotwash: tuple[HotwashEntry, ...] = ()
     """Each party's debrief after play, oldest first."""
+    observations: tuple[Observation, ...] = ()
+    """What evaluators and observers noted during play, oldest first."""
+    feedback: tuple[FeedbackSummary, ...] = ()
+    """Participants' feedback: this drill's last, earlier drills of the same scenario before it."""
+    draft: bool = False
+    """A finished drill's report until `drill report --finalize`: evaluators may still add to it."""
 
     @classmethod
     def for_scenario(
@@ -114,10 +121,13 @@ class AfterActionReport:
         overrides: Mapping[str, Override] | None = None,
         discussion: Sequence[DiscussionAnswer] = (),
         hotwash: Sequence[HotwashEntry] = (),
+        observations: Sequence[Observation] = (),
+        draft: bool = False,
+        feedback: Sequence[FeedbackSummary] = (),
     ) -> AfterActionReport:
         """The report of a stored drill: its mode, speed and participants come from ``drill``."""
         mode = f"{drill.mode}, simulated participants" if drill.simulate else drill.mode
-        return cls.for_scenario(
+        made = cls.for_scenario(
             scenario,
             record,
             score,
@@ -131,10 +141,14 @@ class AfterActionReport:
             discussion=discussion,
             hotwash=tuple(hotwash),
         )
+        return dataclasses.replace(
+            made, observations=tuple(observations), draft=draft and not interim, feedback=tuple(feedback)
+        )
 
     @property
     def title(self) -> str:
         kind = "Interim after-action report" if self.interim else "After-action report"
+        kind = f"{kind} (DRAFT)" if self.draft else kind
         return f"{kind}: {self.scenario_title}"
 
 

@@ -38,6 +38,7 @@ def report_context(report: AfterActionReport, *, html: bool) -> dict[str, Any]:
     return {
         "title": report.title,
         "interim": report.interim,
+        "draft": report.draft,
         "drill_id": record.drill_id,
         "scenario": f"{report.scenario_title} ({report.scenario_id}@{report.scenario_version})",
         "playbook": report.playbook,
@@ -60,6 +61,28 @@ def report_context(report: AfterActionReport, *, html: bool) -> dict[str, Any]:
                 "at": _utc(a.at),
             }
             for a in report.discussion
+        ],
+        "observations": [
+            {
+                "objective": o.objective,
+                "note": o.note,
+                "rating": o.rating or "",
+                "offset": o.scenario_offset,
+                "by": o.by,
+                "at": _utc(o.at),
+            }
+            for o in report.observations
+        ],
+        "feedback": [
+            {
+                "drill": f.drill_id,
+                "responses": f.responses,
+                "invited": f.invited,
+                "averages": list(f.averages.items()),
+                "comments": list(f.comments),
+                "this": f is report.feedback[-1],
+            }
+            for f in report.feedback
         ],
         "hotwash": [
             {"party": h.party, "went_well": h.went_well, "improve": h.improve, "by": h.by, "at": _utc(h.at)}

@@ -41,7 +41,7 @@ _STATUS_STYLE = {
 }
 
 
-def _people(agreement: Agreement, role: str, party: str) -> list[tuple[str, str, str]]:
+def step_people(agreement: Agreement, role: str, party: str) -> list[tuple[str, str, str]]:
     """Who owns a step: the role's contact at each party, or that party's incident lead where the
     agreement names nobody for the role (said in the name, so the gap is visible)."""
     parties = ("disclosing", "receiving") if party == "both" else (party,)
@@ -121,7 +121,7 @@ def step_to_dict(row: StepRow, agreement: Agreement, step: Step | None = None) -
             "party": row.owner_party,
             "people": [
                 {"name": n, "email": e, "timezone": z}
-                for n, e, z in _people(agreement, row.owner_role, row.owner_party)
+                for n, e, z in step_people(agreement, row.owner_role, row.owner_party)
             ],
         },
         "due": iso_utc(row.due),
@@ -273,7 +273,7 @@ def render_incident(
         table.add_column(name, no_wrap=name in ("phase", "countdown", "status"))
     last_phase = None
     for row in steps:
-        people = _people(agreement, row.owner_role, row.owner_party)
+        people = step_people(agreement, row.owner_role, row.owner_party)
         owner = f"{inert(row.owner_role)} @ {inert(row.owner_party)}\n" + "\n".join(
             f"{inert(n)} <{inert(e)}>" for n, e, _ in people
         )
@@ -318,7 +318,7 @@ def render_incident(
     if playbook is not None and waiting and incident.status == "open":
         console.print("[bold]Waiting for people[/bold] — confirm with:")
         for row in waiting:
-            people = _people(agreement, row.owner_role, row.owner_party)
+            people = step_people(agreement, row.owner_role, row.owner_party)
             by = people[0][1] if people else "EMAIL"
             console.print(
                 cell(answer_command(incident.id, playbook.step(row.step_id), by, dict(incident.facts))),

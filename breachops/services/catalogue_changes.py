@@ -1,12 +1,10 @@
 """Re-assess open incidents when the rule catalogue changes (a new release, an edited workspace file).
 
-The store keeps the fingerprint of the catalogue the open incidents were last assessed against
-(``config/fingerprint.py``). When the catalogue in use has another fingerprint, each open incident's
-obligations are recomputed the way a fact change recomputes them; where that adds, withdraws or moves
-an obligation, the incident's audit log records ``catalogue.changed`` (the rules, what changed in the
-catalogue and in the obligations) and each party's incident lead, legal and DPO contacts get one
-``catalogue_changed`` message. The fingerprint is stored last, so an interrupted run is done again;
-a second run finds nothing to do, and message keys carry the fingerprint, so nothing is sent twice.
+When the catalogue in use has another fingerprint than the one stored, each open incident's obligations
+are recomputed as a fact change would; where that moves an obligation, the audit log records
+``catalogue.changed`` and the parties' leads, legal and DPO contacts get one message. The fingerprint is
+stored last and message keys carry it, so an interrupted run is done again and nothing is sent twice
+(docs/runtime.md).
 """
 
 from __future__ import annotations
@@ -29,7 +27,7 @@ from breachops.store import Repository
 from breachops.store.audit import append as append_audit
 from breachops.store.catalogue_fingerprints import StoredFingerprint, load_fingerprint, save_fingerprint
 from breachops.store.models import ObligationRow
-from breachops.store.repository import ObligationDiff
+from breachops.store.obligations import ObligationDiff
 
 __all__ = ["ACTOR", "CatalogueChange", "CatalogueWatch", "IncidentChange", "reassess_open_incidents"]
 

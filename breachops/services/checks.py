@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from breachops.config.values import MAX_YEAR, MIN_YEAR
-from breachops.deadlines.models import Facts
 from breachops.errors import InputError
-from breachops.store import audit
 from breachops.textsafe import inert, unsafe_char
+
+if TYPE_CHECKING:
+    from breachops.deadlines.models import Facts
 
 __all__ = [
     "EARLIEST",
@@ -74,6 +75,9 @@ def check_fact_instants(facts: Facts, source: str | Path) -> Facts:
 
 def storable(value: Any, label: str) -> Any:
     """What the store will keep, or one InputError (NaN, infinity, a value JSON cannot hold)."""
+    # The store's encoder, imported on first use: `deadlines` checks instants and never stores.
+    from breachops.store import audit
+
     try:
         return audit.to_jsonable(value)
     except (TypeError, ValueError) as exc:

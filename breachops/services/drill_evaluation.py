@@ -1,7 +1,7 @@
 """What people add to a drill's record besides its steps: an evaluator's P/S/M/U rating of an
-objective with a reason (over the rating the measures give; the latest stands), participants'
-answers to the injects' discussion questions, and each party's hotwash. Each is an event of the
-drill's audit stream, so who said what, and when, is kept with the drill's record."""
+objective with a reason (over the rating the measures give; the latest stands), observations during
+play, participants' answers to the injects' discussion questions, and each party's hotwash. Each is an
+event of the drill's audit stream, so who said what, and when, is kept with the drill's record."""
 
 from __future__ import annotations
 
@@ -11,17 +11,21 @@ from typing import Any, get_args
 
 from breachops.bootstrap import App
 from breachops.deadlines.capability import RATINGS, Override, Rating
-from breachops.deadlines.discussion import DiscussionAnswer, HotwashEntry
+from breachops.deadlines.discussion import DiscussionAnswer, HotwashEntry, Observation
 from breachops.errors import InputError
-from breachops.playbooks.participants import stored_participants
+from breachops.playbooks.participants import require_participant, stored_participants
+from breachops.playbooks.scenario_time import format_offset
 from breachops.services.checks import check_text
-from breachops.services.drills import scenario_of
+from breachops.services.drills import drill_clock, scenario_of
 from breachops.store.drills import DrillRepository
 
 __all__ = [
     "answer_question",
     "answers_of",
+    "finalize_report",
     "hotwash_of",
+    "observations_of",
+    "observe",
     "overrides_of",
     "rate_objective",
     "record_hotwash",
@@ -42,6 +46,7 @@ def rate_objective(app: App, drill_id: str, objective_id: str, rating: str, reas
     with app.transaction() as session:
         drills = DrillRepository(session)
         drill = drills.get_drill(drill_id)
+        _still_open(drills, drill_id)
         scenario = scenario_of(drill)
         try:
             scenario.objective(objective_id)
@@ -64,9 +69,7 @@ def overrides_of(app: App, drill_id: str) -> dict[str, Override]:
 def _participant(drill: Any, by: str) -> None:
     """Only the drill's people speak for it: a participant's address, as the agreement gives it."""
     check_text("--by", by, max_length=254)
-    emails = {p.email.lower() for p in stored_participants(drill.participants)}
-    if by.lower() not in emails:
-        raise InputError("--by", None, by, f"is not a participant of drill {drill.id}", "See `drill show`.")
+    require_participant(drill.participants, drill.id, by)
 
 
 def answer_question(
@@ -77,6 +80,7 @@ def answer_question(
     with app.transaction() as session:
         drills = DrillRepository(session)
         drill = drills.get_drill(drill_id)
+        _still_open(drills, drill_id)
         _participant(drill, by)
         scenario = scenario_of(drill)
         try:
@@ -110,6 +114,7 @@ def record_hotwash(
     with app.transaction() as session:
         drills = DrillRepository(session)
         drill = drills.get_drill(drill_id)
+        _still_open(drills, drill_id)
         _participant(drill, by)
         parties = sorted({p.party for p in stored_participants(drill.participants)})
         if party not in parties:
@@ -118,6 +123,66 @@ def record_hotwash(
             )
         drills.record_hotwash(drill, party, items[0], items[1], by, app.clock.now())
     return HotwashEntry(party, tuple(items[0]), tuple(items[1]), by, app.clock.now())
+
+
+def observe(
+    app: App, drill_id: str, objective_id: str, note: str, rating: str | None, by: str
+) -> Observation:
+    """Record what ``by`` saw of an objective now, stamped with the drill's scenario time; the report
+    lists observations per objective. Checked first: nothing is stored when it is refused."""
+    check_text("--by", by, max_length=254)
+    if not _EMAIL.match(by):
+        raise InputError("--by", None, by, "is not an email address", "Give the observer's address.")
+    if rating is not None and rating not in get_args(Rating):
+        choices = "; ".join(f"{k} ({v})" for k, v in RATINGS.items())
+        raise InputError("--rating", None, rating, f"is not a rating; ratings are {choices}")
+    note = check_text("--note", note, max_length=2000, newlines=True).strip()
+    now = app.clock.now()
+    with app.transaction() as session:
+        drills = DrillRepository(session)
+        drill = drills.get_drill(drill_id)
+        if drill.status != "running":
+            hint = "Observe during play; after it, `drill rate` or `drill hotwash`."
+            raise InputError("DRILL", None, drill_id, f"drill {drill_id} is {drill.status}", hint)
+        try:
+            scenario_of(drill).objective(objective_id)
+        except KeyError as exc:
+            raise InputError("--objective", None, objective_id, str(exc.args[0])) from None
+        clock = drill_clock(drill)
+        offset = format_offset(clock.offset(clock.scenario_time(now)))
+        payload = {"objective": objective_id, "note": note, "rating": rating, "scenario_time": offset}
+        drills.record_observation(drill, payload, by, now)
+    return Observation(objective_id, note, rating, offset, by, now)
+
+
+def observations_of(app: App, drill_id: str) -> tuple[Observation, ...]:
+    with app.transaction() as session:
+        rows = DrillRepository(session).evaluation_events(drill_id, "drill.observed")
+    return tuple(
+        Observation(p["objective"], p["note"], p.get("rating"), p["scenario_time"], by, at)
+        for p, by, at in rows
+    )
+
+
+def finalize_report(app: App, drill_id: str, by: str) -> bool:
+    """Close the evaluation of a finished drill: its report loses the DRAFT mark and nothing more is
+    rated, observed, answered or debriefed. Returns False when it was final already."""
+    check_text("--by", by, max_length=254)
+    with app.transaction() as session:
+        drills = DrillRepository(session)
+        drill = drills.ended_drill(
+            drill_id, "Finalize once it has ended (`breachops drill stop` ends it early)."
+        )
+        if drills.finalized(drill_id):
+            return False
+        drills.finalize_report(drill, by, app.clock.now())
+    return True
+
+
+def _still_open(drills: DrillRepository, drill_id: str) -> None:
+    if drills.finalized(drill_id):
+        hint = "Its report is final; record further remarks as corrective actions (`breachops actions`)."
+        raise InputError("DRILL", None, drill_id, f"the evaluation of drill {drill_id} is closed", hint)
 
 
 def answers_of(app: App, drill_id: str) -> tuple[DiscussionAnswer, ...]:

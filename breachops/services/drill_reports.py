@@ -30,6 +30,7 @@ from breachops.services.drill_ticks import SIMULATED_SOURCE
 from breachops.services.drills import drill_clock, scenario_of
 from breachops.services.incidents import facts_of, playbook_of
 from breachops.store import Repository
+from breachops.store.corrective_actions import SETTLED, CorrectiveActionRecords
 from breachops.store.drills import DrillRepository
 from breachops.store.models import Drill, ObligationRow, StepRow
 
@@ -155,6 +156,10 @@ def drill_record(app: App, drill_id: str) -> tuple[DrillRecord, list[CorrectiveA
         ]
         previous = drills.previous_drill(drill)
         carried = plan_from_json(previous.improvement_plan or []) if previous else []
+        # An action a person settled in the register (verified with evidence, or its risk accepted) is
+        # carried no further: a gap seen again is a new finding.
+        settled = {(r.subject, r.raised_in) for r in CorrectiveActionRecords(session).actions(SETTLED)}
+        carried = [a for a in carried if a.status == "closed" or (a.subject, a.raised_in) not in settled]
         ended_real = drill.ended_at or app.clock.now()
         steps = _step_records(playbook, {r.step_id: r for r in rows}, clock, scenario.expected_by())
         record = DrillRecord(
@@ -182,11 +187,13 @@ def write_after_action(
 ) -> ReportOutcome:
     """Write the after-action report of a scored drill into ``<workspace>/drills/<id>/``."""
     from breachops.reports.after_action import AfterActionReport, write_report
-    from breachops.services.drill_evaluation import answers_of, hotwash_of, overrides_of
+    from breachops.services.drill_evaluation import answers_of, hotwash_of, observations_of, overrides_of
+    from breachops.services.drill_feedback import trend_of
 
     drill_id = drill.id
     with app.transaction() as session:
         facts = facts_of(Repository(session).get_incident(drill_id))
+        final = DrillRepository(session).finalized(drill_id)
     gaps = coverage_gaps(facts, app.catalogue)
     scenario = scenario_of(drill)
     report = AfterActionReport.for_drill(
@@ -200,6 +207,9 @@ def write_after_action(
         overrides=overrides_of(app, drill_id),
         discussion=answers_of(app, drill_id),
         hotwash=hotwash_of(app, drill_id),
+        observations=observations_of(app, drill_id),
+        draft=not final,
+        feedback=trend_of(app, drill_id) if drill.status != "running" else (),
     )
     html_path, md_path = write_report(report, app.workspace.resolve() / "drills" / drill_id)
     return ReportOutcome(score_to_json(score), [_jsonable(a) for a in score.plan], html_path, md_path)

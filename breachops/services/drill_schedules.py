@@ -18,8 +18,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, Protocol
 
-from sqlalchemy import select
-
 from breachops.bootstrap import App
 from breachops.config.agreements import Agreement, agreement_file, load_agreement, parse_agreement
 from breachops.errors import InputError
@@ -32,7 +30,7 @@ from breachops.services.checks import check_text
 from breachops.services.drills import start_drill
 from breachops.store import Repository
 from breachops.store.drills import DrillRepository
-from breachops.store.models import Drill, DrillSchedule
+from breachops.store.models import DrillSchedule
 
 __all__ = [
     "INVITATION_KIND",
@@ -240,16 +238,7 @@ def start_pending_flows(app: App, now: datetime, start_flow: StartFlow) -> list[
     """Start the flow of a scheduled drill whose start failed (Prefect was down when it fired). Safe
     alongside `_start` in another process: a flow run is created with the drill's idempotency key."""
     with app.transaction() as session:
-        pending = list(
-            session.scalars(
-                select(Drill.id).where(
-                    Drill.schedule_id.is_not(None),
-                    Drill.status == "running",
-                    Drill.flow_run_id.is_(None),
-                    Drill.started_at <= now - _START_GRACE,
-                )
-            )
-        )
+        pending = DrillRepository(session).flowless_scheduled(now - _START_GRACE)
     for drill_id in pending:
         _start(app, drill_id, start_flow)
     return pending
@@ -338,7 +327,7 @@ def _invite(app: App, schedule_id: int, now: datetime) -> list[str]:
                     "participants": listed,
                 },
                 drill=True,  # the [DRILL] subject and banner; the message itself belongs to no incident
-                template_dir=_template_dir(app),
+                template_dir=app.template_dir,
             )
             key = invitation_key(schedule.id, occurrence, person.email)
             made = repo.queue_message(
@@ -382,8 +371,3 @@ def _ics_description(
         f"Facilitator: {organizer[0]} <{organizer[1]}>.\n"
         f"Drill schedule {schedule.id} ({schedule.cron}, {schedule.timezone})."
     )
-
-
-def _template_dir(app: App) -> Path | None:
-    folder = app.workspace / "templates"
-    return folder if folder.is_dir() else None

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from breachops.bootstrap import App
@@ -19,7 +18,7 @@ from breachops.errors import InputError
 from breachops.notifications.render import render
 from breachops.playbooks import Step
 from breachops.playbooks.participants import Participant, stored_participants
-from breachops.playbooks.scenarios import Inject, Scenario
+from breachops.playbooks.scenarios import Contingency, Inject, Scenario
 from breachops.playbooks.simulation import simulated_answer
 from breachops.services.drills import drill_clock, finish_drill, scenario_of, status
 from breachops.services.facts import change_facts
@@ -80,7 +79,7 @@ def due_injects(app: App, drill_id: str) -> list[str]:
         if drill.status != "running":
             return []
         now_s = drill_clock(drill).scenario_time(app.clock.now())
-        return [i.inject_id for i in drills.injects(drill_id) if i.delivered_at is None and i.due_at <= now_s]
+        return [i.inject_id for i in drills.injects(drill_id) if _waiting(i) and i.due_at <= now_s]
 
 
 def deliver_inject(app: App, drill_id: str, inject_id: str, send: Send | None = None) -> list[str] | None:
@@ -90,7 +89,10 @@ def deliver_inject(app: App, drill_id: str, inject_id: str, send: Send | None = 
     with app.transaction() as session:
         drills = DrillRepository(session)
         drill = drills.get_drill(drill_id)
-        planned = {i.inject_id: (n, i.delivered_at) for n, i in enumerate(drills.injects(drill_id), start=1)}
+        planned = {
+            i.inject_id: (n, i.delivered_at if i.skipped is None else i.due_at)
+            for n, i in enumerate(drills.injects(drill_id), start=1)
+        }
         clock, scenario, running = drill_clock(drill), scenario_of(drill), drill.status == "running"
     if inject_id not in planned:
         raise InputError("DRILL", "inject", inject_id, f"drill {drill_id} has no such inject")
@@ -98,10 +100,40 @@ def deliver_inject(app: App, drill_id: str, inject_id: str, send: Send | None = 
     if not running or delivered_at is not None:
         return None
     inject = next(i for i in scenario.injects if i.id == inject_id)
+    if inject.when is not None:
+        holds, why = contingency_holds(app, drill_id, inject.when)
+        if not holds:
+            with app.transaction() as session:
+                drills = DrillRepository(session)
+                drills.skip_inject(drills.get_drill(drill_id), inject_id, why, app.clock.now())
+            return None
     keys = _deliver(app, drill_id, scenario, inject, number, clock.scenario_time(app.clock.now()))
     if send is not None and keys:
         send(keys)
     return keys
+
+
+def _waiting(inject: Any) -> bool:
+    """Neither delivered nor skipped (a contingency whose test did not hold)."""
+    return inject.delivered_at is None and inject.skipped is None
+
+
+def contingency_holds(app: App, drill_id: str, when: Contingency) -> tuple[bool, str]:
+    """Whether a contingency inject's test holds now, and why not when it does not."""
+    with app.transaction() as session:
+        rows = {r.step_id: r for r in Repository(session).steps(drill_id)}
+        row = rows.get(when.step)
+        status, answer = (row.status, dict(row.answer or {})) if row else ("pending", {})
+    if when.step_not_done is not None:
+        done = status in ("done", "skipped")
+        return not done, f"{when.step} was {status} at the inject's time"
+    field = str(when.answer).split(".", 1)[1]
+    given = answer.get(field)
+    values = given if isinstance(given, list) else [given]
+    wanted = str(when.equals).strip().lower()
+    if any(str(v).strip().lower() == wanted for v in values if v is not None):
+        return True, ""
+    return False, f"{when.answer} was {given!r}, not {when.equals!r}, at the inject's time"
 
 
 def play(app: App, drill_id: str) -> TickResult:
@@ -115,7 +147,7 @@ def play(app: App, drill_id: str) -> TickResult:
             return TickResult(scenario_now=ended, finished=True)
         clock = drill_clock(drill)
         scenario = scenario_of(drill)
-        undelivered = [i.due_at for i in drills.injects(drill_id) if i.delivered_at is None]
+        undelivered = [i.due_at for i in drills.injects(drill_id) if _waiting(i)]
     now_s = clock.scenario_time(app.clock.now())
     result = TickResult(scenario_now=now_s)
     _walk(app, drill_id, result)
@@ -191,7 +223,7 @@ def _deliver(
                     "facilitator": {"name": facilitator.name, "email": facilitator.email},
                 },
                 drill=True,
-                template_dir=_template_dir(app),
+                template_dir=app.template_dir,
             )
             keys.append(f"{drill_id}:inject:{inject.id}:{person.email.lower()}")
             repo.queue_message(
@@ -222,11 +254,6 @@ def _recipients(people: list[Participant], inject: Inject) -> list[Participant]:
 def _facilitator(people: list[Participant]) -> Participant:
     """Who runs the exercise, as the injects name them: the first incident lead among the people."""
     return next((p for p in people if p.role == "incident_lead"), people[0])
-
-
-def _template_dir(app: App) -> Path | None:
-    folder = app.workspace / "templates"
-    return folder if folder.is_dir() else None
 
 
 # ---- simulated participants -----------------------------------------------------------------------

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import Session
-
 from breachops.bootstrap import App
 from breachops.clock import DrillClock
 from breachops.config.agreements import Agreement
@@ -26,11 +24,13 @@ from breachops.playbooks.loader import parse_scenario
 from breachops.playbooks.participants import participants_of
 from breachops.playbooks.scenarios import Scenario
 from breachops.services.checks import MAX_NOTE, MAX_TITLE, check_text
+from breachops.services.drill_feedback import queue_feedback_requests
 from breachops.services.incidents import recompute, record_of
 from breachops.store import Repository
+from breachops.store.database import Session
 from breachops.store.drills import DrillRepository
 from breachops.store.models import Drill
-from breachops.store.repository import UNMET_STATUSES
+from breachops.store.obligations import UNMET_STATUSES
 
 if TYPE_CHECKING:
     from breachops.services.drill_reports import ReportOutcome
@@ -81,7 +81,11 @@ def scenario_of(drill: Drill) -> Scenario:
 
 def drill_clock(drill: Drill) -> DrillClock:
     advances = [(datetime.fromisoformat(at), timedelta(seconds=seconds)) for at, seconds in drill.advances]
-    return DrillClock(drill.t0, drill.started_at, drill.speed, advances)
+    pauses = [
+        (datetime.fromisoformat(begin), None if end is None else datetime.fromisoformat(end))
+        for begin, end in drill.pauses or []
+    ]
+    return DrillClock(drill.t0, drill.started_at, drill.speed, advances, pauses)
 
 
 def start_drill(
@@ -157,6 +161,13 @@ def status(app: App, drill_id: str) -> DrillStatus:
     return DrillStatus(drill, clock, clock.scenario_time(now))
 
 
+def _running(drills: DrillRepository, drill_id: str, otherwise: str, what_next: str) -> Drill:
+    drill = drills.get_drill(drill_id)
+    if drill.status != "running":
+        raise InputError("DRILL", None, drill_id, f"drill {drill_id} is {drill.status}{otherwise}", what_next)
+    return drill
+
+
 def stop_drill(app: App, drill_id: str, *, reason: str, actor: str) -> DrillStatus:
     """End a running drill now: its clock stops, nothing more is delivered, and its record closes
     (obligations still owed in the exercise are recorded as closed-unmet)."""
@@ -165,12 +176,7 @@ def stop_drill(app: App, drill_id: str, *, reason: str, actor: str) -> DrillStat
     check_text("--by", actor, max_length=254)
     with app.transaction() as session:
         drills = DrillRepository(session)
-        drill = drills.get_drill(drill_id)
-        if drill.status != "running":
-            raise InputError(
-                "DRILL", None, drill_id, f"drill {drill_id} is {drill.status}, not running",
-                "Only a running drill can be stopped.",
-            )  # fmt: skip
+        drill = _running(drills, drill_id, ", not running", "Only a running drill can be stopped.")
         now = app.clock.now()
         drills.finish(drill, status="stopped", at=now, actor=actor)
         repo = Repository(session)
@@ -180,6 +186,7 @@ def stop_drill(app: App, drill_id: str, *, reason: str, actor: str) -> DrillStat
             repo.close_incident(
                 incident, f"drill stopped: {reason}" if reason else "drill stopped", actor, now, unmet=unmet
             )
+    queue_feedback_requests(app, drill_id)
     return status(app, drill_id)
 
 
@@ -188,17 +195,16 @@ def advance_drill(app: App, drill_id: str, by: timedelta | None, actor: str) -> 
     check_text("--as", actor, max_length=254)
     with app.transaction() as session:
         drills = DrillRepository(session)
-        drill = drills.get_drill(drill_id)
-        if drill.status != "running":
-            raise InputError(
-                "DRILL", None, drill_id, f"drill {drill_id} is {drill.status}: its clock no longer moves",
-                "Start a new drill with `breachops drill run`.",
-            )  # fmt: skip
+        drill = _running(
+            drills, drill_id, ": its clock no longer moves", "Start a new drill with `breachops drill run`."
+        )
         clock = drill_clock(drill)
         now_s = clock.scenario_time(app.clock.now())
         if by is None:
             pending = [
-                i.due_at for i in drills.injects(drill_id) if i.delivered_at is None and i.due_at > now_s
+                i.due_at
+                for i in drills.injects(drill_id)
+                if i.delivered_at is None and i.skipped is None and i.due_at > now_s
             ]
             if not pending:
                 raise InputError(
@@ -207,6 +213,22 @@ def advance_drill(app: App, drill_id: str, by: timedelta | None, actor: str) -> 
                 )  # fmt: skip
             by = min(pending) - now_s
         drills.advance(drill, by.total_seconds(), actor, app.clock.now())
+    return status(app, drill_id)
+
+
+def pause_drill(app: App, drill_id: str, actor: str, *, resume: bool = False) -> DrillStatus:
+    """Stop a running drill's scenario clock until it is resumed (nothing is delivered meanwhile), or
+    ``resume`` it; the pause is recorded with who made it."""
+    check_text("--by", actor, max_length=254)
+    with app.transaction() as session:
+        drills = DrillRepository(session)
+        drill = _running(drills, drill_id, "", "Only a running drill pauses or resumes.")
+        paused = drill_clock(drill).paused_at(app.clock.now())
+        if paused != resume:
+            state = "paused" if paused else "not paused"
+            verb = "breachops drill resume" if paused else "breachops drill pause"
+            raise InputError("DRILL", None, drill_id, f"drill {drill_id} is {state}", f"Use `{verb}`.")
+        (drills.resume if resume else drills.pause)(drill, actor, app.clock.now())
     return status(app, drill_id)
 
 
@@ -223,8 +245,14 @@ def finish_drill(app: App, drill_id: str) -> Drill:
 
 
 def close_drill(app: App, drill_id: str, outcome: ReportOutcome) -> Drill:
-    """Store the drill's score and report, and close its incident record. Idempotent: a drill that
-    has ended already is left as it is."""
+    """Store the drill's score and report, close its incident record and ask the participants for
+    feedback. Idempotent: a drill that has ended already is left as it is (its survey is asked once)."""
+    drill = _close(app, drill_id, outcome)
+    queue_feedback_requests(app, drill_id)
+    return drill
+
+
+def _close(app: App, drill_id: str, outcome: ReportOutcome) -> Drill:
     with app.transaction() as session:
         drills = DrillRepository(session)
         drill = drills.get_drill(drill_id)

@@ -15,7 +15,7 @@ from breachops.services.checks import check_fact_instants, check_text
 from breachops.services.incidents import recompute, require_open
 from breachops.store import Repository
 from breachops.store.models import Incident
-from breachops.store.repository import ObligationDiff
+from breachops.store.obligations import ObligationDiff
 
 __all__ = ["FactsResult", "apply_fact_changes", "change_facts", "parse_assignments"]
 

@@ -24,7 +24,8 @@ from breachops.services.confirm import contacts_of
 from breachops.store import Repository
 from breachops.store.drills import DrillRepository
 from breachops.store.models import Drill, Incident
-from breachops.store.repository import UNMET_STATUSES, ObligationDiff, StepPlan
+from breachops.store.obligations import UNMET_STATUSES, ObligationDiff
+from breachops.store.steps import StepPlan
 
 __all__ = [
     "agreement_of",
@@ -148,7 +149,7 @@ def open_incident(
     check_text("--by", actor, max_length=254)
     check_fact_instants(facts, "facts")
     verified = actor.lower() in contacts_of(agreement)
-    template_dir = _template_dir(app)
+    template_dir = app.template_dir
     _preview_first_messages(agreement, playbook, title, actor, drill, template_dir)
     now = app.clock.now()
     with app.transaction() as session:
@@ -169,11 +170,6 @@ def open_incident(
         )
         notices.incident_opened()  # both parties' incident teams
         return incident.id
-
-
-def _template_dir(app: App) -> Any:
-    folder = app.workspace / "templates"
-    return folder if folder.is_dir() else None
 
 
 def _preview_first_messages(

@@ -1,13 +1,11 @@
-"""The application database: SQLAlchemy models, Alembic migrations, the repository and the audit chain.
+"""The application database: SQLAlchemy models, Alembic migrations, the record keepers and the audit chain.
 
-Typical use::
+Callers outside the store get a session from the composition root and a keeper over it::
 
-    engine = make_engine(settings.resolved_database_url)
-    upgrade(engine)
-    factory = session_factory(engine)
-    with factory.begin() as session:
-        repo = Repository(session)
-        incident = repo.add_incident(...)
+    with app.transaction() as session:
+        incident = Repository(session).get_incident(incident_id)
+
+What each module holds, and how SQLite and PostgreSQL are run: docs/database.md.
 """
 
 from breachops.store.audit import (
@@ -23,6 +21,9 @@ from breachops.store.audit import (
 )
 from breachops.store.audit import append as append_audit
 from breachops.store.database import make_engine, session_factory, upgrade
+from breachops.store.facts import FactChange
+from breachops.store.incidents import UnknownIncident, allocate_incident_id
+from breachops.store.messages import Queued
 from breachops.store.models import (
     SYSTEM_STREAM,
     AuditEvent,
@@ -32,18 +33,9 @@ from breachops.store.models import (
     ObligationRow,
     StepRow,
 )
-from breachops.store.repository import (
-    DueChange,
-    FactChange,
-    ObligationDiff,
-    Queued,
-    Repository,
-    StatusChange,
-    StepPlan,
-    StepsDiff,
-    UnknownIncident,
-    allocate_incident_id,
-)
+from breachops.store.obligations import DueChange, ObligationDiff, StatusChange
+from breachops.store.repository import Repository
+from breachops.store.steps import StepPlan, StepsDiff
 
 __all__ = [
     "GENESIS_HASH",

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from breachops.config.agreements import Agreement, parse_agreement
+from breachops.store.base import chunks
 from breachops.store.models import Incident
-from breachops.store.repository import chunks
 
 __all__ = ["AgreementSnapshots"]
 

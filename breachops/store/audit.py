@@ -1,22 +1,10 @@
 """The tamper-evident record: one hash chain per stream (an incident id, or ``_system``), each event
 sealed with the workspace's key, and one ledger of every stream's heads.
 
-Each event's hash chains it to the one before (``audit_hashing.py``); its MAC, HMAC-SHA256 of that hash
-under the workspace's audit key (``config/audit_key.py``, kept outside the database), makes the chain one that
-write access to the database alone cannot recompute. Every transaction that appends to a stream also
-appends to the ledger (``audit_ledger``) the head it leaves the stream with; the ledger is chained and
-sealed the same way, so a stream's newest events cannot be cut off with its head, nor its head deleted
-or rewound, without ``verify`` naming it (``audit_verify.py``; the export and the proof of a
-witness are in ``audit_evidence.py``). ``docs/threat-model.md`` says what is
-detected and what is not.
-
-Appends are serialised per stream: the stream's ``audit_heads`` row is locked (``SELECT ... FOR
-UPDATE`` on PostgreSQL; SQLite's write transaction already serialises), together with the ledger's
-head row (``_ledger``) in the same query and lock order, and the unique (incident_id, seq) and the
-ledger's primary key are the last line of defence, with a retry. ``append_many`` writes several events
-of one stream under one head read and one head update, and ``append_streams`` several streams' under
-one read and one update of all their heads and one ledger entry per stream (the dispatcher's batches);
-the chains they make are the ones the same events appended one by one would make.
+Events are appended in the caller's transaction, serialised per stream by locking its head and the
+ledger's; ``append_many`` and ``append_streams`` write a batch under one head read and update, making
+the chains one-by-one appends would make. How an append works: docs/audit-log.md; what the record
+detects and what it does not: docs/threat-model.md.
 """
 
 from __future__ import annotations
@@ -27,8 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -52,6 +38,7 @@ from breachops.store.audit_verify import (
     verify_all,
     verify_ledger,
 )
+from breachops.store.base import insert_ignore
 from breachops.store.models import LEDGER_HEAD, SYSTEM_STREAM, AuditEvent, AuditHead, AuditLedgerEntry
 
 __all__ = [
@@ -103,18 +90,10 @@ def _insert_missing_heads(session: Session, head_ids: Sequence[str]) -> None:
     ``verify`` compares the two."""
     for head_id in head_ids:
         last_seq, last_hash = _last_of(session, head_id)
-        values = {"incident_id": head_id, "last_seq": last_seq, "last_hash": last_hash}
-        dialect = session.get_bind().dialect.name
-        if dialect == "postgresql":
-            session.execute(pg_insert(AuditHead).values(**values).on_conflict_do_nothing())
-        elif dialect == "sqlite":
-            session.execute(sqlite_insert(AuditHead).values(**values).on_conflict_do_nothing())
-        else:
-            try:
-                with session.begin_nested():
-                    session.execute(insert(AuditHead).values(**values))
-            except IntegrityError:
-                pass  # another appender created it first
+        # Another appender may create it first: then theirs stands.
+        insert_ignore(
+            session, AuditHead, {"incident_id": head_id, "last_seq": last_seq, "last_hash": last_hash}
+        )
 
 
 def heads_of(session: Session, incident_ids: Collection[str]) -> dict[str, tuple[int, str]]:

@@ -14,7 +14,15 @@ from breachops.store.audit_hashing import GENESIS_HASH, canonical_json
 from breachops.store.audit_verify import Problem
 from breachops.store.models import AuditEvent, AuditLedgerEntry, Incident
 
-__all__ = ["export", "known_stream", "prove_witness"]
+__all__ = ["any_sealed", "export", "known_stream", "prove_witness"]
+
+
+def any_sealed(session: Session) -> bool:
+    """Whether any audit event or ledger entry carries a seal (then the audit key must not be lost)."""
+    for column in (AuditEvent.mac, AuditLedgerEntry.mac):
+        if session.execute(select(column).where(column.is_not(None)).limit(1)).first():
+            return True
+    return False
 
 
 def known_stream(session: Session, incident_id: str) -> bool:

@@ -1,18 +1,9 @@
 """Engines, sessions and schema upgrades for the application database.
 
-SQLite (the embedded default) runs in WAL mode with foreign keys on and a busy timeout, and every
-transaction starts with ``BEGIN IMMEDIATE``: a transaction takes the write lock when it begins, so
-two processes opening incidents or appending audit events queue up instead of failing half-way
-with "database is locked" when a reader tries to become a writer. PostgreSQL runs at its default
-READ COMMITTED; the repository locks the rows it increments.
-
-A SQLite file also runs with ``synchronous=NORMAL``. Under WAL that skips the fsync at each commit
-(the WAL is synced at checkpoints instead) and stays durable against the crash the dispatcher is
-built for, a killed or failing process: a committed transaction is in the WAL, which the OS holds
-and the next connection reads. Only an OS crash or a power loss can lose the last transactions
-before a checkpoint, and the database stays consistent even then. In exchange a commit costs
-microseconds instead of milliseconds, which is what lets the dispatcher commit a hand-over mark per
-message. PostgreSQL keeps its own settings.
+SQLite (the embedded default) runs in WAL mode with ``synchronous=NORMAL``, foreign keys on and a busy
+timeout; every writing transaction starts with ``BEGIN IMMEDIATE`` and a read-only one with a plain
+``BEGIN``. PostgreSQL runs at its default READ COMMITTED; the store locks the rows it changes. Why each
+setting, and what it costs: docs/database.md.
 """
 
 from __future__ import annotations
@@ -36,13 +27,20 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MIGRATIONS",
+    "Engine",
+    "Session",
+    "SessionFactory",
     "alembic_config",
     "head_revision",
     "is_current",
     "make_engine",
+    "redacted_url",
     "session_factory",
     "upgrade",
 ]
+
+# The session types callers outside the store annotate with, so that only the store imports SQLAlchemy.
+SessionFactory = sessionmaker[Session]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -87,7 +85,7 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
             if file is not None:
                 mode = cursor.execute("PRAGMA journal_mode=WAL").fetchone()
                 if mode is not None and str(mode[0]).lower() == "wal":  # safe only under WAL
-                    cursor.execute("PRAGMA synchronous=NORMAL")  # see the module notes
+                    cursor.execute("PRAGMA synchronous=NORMAL")  # docs/database.md says why
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         finally:
@@ -104,9 +102,17 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     return engine
 
 
+def redacted_url(url: str) -> str:
+    """A database URL fit to show: its password hidden (only the scheme if SQLAlchemy cannot read it)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split(":", 1)[0] + ":…"
+
+
 def session_factory(
     engine: Engine, audit_key: AuditKey | Callable[[Session], AuditKey | None] | None = None
-) -> sessionmaker[Session]:
+) -> SessionFactory:
     """Sessions that keep loaded values after commit (the CLI prints what it just stored).
 
     Use ``with factory.begin() as session:`` for one transaction that commits or rolls back whole.

@@ -2,28 +2,25 @@
 
 Like `Repository`, a `DrillRepository` works inside the caller's transaction and never commits.
 A drill's events go to the audit stream of its incident (the same id, ``DRL-<year>-<nnnn>``);
-schedule changes go to the system stream.
-
-Audit kinds: drill.started, drill.advanced, drill.inject_delivered, drill.completed, drill.cancelled,
-drill.objective_rated, drill.question_answered, drill.hotwash, drill_schedule.created,
-drill_schedule.fired, drill_schedule.skipped, drill_schedule.invited, drill_schedule.removed.
+schedule changes go to the system stream. The kinds are listed in docs/audit-events.md.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from breachops.errors import InputError
 from breachops.store import audit
-from breachops.store.models import SYSTEM_STREAM, AuditEvent, Drill, DrillCounter, DrillInject, DrillSchedule
-from breachops.store.repository import _aware, _insert_ignore
+from breachops.store.base import aware, insert_ignore, next_in_year
+from breachops.store.corrective_actions import CorrectiveActionRecords
+from breachops.store.drill_schedules import DrillScheduleRecords
+from breachops.store.models import AuditEvent, Drill, DrillCounter, DrillInject
 
 __all__ = ["DRILL_MODES", "DRILL_STATUSES", "DrillRepository", "UnknownDrill", "allocate_drill_id"]
 
@@ -39,17 +36,11 @@ class UnknownDrill(InputError):
 
 def allocate_drill_id(session: Session, year: int) -> str:
     """The next drill id of ``year`` (``DRL-2026-0003``), numbered like incidents but apart."""
-    _insert_ignore(session, DrillCounter, {"year": year, "last_number": 0})
-    session.execute(
-        update(DrillCounter).where(DrillCounter.year == year).values(last_number=DrillCounter.last_number + 1)
-    )
-    number = session.execute(select(DrillCounter.last_number).where(DrillCounter.year == year)).scalar_one()
-    return f"DRL-{year}-{number:04d}"
+    return f"DRL-{year}-{next_in_year(session, DrillCounter, year):04d}"
 
 
-@dataclass
-class DrillRepository:
-    session: Session
+class DrillRepository(DrillScheduleRecords):
+    """Drills (their record, injects, evaluation) and their schedules, each change audited."""
 
     # ---- drills ---------------------------------------------------------------------------------
 
@@ -72,7 +63,7 @@ class DrillRepository:
             raise InputError("--mode", None, mode, f"expected one of {', '.join(DRILL_MODES)}")
         if speed < 0:
             raise InputError("--speed", None, speed, "must not be negative")
-        at = _aware(at, "at")
+        at = aware(at, "at")
         drill = Drill(
             id=allocate_drill_id(self.session, at.year),
             scenario_id=str(scenario["id"]),
@@ -119,6 +110,13 @@ class DrillRepository:
             raise UnknownDrill(drill_id)
         return drill
 
+    def ended_drill(self, drill_id: str, what_next: str) -> Drill:
+        """The drill, refused with ``what_next`` while it still runs."""
+        drill = self.get_drill(drill_id)
+        if drill.status == "running":
+            raise InputError("DRILL", None, drill_id, f"drill {drill_id} is still running", what_next)
+        return drill
+
     def list_drills(self, status: str | None = None) -> list[Drill]:
         query = select(Drill).order_by(Drill.started_at, Drill.id)
         if status is not None:
@@ -142,14 +140,26 @@ class DrillRepository:
             )
         if seconds <= 0:
             raise InputError("--by", None, seconds, "must move the drill clock forward")
-        drill.advances = [*drill.advances, [_aware(at, "at").isoformat(), float(seconds)]]
+        drill.advances = [*drill.advances, [aware(at, "at").isoformat(), float(seconds)]]
         audit.append(self.session, drill.id, "drill.advanced", {"seconds": seconds}, actor, at)
         return drill
+
+    def pause(self, drill: Drill, actor: str, at: datetime) -> None:
+        """Stop the scenario clock from ``at`` until :meth:`resume` (the caller checks it runs)."""
+        at = aware(at, "at")
+        drill.pauses = [*(drill.pauses or []), [at.isoformat(), None]]
+        audit.append(self.session, drill.id, "drill.paused", {}, actor, at)
+
+    def resume(self, drill: Drill, actor: str, at: datetime) -> None:
+        at = aware(at, "at")
+        *earlier, (begin, _) = drill.pauses or [[None, None]]
+        drill.pauses = [*earlier, [begin, at.isoformat()]]
+        audit.append(self.session, drill.id, "drill.resumed", {"paused_since": begin}, actor, at)
 
     def begin(self, drill: Drill, at: datetime) -> bool:
         """Start the drill clock now, if nothing has happened on it yet: the minutes a flow run takes
         to start must not eat into a compressed scenario. Returns whether the clock moved."""
-        at = _aware(at, "at")
+        at = aware(at, "at")
         delivered = any(i.delivered_at is not None for i in self.injects(drill.id))
         if delivered or drill.advances or drill.status != "running" or at <= drill.started_at:
             return False
@@ -174,11 +184,12 @@ class DrillRepository:
         if status not in DRILL_STATUSES or status == "running":
             raise ValueError(f"a drill cannot finish as {status!r}")
         drill.status = status
-        drill.ended_at = _aware(at, "at")
+        drill.ended_at = aware(at, "at")
         if score is not None:
             drill.score = audit.to_jsonable(score)
         if improvement_plan is not None:
             drill.improvement_plan = [audit.to_jsonable(a) for a in improvement_plan]
+            CorrectiveActionRecords(self.session).sync_plan(drill.id, drill.improvement_plan, at)
         drill.report_html, drill.report_md = report_html, report_md
         payload: dict[str, Any] = {"report_html": report_html, "report_md": report_md}
         if score is not None:
@@ -193,7 +204,7 @@ class DrillRepository:
     ) -> None:
         """An evaluator's rating of an objective; the latest one of each objective stands."""
         payload = {"objective": objective, "rating": rating, "reason": reason}
-        audit.append(self.session, drill.id, "drill.objective_rated", payload, by, _aware(at, "at"))
+        audit.append(self.session, drill.id, "drill.objective_rated", payload, by, aware(at, "at"))
 
     def objective_ratings(self, drill_id: str) -> list[tuple[dict[str, Any], str]]:
         """Every evaluator rating of the drill, oldest first, as (payload, who)."""
@@ -203,7 +214,7 @@ class DrillRepository:
         self, drill: Drill, inject: str, question: str, text: str, by: str, at: datetime
     ) -> None:
         payload = {"inject": inject, "question": question, "text": text}
-        audit.append(self.session, drill.id, "drill.question_answered", payload, by, _aware(at, "at"))
+        audit.append(self.session, drill.id, "drill.question_answered", payload, by, aware(at, "at"))
 
     def record_hotwash(
         self,
@@ -215,7 +226,20 @@ class DrillRepository:
         at: datetime,
     ) -> None:
         payload = {"party": party, "went_well": list(went_well), "improve": list(improve)}
-        audit.append(self.session, drill.id, "drill.hotwash", payload, by, _aware(at, "at"))
+        audit.append(self.session, drill.id, "drill.hotwash", payload, by, aware(at, "at"))
+
+    def finalize_report(self, drill: Drill, by: str, at: datetime) -> None:
+        audit.append(self.session, drill.id, "drill.report_finalized", {}, by, aware(at, "at"))
+
+    def finalized(self, drill_id: str) -> bool:
+        """Whether the drill's after-action report was finalized (no more evaluation is added)."""
+        return bool(self.evaluation_events(drill_id, "drill.report_finalized"))
+
+    def record_feedback(self, drill: Drill, payload: dict[str, Any], by: str, at: datetime) -> None:
+        audit.append(self.session, drill.id, "drill.feedback", payload, by, aware(at, "at"))
+
+    def record_observation(self, drill: Drill, payload: dict[str, Any], by: str, at: datetime) -> None:
+        audit.append(self.session, drill.id, "drill.observed", payload, by, aware(at, "at"))
 
     def evaluation_events(self, drill_id: str, kind: str) -> list[tuple[dict[str, Any], str, datetime]]:
         """The drill's audit events of one kind, oldest first, as (payload, who, when)."""
@@ -234,14 +258,14 @@ class DrillRepository:
     def plan_injects(self, drill: Drill, injects: Sequence[tuple[str, str, datetime]]) -> None:
         """Record each inject (id, title, scenario due time) once; a replayed flow changes nothing."""
         for inject_id, title, due_at in injects:
-            _insert_ignore(
+            insert_ignore(
                 self.session,
                 DrillInject,
                 {
                     "drill_id": drill.id,
                     "inject_id": inject_id,
                     "title": title,
-                    "due_at": _aware(due_at, "due_at"),
+                    "due_at": aware(due_at, "due_at"),
                 },
             )
 
@@ -260,7 +284,7 @@ class DrillRepository:
         ).one()
         if row.delivered_at is not None:
             return False
-        row.delivered_at = _aware(scenario_at, "scenario_at")
+        row.delivered_at = aware(scenario_at, "scenario_at")
         audit.append(
             self.session,
             drill.id,
@@ -271,142 +295,26 @@ class DrillRepository:
         )
         return True
 
-    # ---- schedules ------------------------------------------------------------------------------
+    def skip_inject(self, drill: Drill, inject_id: str, reason: str, at: datetime) -> bool:
+        """A contingency inject whose test did not hold at its time: never delivered. False when it
+        was delivered or skipped already (the flow replays)."""
+        row = self.session.scalars(
+            select(DrillInject).where(DrillInject.drill_id == drill.id, DrillInject.inject_id == inject_id)
+        ).one()
+        if row.delivered_at is not None or row.skipped is not None:
+            return False
+        row.skipped = reason
+        payload = {"inject_id": inject_id, "reason": reason}
+        audit.append(self.session, drill.id, "drill.inject_skipped", payload, "drill", aware(at, "at"))
+        return True
 
-    def add_schedule(
-        self,
-        *,
-        scenario_id: str,
-        cron: str,
-        timezone: str,
-        speed: float,
-        simulate: bool,
-        invite_ahead_hours: float,
-        agreement: Mapping[str, Any],
-        agreement_path: str | None,
-        next_run_at: datetime,
-        at: datetime,
-        actor: str,
-    ) -> DrillSchedule:
-        schedule = DrillSchedule(
-            scenario_id=scenario_id,
-            cron=cron,
-            timezone=timezone,
-            speed=float(speed),
-            simulate=simulate,
-            invite_ahead_hours=float(invite_ahead_hours),
-            agreement=audit.to_jsonable(agreement),
-            agreement_path=agreement_path,
-            active=True,
-            created_at=_aware(at, "at"),
-            created_by=actor,
-            next_run_at=_aware(next_run_at, "next_run_at"),
+    def flowless_scheduled(self, started_before: datetime) -> list[str]:
+        """Scheduled drills still running without a flow run, started before ``started_before``: their
+        flow failed to start (Prefect was down when the schedule fired)."""
+        query = select(Drill.id).where(
+            Drill.schedule_id.is_not(None),
+            Drill.status == "running",
+            Drill.flow_run_id.is_(None),
+            Drill.started_at <= aware(started_before, "started_before"),
         )
-        self.session.add(schedule)
-        self.session.flush()
-        audit.append(
-            self.session,
-            SYSTEM_STREAM,
-            "drill_schedule.created",
-            {
-                "schedule_id": schedule.id,
-                "scenario": scenario_id,
-                "cron": cron,
-                "timezone": timezone,
-                "speed": speed,
-                "simulate": simulate,
-                "next_run_at": schedule.next_run_at,
-            },
-            actor,
-            at,
-        )
-        return schedule
-
-    def schedules(self, active_only: bool = True) -> list[DrillSchedule]:
-        query = select(DrillSchedule).order_by(DrillSchedule.id)
-        if active_only:
-            query = query.where(DrillSchedule.active.is_(True))
         return list(self.session.scalars(query))
-
-    def get_schedule(self, schedule_id: int, lock: bool = False) -> DrillSchedule:
-        query = select(DrillSchedule).where(DrillSchedule.id == schedule_id)
-        if lock:
-            query = query.with_for_update()
-        schedule = self.session.scalars(query).first()
-        if schedule is None:
-            raise InputError(
-                None,
-                None,
-                schedule_id,
-                f"unknown drill schedule {schedule_id}",
-                "See `breachops drill list`.",
-            )
-        return schedule
-
-    def mark_fired(
-        self,
-        schedule: DrillSchedule,
-        fired_for: datetime,
-        next_run_at: datetime | None,
-        drill_id: str,
-        at: datetime,
-    ) -> None:
-        schedule.last_fired_at = _aware(fired_for, "fired_for")
-        schedule.next_run_at = next_run_at
-        audit.append(
-            self.session,
-            SYSTEM_STREAM,
-            "drill_schedule.fired",
-            {
-                "schedule_id": schedule.id,
-                "occurrence": fired_for,
-                "drill_id": drill_id,
-                "next_run_at": next_run_at,
-            },
-            "scheduler",
-            at,
-        )
-
-    def mark_skipped(
-        self,
-        schedule: DrillSchedule,
-        occurrence: datetime,
-        next_run_at: datetime | None,
-        reason: str,
-        at: datetime,
-    ) -> None:
-        """An occurrence that could not start (its scenario or agreement no longer loads): recorded and
-        passed over, so the schedule neither retries it forever nor stops."""
-        schedule.next_run_at = next_run_at
-        audit.append(
-            self.session,
-            SYSTEM_STREAM,
-            "drill_schedule.skipped",
-            {
-                "schedule_id": schedule.id,
-                "occurrence": occurrence,
-                "reason": reason,
-                "next_run_at": next_run_at,
-            },
-            "scheduler",
-            at,
-        )
-
-    def mark_invited(
-        self, schedule: DrillSchedule, occurrence: datetime, recipients: Sequence[str], at: datetime
-    ) -> None:
-        schedule.invited_for = _aware(occurrence, "occurrence")
-        audit.append(
-            self.session,
-            SYSTEM_STREAM,
-            "drill_schedule.invited",
-            {"schedule_id": schedule.id, "occurrence": occurrence, "recipients": list(recipients)},
-            "scheduler",
-            at,
-        )
-
-    def remove_schedule(self, schedule: DrillSchedule, actor: str, at: datetime) -> None:
-        schedule.active = False
-        audit.append(
-            self.session, SYSTEM_STREAM, "drill_schedule.removed", {"schedule_id": schedule.id}, actor, at
-        )

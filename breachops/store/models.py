@@ -34,6 +34,8 @@ __all__ = [
     "AuditLedgerEntry",
     "Base",
     "CatalogueFingerprint",
+    "CorrectiveActionRow",
+    "DisclosureMark",
     "Drill",
     "DrillCounter",
     "DrillInject",
@@ -108,6 +110,9 @@ class IncidentCounter(Base):
 
 
 class Incident(Base):
+    """One incident or drill incident: its facts now (rebuilt from its `FactEvent` rows), the playbook and
+    agreement snapshotted when it opened, its Prefect flow run, and whether it is open or closed."""
+
     __tablename__ = "incidents"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -219,6 +224,9 @@ class Message(Base):
     drill: Mapped[bool] = mapped_column(Boolean, default=False)
     # An iCalendar part sent along (e.g. a drill invitation): {"filename", "method", "content"}.
     attachment: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Who holds it while ``sending``: a restarted `serve` takes back its own claims at once and leaves
+    # other dispatchers' to their lease (docs/exactly-once.md).
+    claimed_by: Mapped[str | None] = mapped_column(String(256))
 
 
 class AuditEvent(Base):
@@ -303,6 +311,9 @@ class Drill(Base):
     # Each facilitator advance as [real instant (ISO 8601, UTC), seconds]: a past event keeps the
     # scenario time it had, however far the clock moves later.
     advances: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
+    # Each pause as [from, until or None while it lasts] (real instants, ISO 8601, UTC): the scenario
+    # clock stands still in between.
+    pauses: Mapped[list[list[Any]] | None] = mapped_column(JSON)
     ended_at: Mapped[datetime | None]
     schedule_id: Mapped[int | None] = mapped_column(ForeignKey("drill_schedules.id"))
     created_by: Mapped[str] = mapped_column(String(256))
@@ -325,6 +336,7 @@ class DrillInject(Base):
     title: Mapped[str] = mapped_column(Text)
     due_at: Mapped[datetime]  # scenario time
     delivered_at: Mapped[datetime | None]  # scenario time
+    skipped: Mapped[str | None] = mapped_column(Text)  # why a contingency inject was not delivered
 
 
 class DrillSchedule(Base):
@@ -374,3 +386,45 @@ class CatalogueFingerprint(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     digests: Mapped[dict[str, str]] = mapped_column(JSON)
     recorded_at: Mapped[datetime]
+
+
+class DisclosureMark(Base):
+    """A fact or a step of an incident that one party keeps internal: the console withholds it (and the
+    audit entries that carry it) from the people of the other parties. The rows are the marks in force;
+    their history is the incident's audit stream (``disclosure.internal``, ``disclosure.shared``)."""
+
+    __tablename__ = "disclosure_marks"
+    __table_args__ = (UniqueConstraint("incident_id", "item_kind", "item"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), index=True)
+    item_kind: Mapped[str] = mapped_column(String(16))  # fact | step
+    item: Mapped[str] = mapped_column(String(128))  # the fact's name or the step's id
+    party: Mapped[str] = mapped_column(String(64))  # the party it is internal to
+    marked_by: Mapped[str] = mapped_column(String(256))
+    marked_at: Mapped[datetime]
+
+
+class CorrectiveActionRow(Base):
+    """One corrective action of the improvement plan, across drills: raised by a drill's gap, updated and
+    evidenced by people (``breachops actions``), verified by a later drill that shows the gap gone or by
+    a person with evidence. Its history is the ``_system`` audit stream (``action.*``)."""
+
+    __tablename__ = "corrective_actions"
+    __table_args__ = (UniqueConstraint("subject", "raised_in"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subject: Mapped[str] = mapped_column(String(256))  # step:<id>, obligation:<key>, acknowledgement
+    raised_in: Mapped[str] = mapped_column(String(32))  # the drill whose gap raised it
+    finding: Mapped[str] = mapped_column(Text)  # the gap's key
+    action: Mapped[str] = mapped_column(Text)
+    capability: Mapped[str | None] = mapped_column(String(128))
+    owner_party: Mapped[str] = mapped_column(String(64))
+    owner_role: Mapped[str] = mapped_column(String(64))
+    owner_email: Mapped[str | None] = mapped_column(String(256))
+    start: Mapped[datetime]
+    due: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    verified_in: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime]

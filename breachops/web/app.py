@@ -80,6 +80,7 @@ def create_app(
     pages = Pages(app, auth, wake, secure=base_url.startswith("https://"))
     web = FastAPI(title="breachops", docs_url=None, redoc_url=None, openapi_url=None)
     web.include_router(pages.router)
+    web.state.views = pages.views  # `flush()` before reading the audit log of views just served
     web.mount("/static", StaticFiles(directory=str(resources.files("breachops.web") / "static")), "static")
 
     @web.middleware("http")

@@ -1,12 +1,11 @@
 """Sign-in by emailed one-time link, sessions, step links and CSRF tokens.
 
-- A sign-in link works once, for 15 minutes; the database keeps only the SHA-256 of its token. Asking
-  for one answers the same whether or not the address belongs to a contact.
-- Following a sign-in link shows a button; pressing it (a POST) spends the link. Mail scanners that
-  fetch every link in a message therefore cannot use it up.
-- A session is a random token in an HttpOnly, SameSite=Lax cookie (Secure over HTTPS), its hash in the
-  database, valid for 12 hours. A session opened from a step link is limited to that incident.
-- Every form carries a CSRF token: the HMAC of a random per-browser cookie under the workspace key.
+- A sign-in link works once, for 15 minutes; only the SHA-256 of its token is stored, and asking for one
+  answers the same whether or not the address belongs to a contact.
+- Following it shows a button; only the POST spends it, so mail scanners cannot use it up.
+- A session is a random token in an HttpOnly, SameSite=Lax cookie (Secure over HTTPS), its hash stored,
+  valid 12 hours; one opened from a step link is limited to that incident. Every form carries a CSRF
+  token: the HMAC of a random per-browser cookie under the workspace's web secret (``web/secret.py``).
 """
 
 from __future__ import annotations
@@ -19,12 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from sqlalchemy.orm import Session
-
 from breachops.bootstrap import App
 from breachops.notifications.keys import fit_key
 from breachops.notifications.render import render
 from breachops.store import Repository, web_tokens
+from breachops.store.database import Session
 from breachops.web.links import Signer, StepLink, StepLinks
 from breachops.web.people import Person, Viewer, contact_in, find_person
 

@@ -14,20 +14,21 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from breachops.bootstrap import App
 from breachops.errors import InputError
 from breachops.services.incidents import playbook_of
 from breachops.services.steps import complete_step
-from breachops.store import Repository
-from breachops.store.models import Incident
-from breachops.store.repository import UnknownIncident
+from breachops.store import Repository, console
+from breachops.store.incidents import UnknownIncident
 from breachops.web.auth import SESSION_COOKIE, SESSION_LIFETIME, Auth
+from breachops.web.drill_pages import DrillPages
 from breachops.web.forms import FormTooLarge, answer_from_form, first, read_form
 from breachops.web.people import Viewer, contact_in, visible
-from breachops.web.views import board_rows, countdown, incident_view, moment
+from breachops.web.redaction import answer_for
+from breachops.web.view_log import ViewLog
+from breachops.web.views import board_rows, countdown, incident_view, moment, withheld_from
 
 __all__ = ["Pages", "safe_next"]
 
@@ -48,6 +49,7 @@ class Pages:
         self.auth = auth
         self.wake = wake
         self.secure = secure
+        self.views = ViewLog(app)  # other parties' views, written to the audit log beside the pages
         self.env = Environment(
             loader=PackageLoader("breachops.web", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -68,6 +70,7 @@ class Pages:
         r.add_api_route("/incidents/{incident_id}/steps/{step_id}", self.step, methods=["GET"])
         r.add_api_route("/incidents/{incident_id}/steps/{step_id}", self.step_submit, methods=["POST"])
         r.add_api_route("/healthz", self.health, methods=["GET"])
+        DrillPages(self)
 
     # ---- helpers ---------------------------------------------------------------------------------
 
@@ -187,13 +190,7 @@ class Pages:
             return self.to_sign_in(request)
         now = self.app.clock.now()
         with self.app.reading() as session:
-            # Only the columns the board shows: whole rows would parse every snapshot's JSON.
-            heads = session.execute(
-                select(Incident.id, Incident.title, Incident.drill)
-                .where(Incident.status == "open")
-                .order_by(Incident.id)
-            )
-            incidents = visible(self.app, session, viewer, list(heads))
+            incidents = visible(self.app, session, viewer, console.open_heads(session))
             agreements = self.app.agreements.of(session, [i.id for i in incidents])
             rows = board_rows(session, incidents, agreements, viewer.email, viewer.timezone, now)
             return self.page(
@@ -212,6 +209,14 @@ class Pages:
             return None
         return incident if visible(self.app, session, viewer, [incident]) else None
 
+    def _step_of(self, session: Any, viewer: Viewer, incident_id: str, step_id: str) -> Any:
+        """(incident, playbook) when the viewer may see the incident and its playbook has the step."""
+        incident = self._incident(session, viewer, incident_id)
+        if incident is None:
+            return None
+        playbook = playbook_of(incident)
+        return (incident, playbook) if step_id in {s.id for s in playbook.steps()} else None
+
     def incident(self, request: Request, incident_id: str) -> Response:
         viewer = self.viewer(request)
         if viewer is None:
@@ -223,11 +228,14 @@ class Pages:
                 return self.not_found(request)
             agreement = self.app.agreements.of(session, [incident.id])[incident.id]
             view = incident_view(session, incident, agreement, viewer.email, viewer.timezone, now)
-            return self.page(
+            shown = incident.id
+            response = self.page(
                 request, "incident.html.j2", viewer=viewer, title=f"{incident.id}: {incident.title}",
                 incident=incident, drill=incident.drill, now=moment(now, viewer.timezone),
                 opened=moment(incident.opened_at, viewer.timezone), **view,
             )  # fmt: skip
+        self.views.note(shown, viewer.email, "incident")
+        return response
 
     # ---- a step ----------------------------------------------------------------------------------
 
@@ -244,27 +252,30 @@ class Pages:
     ) -> Response:
         now = self.app.clock.now()
         with self.app.reading() as session:
-            incident = self._incident(session, viewer, incident_id)
-            if incident is None:
+            found = self._step_of(session, viewer, incident_id, step_id)
+            if found is None:
                 return self.not_found(request)
-            playbook = playbook_of(incident)
-            if step_id not in {s.id for s in playbook.steps()}:
-                return self.not_found(request)
+            incident, playbook = found
             step = playbook.step(step_id)
             rows = {r.step_id: r for r in Repository(session).steps(incident_id)}
             row = rows[step_id]
             waiting_on = [rows[d].title for d in step.depends_on if rows[d].status not in ("done", "skipped")]
             agreement = self.app.agreements.of(session, [incident.id])[incident.id]
             text, late = countdown(row.due, now)
-            return self.page(
+            hidden, names = withheld_from(session, incident, agreement, viewer.email)
+            answer = answer_for(playbook, step_id, row.answer, hidden, names)
+            shown = incident.id
+            response = self.page(
                 request, "step.html.j2", status, viewer=viewer, title=f"{incident.id}: {step.title}",
-                incident=incident, drill=incident.drill, step=step, row=row,
+                incident=incident, drill=incident.drill, step=step, row=row, answer=answer,
                 due=moment(row.due, viewer.timezone),
                 countdown=text, overdue=late and row.status not in ("done", "skipped"), waiting_on=waiting_on,
                 completed=moment(row.completed_at, viewer.timezone), fields=step.gate.answer_fields,
                 error=error, values=values or {}, is_contact=contact_in(agreement, viewer.email) is not None,
                 closed=incident.status != "open",
             )  # fmt: skip
+        self.views.note(shown, viewer.email, f"step:{step_id}")
+        return response
 
     def step(self, request: Request, incident_id: str, step_id: str) -> Response:
         viewer = self.viewer(request)
@@ -287,12 +298,10 @@ class Pages:
                 request, "The form expired or did not come from this console. Reload and retry."
             )
         with self.app.reading() as session:
-            incident = self._incident(session, viewer, incident_id)
-            if incident is None:
+            found = self._step_of(session, viewer, incident_id, step_id)
+            if found is None:
                 return self.not_found(request)
-            playbook = playbook_of(incident)
-            if step_id not in {s.id for s in playbook.steps()}:
-                return self.not_found(request)
+            incident, playbook = found
             fields = playbook.step(step_id).gate.answer_fields
             flow_run_id, is_drill = incident.flow_run_id, incident.drill
         answer = answer_from_form(form, fields, viewer.timezone)

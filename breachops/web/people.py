@@ -12,13 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from breachops.bootstrap import App
 from breachops.config.agreements import Agreement, Contact, load_agreement
 from breachops.errors import InputError
-from breachops.store.models import Incident
+from breachops.store.database import Session
+from breachops.store.repository import Repository
 
 __all__ = ["Person", "Viewer", "contact_in", "find_person", "visible"]
 
@@ -79,7 +77,7 @@ def _agreements(app: App, session: Session) -> Iterable[Agreement]:
     default = _workspace_agreement(app.workspace / "agreement.yaml")
     if default is not None:
         yield default
-    ids = list(session.scalars(select(Incident.id)))
+    ids = Repository(session).incident_ids()
     yield from app.agreements.of(session, ids).values()
 
 

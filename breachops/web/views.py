@@ -11,13 +11,15 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
 from breachops.config.agreements import Agreement
-from breachops.store import verify
-from breachops.store.models import AuditEvent, Incident, Message, ObligationRow, StepRow
+from breachops.services.incidents import playbook_of
+from breachops.store import console, verify
+from breachops.store.database import Session
+from breachops.store.disclosures import Withheld, withheld
+from breachops.store.models import Incident, ObligationRow
+from breachops.store.repository import Repository
 from breachops.web.people import contact_in
+from breachops.web.redaction import WITHHELD, event_for, fact_text
 
 __all__ = [
     "BoardRow",
@@ -28,9 +30,9 @@ __all__ = [
     "moment",
     "owners_of",
     "waiting_for",
+    "withheld_from",
 ]
 
-_OPEN_OBLIGATION = ("pending", "overdue", "awaiting")
 _OPEN_STEP = ("pending", "waiting", "running")
 PHASES = ("containment", "investigation", "remediation", "notification")
 TIMELINE_HORIZON = timedelta(days=14)
@@ -115,43 +117,11 @@ def board_rows(
     """One row per incident: its next due obligation with a countdown, and the steps waiting for me.
     Two queries for all of them, so a board of a thousand incidents stays one page load."""
     ids = [i.id for i in incidents]
-    obligations: dict[str, list[Any]] = {}
-    steps: dict[str, list[Any]] = {}
-    # Plain rows of the few columns shown: building ORM objects cost more than the rest of the page.
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        # The earliest dated open obligation of each incident, and how many it has (SQL window
-        # functions: SQLite 3.25+ and PostgreSQL), instead of every obligation of every incident.
-        ranked = (
-            select(
-                ObligationRow.incident_id,
-                ObligationRow.title,
-                ObligationRow.due,
-                func.row_number()
-                .over(partition_by=ObligationRow.incident_id, order_by=(ObligationRow.due, ObligationRow.key))
-                .label("rank"),
-                func.count().over(partition_by=ObligationRow.incident_id).label("total"),
-            )
-            .where(
-                ObligationRow.incident_id.in_(chunk),
-                ObligationRow.status.in_(_OPEN_OBLIGATION),
-                ObligationRow.due.is_not(None),
-            )
-            .subquery()
-        )
-        for o in session.execute(select(ranked).where(ranked.c.rank == 1)):
-            obligations[o.incident_id] = [o]
-        for s in session.execute(
-            select(
-                StepRow.incident_id, StepRow.step_id, StepRow.title, StepRow.owner_role,
-                StepRow.owner_party, StepRow.due, StepRow.status,
-            ).where(StepRow.incident_id.in_(chunk), StepRow.status == "waiting")
-        ):  # fmt: skip
-            steps.setdefault(s.incident_id, []).append(s)
+    obligations = console.first_due(session, ids)
+    steps = console.waiting_steps(session, ids)
     rows = []
     for incident in incidents:
-        found = obligations.get(incident.id)
-        first = found[0] if found else None
+        first = obligations.get(incident.id)
         text, late = countdown(first.due if first else None, now)
         mine = waiting_for(agreements[incident.id], steps.get(incident.id, []), email)
         rows.append(
@@ -187,41 +157,31 @@ def _timeline(obligations: list[ObligationRow], opened: datetime, now: datetime)
     marks = []
     for index, o in enumerate(sorted(dated, key=lambda o: o.due or now)):
         assert o.due is not None
-        late = o.status in _OPEN_OBLIGATION and o.due <= now
+        late = o.status in console.OPEN_OBLIGATION and o.due <= now
         state = "met" if o.status == "met" else ("late" if late or o.status == "missed" else o.status)
         marks.append({"x": x(o.due), "y": 40 + 22 * index, "title": o.title, "state": state, "due": o.due})
     return {"now_x": x(now), "start": start, "end": end, "marks": marks, "height": 60 + 22 * len(marks)}
 
 
+def withheld_from(
+    session: Session, incident: Incident, agreement: Agreement, viewer_email: str
+) -> tuple[Withheld, dict[str, str]]:
+    """What the viewer's party may not see of the incident, and each party's display name."""
+    found = contact_in(agreement, viewer_email)
+    names = {key: party.name for key, party in agreement.parties.items()}
+    return withheld(session, incident.id, found[0] if found else None), names
+
+
 def incident_view(
     session: Session, incident: Incident, agreement: Agreement, viewer_email: str, zone: str, now: datetime
 ) -> dict[str, Any]:
-    steps = list(
-        session.scalars(select(StepRow).where(StepRow.incident_id == incident.id).order_by(StepRow.id))
-    )
-    obligations = list(
-        session.scalars(
-            select(ObligationRow)
-            .where(ObligationRow.incident_id == incident.id, ObligationRow.status != "withdrawn")
-            .order_by(ObligationRow.due, ObligationRow.key)
-        )
-    )
-    # What each message is and where it stands; never its body, which holds its reader's own link.
-    messages = list(
-        session.execute(
-            select(
-                Message.kind, Message.recipients, Message.subject, Message.status,
-                Message.created_at, Message.sent_at,
-            )
-            .where(Message.incident_id == incident.id)
-            .order_by(Message.id)
-        )
-    )  # fmt: skip
-    events = list(
-        session.scalars(
-            select(AuditEvent).where(AuditEvent.incident_id == incident.id).order_by(AuditEvent.seq)
-        )
-    )
+    hidden, names = withheld_from(session, incident, agreement, viewer_email)
+    playbook = playbook_of(incident)
+    repository = Repository(session)
+    steps = repository.steps(incident.id)
+    obligations = repository.obligations(incident.id)
+    messages = console.message_heads(session, incident.id)
+    events = console.audit_events(session, incident.id)
     phases: dict[str, list[dict[str, Any]]] = {}
     mine = {s.step_id for s in waiting_for(agreement, steps, viewer_email)}
     for s in steps:
@@ -244,7 +204,7 @@ def incident_view(
     obligation_rows = []
     for o in obligations:
         text, late = countdown(o.due, now)
-        is_open = o.status in _OPEN_OBLIGATION
+        is_open = o.status in console.OPEN_OBLIGATION
         obligation_rows.append(
             {"row": o, "due": moment(o.due, zone), "countdown": text if is_open else o.status,
              "overdue": late and is_open}
@@ -256,13 +216,18 @@ def incident_view(
         "phases": ordered,
         "obligations": obligation_rows,
         "timeline": timeline,
-        "facts": [(k, _fact_text(v)) for k, v in sorted(incident.facts.items())],
+        "facts": [(k, fact_text(k, _fact_text(v), hidden, names)) for k, v in sorted(incident.facts.items())],
         "messages": [
             {"row": m, "created": moment(m.created_at, zone), "sent": moment(m.sent_at, zone)}
             for m in messages
         ],
         "events": [
-            {"row": e, "at": moment(e.at, zone), "summary": _summary(e.payload)} for e in reversed(events)
+            {
+                "row": e,
+                "at": moment(e.at, zone),
+                "summary": _summary(e.kind, e.payload, playbook, hidden, names),
+            }
+            for e in reversed(events)
         ],
         "verified": verify(session, incident.id),
         "parties": [(key, p.name) for key, p in agreement.parties.items()],
@@ -277,12 +242,13 @@ def _fact_text(value: Any) -> str:
     return str(value)
 
 
-def _summary(payload: str) -> str:
-    """An audit payload, shortened for a table cell (the full record is in `breachops audit export`)."""
+def _summary(kind: str, payload: str, playbook: Any, hidden: Withheld, names: dict[str, str]) -> str:
+    """An audit payload as the viewer may see it, shortened for a table cell (the full record is in
+    `breachops audit export`)."""
     try:
-        data = json.loads(payload)
+        data = event_for(kind, json.loads(payload), playbook, hidden, names)
     except ValueError:
-        return payload[:200]
+        return WITHHELD if hidden else payload[:200]
     if isinstance(data, dict):
         text = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False, default=str)}" for k, v in data.items())
     else:

@@ -33,10 +33,10 @@ def cli(tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "BREACHOPS_"))}
     env.update({"BREACHOPS_WORKSPACE": str(tmp_path / "ws"), "COLUMNS": "200"})
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
+    def run(*args: str, **more_env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "breachops", *args],
-            env=env,
+            env={**env, **more_env},
             cwd=tmp_path,
             capture_output=True,
             text=True,
@@ -112,3 +112,15 @@ def test_rules_show_gives_the_chain_of_versions(cli):
     assert shown["replaces"] == "gb-pecr-reg5a-ico-2013"
     assert [v["id"] for v in shown["versions"]] == ["gb-pecr-reg5a-ico-2013", "gb-pecr-reg5a-ico"]
     assert shown["versions"][0]["in_force"].endswith("to 2025-08-19")
+
+
+def test_coverage_shows_a_no_duty_records_notes_as_written_never_as_markup(cli, tmp_path: Path):
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(
+        "no_duty:\n- jurisdiction: TV\n  source: https://example.org/tv\n  reviewed: 2026-12-01\n"
+        '  notes: "[/x] [b]boom[/b]"\n',
+        encoding="utf-8",
+    )
+    result = cli("rules", "coverage", BREACHOPS_RULE_FILES=str(mine))
+    assert result.returncode == 0, result.stderr
+    assert "recorded: [/x] [b]boom[/b]" in result.stdout

@@ -18,15 +18,19 @@ workspace = hostile.sqlite_workspace  # a fresh workspace made by `breachops ini
 
 
 def _commands() -> list[tuple[tuple[str, ...], Any]]:
+    """Walked as Click resolves them (``list_commands``, ``get_command``), so that the root group's
+    commands, imported only when used, are each loaded and found."""
     found: list[tuple[tuple[str, ...], Any]] = []
 
-    def walk(path: tuple[str, ...], command: Any) -> None:
+    def walk(path: tuple[str, ...], command: Any, ctx: typer.Context) -> None:
         found.append((path, command))
-        if hasattr(command, "commands"):
-            for name, sub in command.commands.items():
-                walk((*path, name), sub)
+        if hasattr(command, "list_commands"):
+            for name in command.list_commands(ctx):
+                sub = command.get_command(ctx, name)
+                walk((*path, name), sub, typer.Context(sub, info_name=name, parent=ctx))
 
-    walk((), typer.main.get_command(app))
+    root = typer.main.get_command(app)
+    walk((), root, typer.Context(root, info_name="breachops"))
     return found
 
 
@@ -38,6 +42,8 @@ PRINTS_A_RESULT = {
     ("deadlines",), ("rules", "list"), ("rules", "show"), ("incident", "open"), ("incident", "list"),
     ("incident", "show"), ("step", "done"), ("outbox", "list"), ("outbox", "show"), ("drill", "list"),
     ("drill", "report"), ("drill", "unschedule"), ("audit", "verify"), ("audit", "export"), ("notify", "test"), ("status",),
+    ("incident", "internal"), ("incident", "share"),
+    ("actions", "list"), ("actions", "update"), ("actions", "close"), ("actions", "export"),
 }  # fmt: skip
 
 
@@ -75,6 +81,9 @@ def test_json_of_each_command_parses(workspace: Path) -> None:
         ("incident", "list"),
         ("incident", "show", incident),
         ("step", "done", incident, STEP_BY[0], "--by", STEP_BY[1]),
+        ("incident", "internal", incident, "--fact", "risk", "--by", STEP_BY[1]),
+        ("incident", "share", incident, "--fact", "risk", "--by", STEP_BY[1]),
+        ("actions", "list"),
         ("outbox", "list"),
         ("drill", "list"),
         ("audit", "export", incident, "--output", str(workspace / "export.jsonl")),

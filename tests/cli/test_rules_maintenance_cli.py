@@ -108,8 +108,10 @@ def test_diff_of_a_malformed_file_exits_2_naming_file_field_and_value(cli, tmp_p
     result = cli("rules", "diff", str(good), str(bad))
     assert result.returncode == 2
     assert "bad.yaml" in result.stderr and "hours" in result.stderr and "-3" in result.stderr
-    missing = cli("rules", "diff", str(good), str(tmp_path / "nowhere"))
-    assert missing.returncode == 2 and "nowhere" in missing.stderr
+    nowhere = tmp_path / "nowhere"
+    missing = cli("rules", "diff", str(good), str(nowhere))
+    # The whole path, however long the temporary folder's name: a cut one would not say which it is.
+    assert missing.returncode == 2 and f"NEW: '{nowhere}' is neither" in missing.stderr
 
 
 def test_rules_list_json_shows_source_citation_and_review_of_every_rule(cli):

@@ -161,6 +161,12 @@ def test_an_alias_to_its_own_ancestor_is_refused() -> None:
     assert "refers to itself" in refusal("a: &x [1, *x]\n").problem
 
 
+def test_an_alias_without_an_anchor_is_refused_so_a_file_without_one_cannot_expand() -> None:
+    # The reader walks the nodes for expansion only when the text holds an anchor ("&").
+    assert "undefined alias" in refusal("a: [*x, *x]\nb: R and D\n").problem
+    assert "refers to itself" in refusal("b: R&D\na: &x [1, *x]\n").problem
+
+
 def test_a_2_mib_file_is_refused_within_a_second_naming_the_limit(tmp_path: Path) -> None:
     path = tmp_path / "big.yaml"
     path.write_bytes(b"notes: " + b"x" * (2 * 1024 * 1024) + b"\n")

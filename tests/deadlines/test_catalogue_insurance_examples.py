@@ -53,7 +53,8 @@ CASES = [
     # 18 Del. C. § 8606: within three business days of determining (unconfirmed: the Department's
     # bulletins, not the section's words).
     ("us-de-18-86-commissioner", "US-DE", "2026-03-05T10:00:00-05:00", EASTERN_3BD, False),
-    # HRS § 431:3B-301 et seq.: the licensee's own limit was not found (unconfirmed), so an open term with
+    # HRS § 431:3B-304 (model numbering): the licensee's own limit was not found in any stored copy
+    # (unconfirmed; § 431:3B-305 gives assuming insurers three business days), so an open term with
     # the model's 72 h as target: 10:00 HST = 20:00Z on the 5th, + 72 h = 2026-03-08 20:00Z (no DST in
     # Hawaii).
     (
@@ -63,9 +64,9 @@ CASES = [
         datetime(2026, 3, 8, 20, tzinfo=UTC),
         False,
     ),
-    # 215 ILCS 215/20(a): "no later than 3 business days after a determination" (unconfirmed: the enacting
-    # Act and its effective date were not read).
-    ("us-il-215-215-20-director", "US-IL", "2026-03-05T10:00:00-06:00", CENTRAL_3BD, False),
+    # 215 ILCS 215/20(a): "as promptly as possible but no later than 3 business days after a determination
+    # that a cybersecurity event has occurred".
+    ("us-il-215-215-20-director", "US-IL", "2026-03-05T10:00:00-06:00", CENTRAL_3BD, True),
     # IC 27-2-27-21(c): "as promptly as p[ossible] ..." - the limit was cut off in the text read
     # (unconfirmed); target 72 h: 15:00Z on the 5th -> 2026-03-08 15:00Z (11:00 EDT, after the change).
     (
@@ -75,7 +76,7 @@ CASES = [
         datetime(2026, 3, 8, 15, tzinfo=UTC),
         False,
     ),
-    # KRS 304.3-760: limit not read; a summary says "within three days" (unconfirmed); target 72 h.
+    # KRS 304.3-760: no stored copy found; a summary says "within three days" (unconfirmed); target 72 h.
     (
         "us-ky-304-3-760-commissioner",
         "US-KY",

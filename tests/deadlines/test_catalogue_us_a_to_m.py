@@ -175,15 +175,17 @@ def test_iowa_attorney_general_follows_the_consumer_notice_by_five_business_days
 
 
 def test_district_attorney_general_is_told_from_50_residents_by_the_resident_notice_target():
-    # D.C. Code § 28-3852(b-1): "50 or more District residents", no later than the resident notice (an
-    # open term: target 720 hours). Discovered 2026-05-04 10:00 EDT (14:00Z) -> 2026-06-03 14:00Z.
+    # D.C. Code § 28-3852(b-1) (D.C. Law 23-98): written notice to the OAG "if the breach affects 50 or more
+    # District residents", "in the most expedient manner possible, without unreasonable delay, and in no
+    # event later than when notice is provided under subsection (a)" (an open term: target 720 hours).
+    # Discovered 2026-05-04 10:00 EDT (14:00Z) -> 2026-06-03 14:00Z.
     at_50 = facts(
         aware_at="2026-05-04T10:00:00-04:00",
         jurisdictions=[{"code": "US-DC", "affected": 50}],
         data_categories=["personal"],
     )
     o = obligation(assess(at_50, CATALOGUE, now=NOW), "us-dc-28-3852-b1-ag")
-    assert (o.basis, o.due) == ("target", utc(2026, 6, 3, 14))
+    assert (o.basis, o.due, o.confirmed) == ("target", utc(2026, 6, 3, 14), True)
     at_49 = facts(
         aware_at="2026-05-04T10:00:00-04:00",
         jurisdictions=[{"code": "US-DC", "affected": 49}],

@@ -69,6 +69,9 @@ CASES = [
     # AS 45.48.040: an information collector required to notify "more than 1,000 state residents" also
     # notifies all nationwide consumer credit reporting agencies "without unreasonable delay".
     ("us-ak-45-48-040-cra", "US-AK", "regulator", {"affected": 1001}, 720, True),
+    # AS 45.48.010(a)-(b): "after discovering or being notified of the breach", "in the most expeditious time
+    # possible and without unreasonable delay".
+    ("us-ak-45-48-010-residents", "US-AK", "individuals", {}, 720, True),
     # AS 45.48.070: an information recipient tells the information distributor "immediately" after
     # discovering the breach (unconfirmed: "immediately" from secondary summaries).
     ("us-ak-45-48-070-owner", "US-AK", "controller", {"acting_as": "processor"}, 24, False),
@@ -141,10 +144,11 @@ CASES = [
     ("us-ms-75-24-29-4-owner", "US-MS", "controller", {"acting_as": "processor"}, 24, True),
     # D.C. Code § 28-3852(a): "in the most expedient time possible and without unreasonable delay".
     ("us-dc-28-3852-a-residents", "US-DC", "individuals", {}, 720, True),
-    # § 28-3852(d): "more than 1,000 persons" -> the credit bureaus (unconfirmed letter).
-    ("us-dc-28-3852-d-cra", "US-DC", "regulator", {"affected": 1001}, 720, False),
-    # § 28-3852(b): the owner "in the most expedient time possible following discovery" (unconfirmed term).
-    ("us-dc-28-3852-b-owner", "US-DC", "controller", {"acting_as": "processor"}, 24, False),
+    # § 28-3852(c): required "to notify more than 1,000 persons" -> all nationwide consumer reporting
+    # agencies, "without unreasonable delay" ((d) is the law-enforcement delay, not this notice).
+    ("us-dc-28-3852-c-cra", "US-DC", "regulator", {"affected": 1001}, 720, True),
+    # § 28-3852(b): the owner "in the most expedient time possible following discovery".
+    ("us-dc-28-3852-b-owner", "US-DC", "controller", {"acting_as": "processor"}, 24, True),
 ]
 
 
@@ -181,7 +185,7 @@ THRESHOLDS = [
     ("us-ky-365-732-7-cra", "US-KY", 1000, 1001),
     ("us-mi-445-72-8-cra", "US-MI", 1000, 1001),
     ("us-mo-407-1500-8-ag-cra", "US-MO", 1000, 1001),
-    ("us-dc-28-3852-d-cra", "US-DC", 1000, 1001),
+    ("us-dc-28-3852-c-cra", "US-DC", 1000, 1001),
 ]
 
 
@@ -212,8 +216,9 @@ NO_HARM_EXCEPTION = [
     ("us-mo-407-1500-consumers", "US-MO", {}),  # 407.1500.2(5): identity theft or fraud not reasonably likely
     ("us-mo-407-1500-8-ag-cra", "US-MO", {"affected": 1001}),
     ("us-ms-75-24-29-3-individuals", "US-MS", {}),  # § 75-24-29(3): will not likely result in harm
-    ("us-dc-28-3852-a-residents", "US-DC", {}),  # § 28-3852(g): not likely to harm, after consulting the AG
-    ("us-dc-28-3852-d-cra", "US-DC", {"affected": 1001}),
+    # § 28-3851(1)(B)(iii): no breach where, after consulting the AG, harm is not likely.
+    ("us-dc-28-3852-a-residents", "US-DC", {}),
+    ("us-dc-28-3852-c-cra", "US-DC", {"affected": 1001}),
 ]
 
 

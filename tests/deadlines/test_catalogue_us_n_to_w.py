@@ -101,7 +101,7 @@ def test_every_rule_of_the_file_is_reviewed_sourced_and_says_why_when_unconfirme
     rules = load_rule_file(FILE)
     assert {r.jurisdiction for r in rules} == set(JURISDICTIONS)
     for rule in rules:
-        assert rule.reviewed == date(2026, 12, 1), rule.id
+        assert rule.reviewed >= date(2026, 12, 1), rule.id  # read for this file, or since
         assert rule.source.startswith("https://"), rule.id
         assert rule.confirmed or "Unconfirmed" in rule.notes, rule.id
         assert CATALOGUE.get(rule.id) is not None, rule.id
@@ -222,6 +222,21 @@ def test_utahs_attorney_general_and_cyber_center_notice_starts_at_500_residents(
         data_categories=["personal"],
     )
     assert obligation(a, "us-ut-13-44-202-ag").due == at("2026-07-10T22:00:00+00:00")
+
+
+def test_utahs_consumer_reporting_agency_notice_starts_at_1000_residents():
+    # Utah Code § 13-44-202 as amended by SB 127 (2023), per Perkins Coie's chart (the rule is unconfirmed):
+    # 1,000 or more residents notified → each nationwide consumer reporting agency, in the residents'
+    # open term. Determined 10 June 2026 16:00 MDT = 22:00 UTC; target 720 h later, 10 July 22:00 UTC.
+    facts = {
+        "aware_at": "2026-06-01T08:00:00-06:00",
+        "assessed_at": "2026-06-10T16:00:00-06:00",
+        "data_categories": ["personal"],
+    }
+    at_threshold = run(**facts, jurisdictions=[{"code": "US-UT", "affected": 1000}])
+    below = run(**facts, jurisdictions=[{"code": "US-UT", "affected": 999}])
+    assert obligation(at_threshold, "us-ut-13-44-202-cra").due == at("2026-07-10T22:00:00+00:00")
+    assert "1,000" in why_not(below, "us-ut-13-44-202-cra")
 
 
 def test_new_hampshire_needs_no_notice_when_misuse_is_found_not_reasonably_likely():

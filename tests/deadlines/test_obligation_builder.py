@@ -1,4 +1,5 @@
-"""The engine's fast way of building an Obligation gives the same, frozen object as the constructor."""
+"""The engine's fast ways of building an Obligation and an Assessment give the same, frozen objects as
+the constructors."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from breachops.deadlines.models import Obligation, obligation
+from breachops.deadlines.models import Assessment, Obligation, assessment, obligation
 
 DUE = datetime(2026, 3, 30, 9, tzinfo=UTC)
 VALUES = (
@@ -32,3 +33,12 @@ def test_obligation_builder_keeps_the_obligation_frozen():
 def test_obligation_builder_refuses_a_missing_field():
     with pytest.raises(TypeError, match="20 fields, not 19"):
         obligation(*VALUES[:-1])
+
+
+def test_assessment_builder_equals_the_constructor_and_stays_frozen():
+    values = ((obligation(*VALUES),), (), DUE, ("BR",), ("a warning",))
+    built = assessment(*values)
+    assert built == Assessment(*values)
+    assert [getattr(built, f.name) for f in dataclasses.fields(Assessment)] == list(values)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.gaps = ()  # type: ignore[misc]

@@ -3,42 +3,17 @@ where it ended, as does a completed drill's, and nothing more is delivered."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
 
-from breachops.bootstrap import App
-from breachops.clock import ManualClock
-from breachops.config.agreements import load_agreement
-from breachops.config.settings import Settings
 from breachops.errors import InputError
-from breachops.playbooks.loader import load_scenario
 from breachops.services.drill_ticks import tick
-from breachops.services.drills import advance_drill, start_drill, status, stop_drill
+from breachops.services.drills import advance_drill, status, stop_drill
 from breachops.services.incidents import close_incident
 from breachops.store import Repository
 from breachops.store.drills import DrillRepository
-
-ROOT = Path(__file__).resolve().parents[2]
-START = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
-
-
-@pytest.fixture
-def app(tmp_path: Path, clock: ManualClock) -> App:
-    return App(Settings(workspace=tmp_path / "ws"), clock=clock)
-
-
-def start(app: App) -> str:
-    return start_drill(
-        app, load_scenario("subcontractor-source-leak"), load_agreement(ROOT / "examples" / "agreement.yaml"),
-        speed=1.0, mode="real", simulate=False, actor="jana.weber@nordlicht.example",
-    )  # fmt: skip
+from tests.drills.running import START, start
 
 
 def test_a_stopped_drill_keeps_its_clock_where_it_stopped_and_closes_its_record(app, clock):

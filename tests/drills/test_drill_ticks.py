@@ -5,7 +5,7 @@ replays that deliver nothing twice, and a drill message to an outsider refused a
 from __future__ import annotations
 
 import email.utils
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,6 @@ import pytest
 from breachops.bootstrap import App
 from breachops.clock import DrillClock, ManualClock
 from breachops.config.agreements import load_agreement
-from breachops.config.settings import Settings
 from breachops.deadlines.engine import assess
 from breachops.deadlines.models import parse_facts
 from breachops.errors import InputError
@@ -34,22 +33,12 @@ from breachops.services.drills import advance_drill, start_drill
 from breachops.store import Repository
 from breachops.store.drills import DrillRepository
 from breachops.store.models import AuditEvent, Message
+from tests.drills.running import START
 from tests.reminders.conftest import Smtp
 
 ROOT = Path(__file__).resolve().parents[2]
-START = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
 SCENARIO = "subcontractor-source-leak"
 AGREEMENT = load_agreement(ROOT / "examples" / "agreement.yaml")
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
-
-
-@pytest.fixture
-def app(tmp_path: Path, clock: ManualClock) -> App:
-    return App(Settings(workspace=tmp_path / "ws"), clock=clock)
 
 
 def sender(app: App, smtp: Smtp, clock: ManualClock) -> Send:

@@ -117,3 +117,47 @@ def test_msel_import_exits_2_and_writes_no_scenario(tmp_path: Path):
     assert done.returncode == 2, done.stderr
     assert f"row {line}, column 'method'" in done.stderr
     assert not output.exists()
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_a_round_trip_through_an_excel_workbook_keeps_the_scenario_identical(tmp_path: Path, name: str):
+    from breachops.playbooks.msel import export_rows
+    from breachops.playbooks.msel_xlsx import export_xlsx
+
+    scenario = load_scenario(name)
+    path = tmp_path / f"{name}.xlsx"
+    path.write_bytes(export_xlsx(export_rows(scenario)))
+    assert import_msel(path, "xlsx").model_dump() == scenario.model_dump()
+
+
+def workbook_with(tmp_path: Path, row: int, column: str, value: str) -> tuple[Path, int]:
+    """The shipped MSEL as a workbook with one cell of table row ``row`` (1 = first inject) changed;
+    also the sheet row of the table's header."""
+    from breachops.playbooks.msel import export_rows
+    from breachops.playbooks.msel_xlsx import export_xlsx
+
+    rows = export_rows(load_scenario("subcontractor-source-leak"))
+    header_at = next(i for i, line in enumerate(rows) if line[:1] == ["number"])
+    rows[header_at + row][COLUMNS.index(column)] = value
+    path = tmp_path / "msel.xlsx"
+    path.write_bytes(export_xlsx(rows))
+    return path, header_at + 1
+
+
+def test_an_excel_cell_that_starts_with_an_equals_sign_stays_text(tmp_path: Path):
+    from openpyxl import load_workbook
+
+    path, header_row = workbook_with(tmp_path, 1, "notes", '=HYPERLINK("http://evil.example","click")')
+    cell = load_workbook(path)["MSEL"].cell(row=header_row + 1, column=COLUMNS.index("notes") + 1)
+    assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK")
+
+
+def test_a_malformed_workbook_row_or_file_is_refused_naming_it(tmp_path: Path):
+    path, header_row = workbook_with(tmp_path, 2, "scenario time", "soon")
+    with pytest.raises(InputError) as refused:
+        import_msel(path, "xlsx")
+    assert f"row {header_row + 2}" in str(refused.value) and "scenario time" in str(refused.value)
+    not_a_book = tmp_path / "notes.xlsx"
+    not_a_book.write_text("just text", encoding="utf-8")
+    with pytest.raises(InputError, match="not an Excel workbook"):
+        import_msel(not_a_book, "xlsx")

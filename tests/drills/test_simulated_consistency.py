@@ -13,12 +13,12 @@ from breachops.services import drill_ticks as drill_service
 from breachops.services.moot_steps import moot_reason
 from breachops.store import Repository
 from breachops.store.models import AuditEvent
-from tests.drills.test_drill_ticks import app, clock, no_report, sender, start, travel  # noqa: F401
+from tests.drills.test_drill_ticks import no_report, sender, start, travel
 
 
 def test_a_simulated_drill_skips_the_market_disclosure_once_the_incident_is_not_material(
-    app: Any,  # noqa: F811
-    clock: Any,  # noqa: F811
+    app: Any,
+    clock: Any,
     smtp: Any,
 ) -> None:
     # subcontractor-source-leak scripts `assess-materiality: {material: false}` ("neither party's

@@ -29,11 +29,33 @@ def open_incident(served, title: str) -> str:
     return opened["incident"]
 
 
+def latest_artifacts(served, incident: str) -> tuple[list[dict[str, str]], str]:
+    """The latest ``<incident>-steps`` table and ``<incident>-obligations`` Markdown on the server."""
+    import json as _json
+
+    import httpx
+
+    api_url = _json.loads((served.path / "prefect" / "server.json").read_text())["api_url"]
+    keys = [f"{incident.lower()}-steps", f"{incident.lower()}-obligations"]
+    found = httpx.post(
+        f"{api_url}/artifacts/latest/filter", json={"artifacts": {"key": {"any_": keys}}}
+    ).json()
+    by_key = {a["key"]: a["data"] for a in found}
+    table = by_key[keys[0]]
+    return (_json.loads(table) if isinstance(table, str) else table), by_key[keys[1]]
+
+
 def test_an_incident_walks_its_playbook_to_the_end_with_answers_from_other_processes(served):
     playbook = load_playbook("confidential-information-leak")
     incident = open_incident(served, "Licensed source code on a public repository")
     shown = served.wait_for(incident, suspended_with_waiting, what="the first gate")
     assert {s["step"] for s in waiting(shown)} >= {"freeze-access"}
+    # The Prefect UI shows the playbook too: the steps and the obligations, keyed by the incident.
+    steps, obligations = latest_artifacts(served, incident)
+    assert {"step": "freeze-access", "status": "waiting"}.items() <= next(
+        row for row in steps if row["step"] == "freeze-access"
+    ).items()
+    assert "Licensee notifies the licensor" in obligations and "| Left |" in obligations
 
     answered: list[str] = []
     while shown["flow_state"] != "Completed":

@@ -14,15 +14,20 @@ from breachops.notifications.channels.smtp import SmtpChannel
 from breachops.notifications.outbox import dispatch, recover_stuck
 from breachops.notifications.senders import SenderPool
 
+CLAIMANT = "crash-worker"
+
 
 def main(workspace: str, port: int, senders: int = 1) -> None:
     app = App(Settings(workspace=Path(workspace)))
     channel = SmtpChannel("127.0.0.1", port, tls="none", timeout=5)
-    report = recover_stuck(app, everything=True)  # the only dispatcher: whatever is `sending` is orphaned
+    # The same name as the killed worker: whatever it held in `sending` is orphaned, taken back at once.
+    report = recover_stuck(app, claimant=CLAIMANT)
     print(f"ready recovered={len(report.recovered)} in_doubt={len(report.in_doubt)}", flush=True)
     pool = SenderPool(senders) if senders > 1 else None  # several connections, one message on each
     while True:
-        done = dispatch(app, channel, limit=5 if pool is None else 2 * senders, senders=pool)
+        done = dispatch(
+            app, channel, limit=5 if pool is None else 2 * senders, senders=pool, claimant=CLAIMANT
+        )
         if not (done.sent or done.retrying or done.recovered):
             break
     print("done", flush=True)

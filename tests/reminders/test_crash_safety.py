@@ -1,6 +1,6 @@
 """SIGKILL the dispatcher at random moments, 30 times, and count Message-IDs at the SMTP server.
 
-Why each message arrives once (see notifications/outbox.py for the full argument):
+Why each message arrives once (see docs/exactly-once.md for the full argument):
 - ``claim_message`` is a compare-and-set from queued/failed to ``sending``; a row that is ``sent`` can
   never be claimed again, so nothing already sent is attempted twice (the sent-check before an attempt).
 - A kill before the hand-over mark (committed just before SMTP's final ``.``) leaves a row in ``sending``

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections import Counter
 from datetime import timedelta
@@ -14,7 +15,7 @@ from sqlalchemy import select
 
 from breachops.clock import ManualClock, SystemClock
 from breachops.flows.scheduler import JOB_TABLE, SAFETY_JOB, WAKE_JOB, ReminderService
-from breachops.notifications import DeliveryError, MemoryChannel, outbox
+from breachops.notifications import DeliveryError, MemoryChannel, dispatcher
 from breachops.notifications.channels.outbox import OutboxChannel
 from breachops.notifications.channels.sendgrid import SendGridChannel
 from breachops.notifications.channels.smtp import SmtpChannel
@@ -183,7 +184,7 @@ def test_outbox_files_written_before_a_crash_are_recorded_on_recovery_not_writte
     def killed(*args: Any) -> None:
         raise SystemExit("killed before the batch's sent marks were committed")
 
-    monkeypatch.setattr(outbox, "_mark_sent", killed)  # the outbox's deliveries are marked in batches
+    monkeypatch.setattr(dispatcher, "_mark_sent", killed)  # the outbox's deliveries are marked in batches
     with pytest.raises(SystemExit):
         dispatch(app, channel, clock.now())
     written = sorted(channel.folder.glob("*.eml"))
@@ -300,3 +301,34 @@ def test_the_sendgrid_api_key_never_reaches_the_audit_log_or_the_outbox(app, clo
     for text_ in payloads + messages:
         assert SECRET not in text_ and "never-show-me" not in text_
     assert Counter(m.status for m in rows(app))["failed"] >= 2
+
+
+def test_a_serve_that_starts_takes_back_only_what_it_held_never_another_serves_claims(
+    app, clock, monkeypatch
+):
+    """Two `serve` on one database (scale-out): B starting must not take the message A is sending (it would
+    go out twice); A restarted after a crash takes its own back at once, without waiting for the lease."""
+    open_example(app)
+    queue_due_reminders(app, clock.now())
+    channel = OutboxChannel(app.workspace, clock=clock)
+
+    def killed(*args: Any) -> None:
+        raise SystemExit("serve A killed with its batch claimed")
+
+    monkeypatch.setattr(dispatcher, "_mark_sent", killed)
+    with pytest.raises(SystemExit):
+        dispatch(app, channel, clock.now(), claimant="serve:a")
+    monkeypatch.undo()
+    held = [r.idempotency_key for r in rows(app) if r.status == "sending"]
+    assert held and {r.claimed_by for r in rows(app) if r.status == "sending"} == {"serve:a"}
+
+    # B starts as ReminderService.start() does, and ticks, while A's claims are live.
+    assert not dispatcher.recover_stuck(app, clock.now(), claimant="serve:b").recovered
+    dispatch(app, channel, clock.now(), claimant="serve:b")
+    assert [r.idempotency_key for r in rows(app) if r.status == "sending"] == held
+    # A serve's name is its machine and workspace: one live process each, under the serve lock.
+    assert ReminderService(app, channel).claimant == f"serve:{socket.gethostname()}:{app.workspace}"
+
+    report = dispatcher.recover_stuck(app, clock.now(), claimant="serve:a")  # A starts again
+    assert sorted(report.recovered) == sorted(held)
+    assert not [r for r in rows(app) if r.status == "sending"]

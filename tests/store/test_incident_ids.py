@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from breachops.store.repository import Repository, allocate_incident_id
+from breachops.store.incidents import allocate_incident_id
+from breachops.store.repository import Repository
 
 from .helpers import open_incident, worker_open_incidents
 

@@ -8,8 +8,11 @@ from sqlalchemy import select
 
 from breachops.errors import InputError
 from breachops.store.audit import verify
+from breachops.store.incidents import UnknownIncident
+from breachops.store.messages import MessageDraft
 from breachops.store.models import SYSTEM_STREAM, AuditEvent
-from breachops.store.repository import MessageDraft, Repository, StepPlan, UnknownIncident
+from breachops.store.repository import Repository
+from breachops.store.steps import StepPlan
 
 from .helpers import T0, obligation, open_incident
 

@@ -1,6 +1,6 @@
 """The console in a real browser: Debian's Chromium, driven by Playwright, against the console served
 by uvicorn in this process on a free loopback port. Sign in by the link found in the outbox, answer a
-gate, see the step done and its audit event. JavaScript is off for the whole walk: every page must work
+gate, see the step done and its audit event, and not the other party's internal facts. JavaScript is off for the whole walk: every page must work
 without it. Screenshots of the board and the incident page are kept in ``test-artifacts/`` (or
 ``$BREACHOPS_TEST_ARTIFACTS``) for review."""
 
@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 
 from breachops.bootstrap import App
+from breachops.services.disclosure import change_disclosure
 from breachops.services.steps import mark_waiting
 from breachops.web.app import WebServer, start_web
 from tests.chromium import CHROMIUM, NO_CHROMIUM, launched_chromium
-from tests.web.conftest import SECURITY_DE, link_in, messages, open_example
+from tests.web.conftest import LEAD_BR, SECURITY_DE, link_in, messages, open_example
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
 sync_api = pytest.importorskip(
@@ -51,7 +52,8 @@ def browser() -> Iterator[object]:
 
 
 def test_sign_in_by_mailed_link_answer_a_gate_and_see_it_done_and_audited(app, console, browser):
-    incident = open_example(app)
+    incident = open_example(app)  # opened by the licensee, which keeps its counts to itself for now
+    change_disclosure(app, incident, facts=["jurisdictions"], steps=[], by=LEAD_BR)
     mark_waiting(app, incident, ["preserve-evidence"])
     assert app.step_links() is not None and app.step_links().base == console.url  # type: ignore[union-attr]
 
@@ -89,6 +91,9 @@ def test_sign_in_by_mailed_link_answer_a_gate_and_see_it_done_and_audited(app, c
     expect(row).to_contain_text(SECURITY_DE)
     expect(row).to_contain_text("preserve-evidence")
     expect(page.get_by_text("Chain verified")).to_be_visible()
+    facts = page.locator("dl.facts")  # the licensor's person: the licensee's internal counts withheld
+    expect(facts).to_contain_text("withheld (internal to")
+    expect(facts).not_to_contain_text("BR=5400")
     page.screenshot(path=str(artifacts() / "web-incident.png"), full_page=True)
     page.screenshot(path=str(artifacts() / "web-incident-top.png"))
 

@@ -1,19 +1,9 @@
 """SMTP with STARTTLS, implicit TLS, or (for a relay on this machine and tests) plain.
 
-Failures map to :class:`DeliveryError`: 4xx replies, dropped connections and timeouts may succeed
-later (retryable); 5xx replies will not. The Message-ID carries the idempotency key.
-
-The channel reports its point of no return through :func:`~.base.handover_point`: after the whole
-message body has gone out and before the final ``<CRLF>.<CRLF>``. A server that never received the
-terminator discards the message (RFC 5321 §4.1.1.4; aiosmtpd does), so until then a resend is safe;
-the dispatcher records the hand-over there (see ``notifications/outbox.py``).
-
-Inside a :func:`~.base.connection_batch` the channel keeps one connection for every message of the
-batch (a new connection costs a TCP handshake and EHLO, more than sending a short message), and
-quits it when the batch ends. A kept connection the server has dropped meanwhile is replaced once,
-transparently, as long as the message had not reached its hand-over point: before that the server
-holds no complete copy, so sending it again on a new connection is exactly as safe as a first try.
-After any failure the connection is closed rather than reused.
+4xx replies, dropped connections and timeouts are retryable :class:`DeliveryError`; 5xx replies are
+not. The Message-ID carries the idempotency key. :func:`~.base.handover_point` is called between the
+body and the final ``<CRLF>.<CRLF>``, and inside a :func:`~.base.connection_batch` one connection serves
+the whole batch; why both are safe is told in docs/mail.md and docs/exactly-once.md.
 """
 
 from __future__ import annotations
@@ -127,7 +117,7 @@ class SmtpChannel:
         )
 
     def _transmit(self, data: bytes, message: OutgoingMessage) -> dict[str, tuple[int, bytes]]:
-        """Send on a connection of its own, or on the batch's kept one (see the module notes)."""
+        """Send on a connection of its own, or on the batch's kept one (docs/mail.md, "Kept connections")."""
         batch = current_batch()
         if batch is None:
             connection = self._connect()
