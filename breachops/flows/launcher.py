@@ -37,6 +37,7 @@ __all__ = [
     "start_incident_flow",
     "start_serve",
     "wake_after_answer",
+    "wake_run",
     "wake_serve",
 ]
 
@@ -219,20 +220,29 @@ def wake_after_answer(app: App, flow_run_id: str, step_id: str, by: str, timeout
     the step done, reads the store instead. Returns what happened, for the user.
     """
     runtime = ensure_runtime(app)
-    deadline = time.monotonic() + timeout
     with _api(runtime) as api:
-        while True:
-            state = api.state(flow_run_id)
-            if state is not None and state.final:
-                return f"the flow run is {state.name.lower()}"
-            if state is not None and state.paused:
-                status, _reason = api.resume(flow_run_id, resume_input(api, flow_run_id, state, step_id, by))
-                if status == "ACCEPT":
-                    wake_serve(app)
-                    return "the playbook goes on"
-            if time.monotonic() > deadline:
-                return "the flow has not reached its next gate yet; it will read the answer when it does"
-            time.sleep(0.2)
+        said, woken = wake_run(api, flow_run_id, step_id, by, timeout)
+    if woken:
+        wake_serve(app)
+    return said
+
+
+def wake_run(api: PrefectAPI, flow_run_id: str, step_id: str, by: str, timeout: float) -> tuple[str, bool]:
+    """Resume the run at its gate, or wait up to ``timeout`` for it to reach one: what happened, and
+    whether the run goes on. Another caller resuming it first (`serve`, a second `step done`) is as
+    good as our own resume: the flow reads the answer from the store either way."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = api.state(flow_run_id)
+        if state is not None and state.final:
+            return f"the flow run is {state.name.lower()}", False
+        if state is not None and state.paused:
+            status, _reason = api.resume(flow_run_id, resume_input(api, flow_run_id, state, step_id, by))
+            if status in ("ACCEPT", "CONFLICT"):
+                return "the playbook goes on", True
+        if time.monotonic() > deadline:
+            return "the flow has not reached its next gate yet; it will read the answer when it does", False
+        time.sleep(0.2)
 
 
 def resume_input(

@@ -30,7 +30,9 @@ def _backoff(attempt: int) -> float:
 
 
 class PrefectAPIError(ServiceUnavailable):
-    pass
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status  # the HTTP status, where the server answered
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,8 @@ class PrefectAPI:
             raise LookupError(path)
         if response.status_code >= 400:
             raise PrefectAPIError(
-                f"Prefect API {method} {path}: {response.status_code} {response.text[:300]}"
+                f"Prefect API {method} {path}: {response.status_code} {response.text[:300]}",
+                response.status_code,
             )
         return response
 
@@ -129,7 +132,17 @@ class PrefectAPI:
         return json.loads(response.text)
 
     def resume(self, flow_run_id: str, run_input: dict[str, Any] | None) -> tuple[str, str]:
-        result = self._call("POST", f"flow_runs/{flow_run_id}/resume", json={"run_input": run_input})
+        """Resume a paused run: ``(status, reason)``, status ACCEPT, REJECT, ABORT or CONFLICT.
+
+        CONFLICT: another caller resumed it at the same moment (a server on PostgreSQL refuses the
+        second run input with 409), so the run goes on all the same.
+        """
+        try:
+            result = self._call("POST", f"flow_runs/{flow_run_id}/resume", json={"run_input": run_input})
+        except PrefectAPIError as exc:
+            if exc.status != 409:
+                raise
+            return "CONFLICT", "resumed by another caller at the same time"
         details = result.get("details") or {}
         return str(result.get("status", "")).upper(), str(details.get("reason", ""))
 

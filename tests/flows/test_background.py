@@ -26,6 +26,7 @@ from breachops.clock import ManualClock
 from breachops.config.agreements import load_agreement
 from breachops.config.settings import Settings
 from breachops.deadlines.models import load_facts
+from breachops.flows.launcher import wake_run
 from breachops.flows.prefect_api import PrefectAPI, PrefectAPIError
 from breachops.flows.procinfo import alive, process_info
 from breachops.flows.reconcile import reconcile_flow_runs
@@ -229,6 +230,8 @@ class StandInPrefect:
         self.refuse = refuse
         self.create_attempts = 0
         self.runs: dict[str, dict[str, Any]] = {}  # idempotency key → run
+        self.resume_statuses: list[int] = []  # what each resume is answered, in turn (then 200)
+        self.resumes = 0
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -259,6 +262,16 @@ class StandInPrefect:
                 if self.path == "/api/flow_runs/filter":
                     wanted = set(body["flow_runs"]["id"]["any_"])
                     return self._send(200, [r for r in stand_in.runs.values() if r["id"] in wanted])
+                if self.path.endswith("/resume"):
+                    stand_in.resumes += 1
+                    status = stand_in.resume_statuses.pop(0) if stand_in.resume_statuses else 200
+                    run_id = self.path.split("/")[-2]
+                    for run in stand_in.runs.values():
+                        if run["id"] == run_id and status in (200, 409):  # resumed, by us or another
+                            run["state"] = {"type": "RUNNING", "name": "Running", "state_details": {}}
+                    if status == 409:
+                        return self._send(409, {"detail": "Data integrity conflict."})
+                    return self._send(status, {"status": "ACCEPT", "details": {}})
                 if self.path.endswith("/create_flow_run"):
                     stand_in.create_attempts += 1
                     if stand_in.create_attempts <= stand_in.refuse:
@@ -314,6 +327,44 @@ def test_api_calls_retry_on_a_refused_connection_then_say_so_in_one_error(
     with PrefectAPI("http://127.0.0.1:9/api", attempts=3) as api, pytest.raises(PrefectAPIError) as failed:
         api.state("some-run")
     assert "Prefect API GET flow_runs/some-run" in str(failed.value)
+
+
+def _paused_run(stand_in: StandInPrefect) -> str:
+    paused = {"type": "PAUSED", "name": "Suspended", "state_details": {}}
+    stand_in.runs["incident:INC-1"] = {"id": "run-1", "parameters": {}, "state": paused}
+    return "run-1"
+
+
+def test_a_resume_that_loses_the_race_to_another_caller_says_the_playbook_goes_on(
+    prefect_stand_in: Callable[[int], StandInPrefect],
+) -> None:
+    # `step done` and `serve` (or two `serve`s) resuming one run at once: a Prefect server on
+    # PostgreSQL answers the second 409 (its run input is already stored). The answer is in the
+    # store and the run goes on, so the person who answered must not see an error.
+    stand_in = prefect_stand_in(0)
+    run_id = _paused_run(stand_in)
+    stand_in.resume_statuses = [409]
+    with PrefectAPI(stand_in.url) as api:
+        assert api.resume(run_id, None)[0] == "CONFLICT"
+    stand_in.runs["incident:INC-1"]["state"]["type"] = "PAUSED"
+    stand_in.resume_statuses = [409]
+    with PrefectAPI(stand_in.url) as api:
+        assert wake_run(api, run_id, "freeze-access", "a@b.example", timeout=5) == (
+            "the playbook goes on",
+            True,
+        )
+    assert stand_in.resumes == 2
+
+
+def test_a_resume_refused_for_another_reason_is_still_an_error(
+    prefect_stand_in: Callable[[int], StandInPrefect],
+) -> None:
+    stand_in = prefect_stand_in(0)
+    run_id = _paused_run(stand_in)
+    stand_in.resume_statuses = [422]
+    with PrefectAPI(stand_in.url) as api, pytest.raises(PrefectAPIError) as refused:
+        wake_run(api, run_id, "freeze-access", "a@b.example", timeout=5)
+    assert refused.value.status == 422 and "resume: 422" in str(refused.value)
 
 
 # ---- reconciliation: every open incident has its one flow run -----------------------------------
