@@ -15,7 +15,7 @@ __all__ = ["InputError", "ServiceUnavailable", "field_path", "from_validation_er
 class ServiceUnavailable(RuntimeError):
     """Prefect or `breachops serve` could not be reached or started (after retrying).
 
-    The CLI prints ``str(error)`` as one line and exits with status 1; what was stored stays stored.
+    The CLI prints ``str(error)`` as one line and exits with status 4; what was stored stays stored.
     """
 
 

@@ -389,6 +389,11 @@ def step_done(
     elif flow_run_id and wait:
         from breachops.flows.launcher import wake_after_answer
 
-        say(wake_after_answer(app, flow_run_id, step_id, by))
+        try:
+            say(wake_after_answer(app, flow_run_id, step_id, by))
+        except ServiceUnavailable as exc:  # the answer is stored: `serve` wakes the run later
+            say(
+                f"answer recorded; the playbook could not be woken now ({escape(str(exc))}); `serve` wakes it"
+            )
     elif flow_run_id:
         say("answer recorded; `breachops serve` will wake the flow")

@@ -128,7 +128,7 @@ def _measure(measure: str, score: DrillScore, answered: Collection[str]) -> Meas
     kind, _, ref = measure.partition(":")
     if kind == "step":
         step = next((s for s in score.steps if s.step_id == ref), None)
-        if step is None or step.result == "not_reached":
+        if step is None or step.result in ("not_reached", "moot"):
             return MeasureResult(measure, "not_observed")
         if step.result in ("on_time", "late"):
             return MeasureResult(measure, step.result)

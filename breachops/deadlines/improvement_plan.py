@@ -146,7 +146,8 @@ def improvement_plan(
     over (closed where this drill observed their subject without the gap)."""
     current = {g.subject: g for g in gaps}
     # A subject this drill could have shown a gap for; otherwise a carried action stays open.
-    observed = {"acknowledgement"} | {f"step:{s.step_id}" for s in steps if s.result != "not_reached"}
+    seen = [s for s in steps if s.result not in ("not_reached", "moot")]
+    observed = {"acknowledgement"} | {f"step:{s.step_id}" for s in seen}
     observed |= {f"obligation:{o.key}" for o in obligations if o.status != "open"}
     carried: list[CorrectiveAction] = []
     for action in previous_plan:

@@ -26,7 +26,8 @@ __all__ = [
 ]
 
 ObligationStatus = Literal["met", "missed", "open", "waived"]
-StepResult = Literal["on_time", "late", "skipped", "not_reached"]
+# "moot": the answers left the step nothing to do (it was skipped with that reason): not owed, not scored.
+StepResult = Literal["on_time", "late", "skipped", "not_reached", "moot"]
 _BOTH = ("disclosing", "receiving")
 
 
@@ -77,6 +78,7 @@ class GroupScore:
     late: int
     skipped: int
     not_reached: int
+    moot: int = 0
 
     @property
     def scored(self) -> int:
@@ -171,14 +173,16 @@ def _time_to_contain(record: DrillRecord) -> timedelta | None:
 def _step_outcome(step: StepRecord, record: DrillRecord) -> StepOutcome:
     done = _done_by_end(step.completed_at, record.ended_at) and step.status != "skipped"
     result: StepResult
-    if done:
+    if step.status == "skipped":
+        result, margin = "moot", None
+    elif done:
         assert step.completed_at is not None
         late = step.due is not None and step.completed_at > step.due
         result = "late" if late else "on_time"
         margin = None if step.due is None else step.due - step.completed_at
     else:
         # A step due only after the drill ended was not yet owed: shown, but not held against anyone.
-        owed = step.due is None or step.due <= record.ended_at or step.status == "skipped"
+        owed = step.due is None or step.due <= record.ended_at
         result = "skipped" if owed else "not_reached"
         margin = None if step.due is None else step.due - record.ended_at
     delivered = {i.id: i.delivered_at or i.due_at for i in record.injects}
@@ -238,6 +242,7 @@ def _group(key: str, steps: Iterable[StepOutcome]) -> GroupScore:
         late=results.count("late"),
         skipped=results.count("skipped"),
         not_reached=results.count("not_reached"),
+        moot=results.count("moot"),
     )
 
 

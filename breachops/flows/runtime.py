@@ -98,6 +98,15 @@ def healthy(api_url: str, timeout: float = 2.0) -> bool:
         return False
 
 
+def _answers(api_url: str, tries: int = 3) -> bool:
+    for attempt in range(tries):
+        if healthy(api_url):
+            return True
+        if attempt < tries - 1:
+            time.sleep(0.5)
+    return False
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((LOCAL_HOST, 0))
@@ -127,8 +136,15 @@ def ensure_prefect(
     team_url = os.environ.get("PREFECT_API_URL")
     home = _prefect_home(workspace)
     if team_url and os.environ.get("BREACHOPS_LOCAL_PREFECT") != team_url:
+        api_url = team_url.rstrip("/")
+        # Asked before anything is recorded, so that a wrong address refuses the command whole.
+        if not _answers(api_url):
+            raise ServiceUnavailable(
+                f"the Prefect API at {api_url} (PREFECT_API_URL) does not answer: start the team's "
+                "Prefect server, or unset PREFECT_API_URL to use a local one"
+            )
         configure_prefect_env(workspace)
-        return PrefectRuntime(api_url=team_url.rstrip("/"), mode="team", home=home)
+        return PrefectRuntime(api_url=api_url, mode="team", home=home)
 
     with _locked(home / "server.lock"):
         running = read_local_server(workspace)

@@ -123,7 +123,7 @@ def report_context(report: AfterActionReport, *, html: bool) -> dict[str, Any]:
                 "due": moment(s.due),
                 "done": moment(s.completed_at),
                 "by": s.completed_by or "—",
-                "result": s.result.replace("_", " "),
+                "result": "not needed" if s.result == "moot" else s.result.replace("_", " "),
                 "result_class": s.result,
                 "margin": format_margin(s.margin),
                 "inject": s.expected_by_inject or "—",
@@ -272,6 +272,7 @@ def _group_row(g: Any) -> dict[str, Any]:
         "late": g.late,
         "skipped": g.skipped,
         "not_reached": g.not_reached,
+        "moot": g.moot,
         "share": _share(g.on_time, g.scored),
     }
 

@@ -1,6 +1,6 @@
 """A newcomer's first hour, scripting: every refusal exits with status 2 and one `error:` line on
 standard error, across command groups, and leaves the store as it was; status 1 is kept for a check
-that fails (`audit verify`), 3 for `deadlines --strict` finding a gap."""
+that fails (`audit verify`), 3 for `deadlines --strict` finding a gap, 4 for a service that is away."""
 
 from __future__ import annotations
 
@@ -89,3 +89,40 @@ def test_a_failed_check_exits_1_and_a_gap_under_strict_3(workspace: Path, tmp_pa
     gap.write_text("aware_at: 2026-11-24T16:30:00-03:00\njurisdictions: [{code: US-AS, affected: 40}]\n")
     code, _, err = run_cli("deadlines", str(gap), "--strict", "--format", "json")
     assert code == 3, err
+
+
+def test_a_prefect_that_does_not_answer_exits_4_before_anything_is_recorded(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Not a refusal of what was typed, nor a failed check: a service is away. Scripts retry on 4.
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")  # nothing listens on port 9
+    before = dump(workspace)
+    code, _, err = run_cli("drill", "run", "subcontractor-source-leak", "--simulate", "--detach")
+    assert code == 4, err
+    assert err.startswith(
+        "error: the Prefect API at http://127.0.0.1:9/api (PREFECT_API_URL) does not answer"
+    )
+    assert len(err.strip().splitlines()) == 1 and "try again" in err
+    assert dump(workspace) == before
+
+
+def test_an_answer_whose_run_cannot_be_woken_is_kept_and_says_serve_wakes_it(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    incident = open_incident()
+    with sqlite3.connect(workspace / "breachops.db") as db:  # as if its playbook had started
+        db.execute("UPDATE incidents SET flow_run_id = 'run-away' WHERE id = ?", (incident,))
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
+    code, out, err = run_cli("step", "done", incident, "freeze-access", "--by", LEAD)
+    assert code == 0, err
+    assert (
+        "answer recorded; the playbook could not be woken now" in out + err
+        and "`serve` wakes it" in out + err
+    )
+    with sqlite3.connect(workspace / "breachops.db") as db:
+        status = db.execute(
+            "SELECT status FROM steps WHERE incident_id = ? AND step_id = 'freeze-access'", (incident,)
+        ).fetchone()
+    assert status == ("done",)

@@ -130,9 +130,19 @@ def test_steps_on_time_late_skipped_and_not_reached() -> None:
     assert steps["notify-regulators"].after_inject is None
 
 
-def test_a_step_the_flow_skipped_is_skipped_even_if_not_yet_due() -> None:
-    skipped = tuple(replace(s, status="skipped") if s.step_id == "lessons-learned" else s for s in STEPS)
-    assert by_key(score(steps=skipped).steps, "step_id")["lessons-learned"].result == "skipped"
+def test_a_step_the_answers_made_moot_is_not_needed_not_held_against_anyone() -> None:
+    # The flow skips a step only when the answers leave it nothing to do (services/moot_steps.py):
+    # `material: no` leaves "Disclose a material incident" nothing to disclose. Owed by no one, it
+    # is neither a score's miss nor a gap to correct.
+    moot = tuple(replace(s, status="skipped") if s.step_id == "notify-regulators" else s for s in STEPS)
+    before, after = score(), score(steps=moot)
+    assert by_key(after.steps, "step_id")["notify-regulators"].result == "moot"
+    assert (before.overall.skipped, before.overall.moot) == (1, 0)
+    assert (after.overall.skipped, after.overall.moot) == (0, 1)
+    assert after.overall.scored == before.overall.scored - 1
+    assert "skipped_step:step:notify-regulators" in {g.key for g in before.gaps}
+    assert not any("notify-regulators" in g.key for g in after.gaps)
+    assert not any(a.subject == "step:notify-regulators" for a in after.plan)
 
 
 def test_scores_per_party_count_both_for_each_party() -> None:
