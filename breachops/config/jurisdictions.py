@@ -62,9 +62,14 @@ BLOCS: dict[str, frozenset[str]] = {
 }
 _BLOC_NAMES = {"EU": "European Union", "EEA": "European Economic Area"}
 # Common spellings that are not ISO codes but that people write; mapped rather than refused.
-# Puerto Rico, Guam and the US Virgin Islands have country codes of their own and are US subdivisions
-# too; their own and the United States' rules reach people there, so both spellings mean the subdivision.
-ALIASES = {"UK": "GB", "EL": "GR", "PR": "US-PR", "GU": "US-GU", "VI": "US-VI"}
+# The US territories (Puerto Rico, Guam, the US Virgin Islands, American Samoa, the Northern Mariana
+# Islands, the Minor Outlying Islands) have country codes of their own and are US subdivisions too;
+# their own and the United States' rules reach people there, so both spellings mean the subdivision.
+ALIASES = {
+    "UK": "GB",
+    "EL": "GR",
+    **{code: f"US-{code}" for code in ("PR", "GU", "VI", "AS", "MP", "UM")},
+}
 
 
 @lru_cache(maxsize=4096)
@@ -173,8 +178,9 @@ def covers(rule_jurisdiction: str, fact_code: str, day: date | None = None) -> b
 
 @lru_cache(maxsize=1)
 def all_jurisdictions() -> tuple[str, ...]:
-    """Every country, every US state with DC and the territories, and the blocs."""
-    countries = sorted(c.alpha_2 for c in pycountry.countries)
+    """Every country, every US state with DC and the territories, and the blocs; a code that is
+    another's alias (PR is US-PR) is listed once, under the code it means."""
+    countries = sorted(c.alpha_2 for c in pycountry.countries if c.alpha_2 not in ALIASES)
     states = sorted(code for code in subdivisions() if code.startswith("US-"))
     return (*MEMBERSHIP, *countries, *states)
 

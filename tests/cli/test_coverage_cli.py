@@ -103,6 +103,20 @@ def test_rules_coverage_lists_every_jurisdiction_with_its_status(cli):
     assert rows["US-CA"]["status"] == "covered" and rows["US-CA"]["reviewed"]
     assert rows["NO"]["status"] == "covered"  # the GDPR, through the EEA Agreement
     assert {"EU", "EEA", "US-DC", "US-PR", "US-GU", "US-VI"} <= rows.keys()
+    # A territory's country code means its US code in facts, so it is listed once, under that code:
+    # PR is not also a gap beside a covered US-PR.
+    assert not {"PR", "GU", "VI", "AS", "MP", "UM"} & rows.keys()
+
+
+def test_a_territory_written_as_a_country_code_is_its_us_subdivision(cli, tmp_path: Path):
+    (tmp_path / "territories.yaml").write_text(
+        SAMOA.replace("US-AS", "AS").replace("{code: DE, affected: 3}", "{code: PR, affected: 3}"),
+        encoding="utf-8",
+    )
+    said = cli("deadlines", "territories.yaml", "--now", NOW, "--format", "json")
+    assert said.returncode == 0, said.stderr
+    assert f"warning: {GAP}" in said.stderr.splitlines()  # AS is American Samoa: US-AS, a gap
+    assert {r["jurisdiction"] for r in json.loads(said.stdout)} == {"US-PR"}
 
 
 def test_rules_show_gives_the_chain_of_versions(cli):
