@@ -174,6 +174,7 @@ def _drill_dict(app: App, drill_id: str) -> dict[str, Any]:
                 "late_seconds": None
                 if i.delivered_at is None
                 else round((i.delivered_at - i.due_at).total_seconds() / (drill.speed or 1), 3),
+                "skipped": i.skipped,  # why a contingency inject was not delivered
             }
             for i in injects
         ],
@@ -223,7 +224,10 @@ def drill_show(
     table = Table("inject", "title", "due", "delivered")
     for inject in data["injects"]:
         table.add_row(
-            cell(inject["inject"]), cell(inject["title"]), inject["due"], inject["delivered"] or "—"
+            cell(inject["inject"]),
+            cell(inject["title"]),
+            inject["due"],
+            inject["delivered"] or cell(f"skipped: {inject['skipped']}" if inject["skipped"] else "—"),
         )
     out.print(keep_whole(table))
     out.print(f"steps and obligations: `breachops incident show {markup(drill_id)}`", highlight=False)

@@ -1,11 +1,11 @@
 """The after-action report of a drill: what happened when, which duties would have been met, how each
 party and role did, what went wrong and who fixes it by when.
 
-Two renderings of one :class:`AfterActionReport`: a self-contained HTML file (inline CSS, an inline SVG
-chart, no external assets, readable on paper) to circulate to both parties, and Markdown (with a text
-chart) for a repository or a ticket; ``after_action_view`` lays out their rows and ``obligation_chart``
-draws the chart. Text from scenarios and answers is input, never markup: the HTML template autoescapes,
-the SVG is built with escaped values, and Markdown escapes HTML and table pipes.
+Two renderings of one :class:`AfterActionReport`: a self-contained HTML file (inline CSS, inline SVG
+charts, no external assets, readable on paper) to circulate to both parties, and Markdown (with a text
+chart) for a repository or a ticket; ``after_action_view`` lays out their rows, ``obligation_chart`` and
+``feedback_chart`` draw the charts. Text from scenarios and answers is input, never markup: the HTML
+template autoescapes, SVG is built with escaped values, and Markdown escapes HTML and table pipes.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from breachops.config.coverage import gap_message
 from breachops.deadlines.capability import RATING_RULE, RATINGS, ObjectiveRating
 from breachops.deadlines.scoring import ObligationOutcome
 from breachops.playbooks.scenario_time import format_offset
+from breachops.reports.feedback_chart import feedback_chart_svg
 from breachops.reports.obligation_chart import obligation_chart_svg, obligation_chart_text
 from breachops.timefmt import format_margin, format_span
 
@@ -84,6 +85,9 @@ def report_context(report: AfterActionReport, *, html: bool) -> dict[str, Any]:
             }
             for f in report.feedback
         ],
+        "feedback_chart_svg": Markup(feedback_chart_svg(report.feedback, report.scenario_title))
+        if html
+        else "",
         "hotwash": [
             {"party": h.party, "went_well": h.went_well, "improve": h.improve, "by": h.by, "at": _utc(h.at)}
             for h in report.hotwash

@@ -3,8 +3,8 @@ evaluators' handbook (HSEEP 2020; CISA's tabletop exercise packages hold the sam
 
 The situation manual is what players may read: the narrative, the participants, the objectives as
 aims, and each inject as it will reach them. It holds nothing of the answer key: no expected action,
-no objective's measures or target, no fact an inject reveals to the engine, no simulation script.
-The handbook holds all of that, inject by inject, with the playbook's step titles and owners. Each is
+no measure or target, no fact an inject reveals, no simulation script, no contingency inject. The
+handbook holds all of that, inject by inject, with the playbook's step titles and owners. Each is
 rendered as one self-contained HTML page and as Markdown; text from the scenario is escaped.
 """
 
@@ -50,25 +50,44 @@ def _base(scenario: Scenario) -> dict[str, Any]:
     }
 
 
+def _inject_rows(scenario: Scenario) -> list[dict[str, Any]]:
+    """Every inject as players would read it, numbered as the drill's mail numbers it."""
+    return [
+        {
+            "number": n,
+            "id": i.id,
+            "time": format_offset(i.at),
+            "title": i.title,
+            "message": i.message,
+            "to": _recipients(i),
+            "questions": [(q.id, q.text) for q in i.questions],
+        }
+        for n, i in enumerate(scenario.injects, start=1)
+    ]
+
+
 def manual_context(scenario: Scenario) -> dict[str, Any]:
-    """What the situation manual shows: the players' view only (see the module's docstring)."""
+    """What the situation manual shows: the players' view only (see the module's docstring). A
+    contingency inject is left out: it may never reach them, and its text hints at what it tests."""
+    rows = zip(_inject_rows(scenario), scenario.injects, strict=True)
     return {
         **_base(scenario),
         "kind": "Situation manual",
         "objectives": [{"text": o.text, "capability": o.capability} for o in scenario.objectives],
-        "injects": [
-            {
-                "number": n,
-                "id": i.id,
-                "time": format_offset(i.at),
-                "title": i.title,
-                "message": i.message,
-                "to": _recipients(i),
-                "questions": [(q.id, q.text) for q in i.questions],
-            }
-            for n, i in enumerate(scenario.injects, start=1)
-        ],
+        "injects": [row for row, inject in rows if inject.when is None],
     }
+
+
+def _contingency(inject: Inject, playbook: Playbook | None) -> str:
+    """When a contingency inject goes out, in words; empty for an inject that always does."""
+    when = inject.when
+    if when is None:
+        return ""
+    step = _step(playbook, when.step)
+    if when.step_not_done is not None:
+        return f"only if {step['title']} ({step['id']}) is not done by {format_offset(inject.at)}"
+    shown = _value(when.equals)
+    return f"only if the answer {when.answer} is {shown} at {format_offset(inject.at)}"
 
 
 def _step(playbook: Playbook | None, step_id: str) -> dict[str, str]:
@@ -88,10 +107,11 @@ def handbook_context(scenario: Scenario, playbook: Playbook | None = None) -> di
     """What the facilitator and evaluator handbook shows: the manual and the answer key."""
     manual = manual_context(scenario)
     injects = []
-    for row, inject in zip(manual["injects"], scenario.injects, strict=True):
+    for row, inject in zip(_inject_rows(scenario), scenario.injects, strict=True):
         injects.append(
             {
                 **row,
+                "contingency": _contingency(inject, playbook),
                 "expects": [_step(playbook, s) for s in inject.expects],
                 "reveals": [(name, _value(v)) for name, v in inject.reveals.items()],
                 "objectives": [

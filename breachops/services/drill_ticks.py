@@ -94,6 +94,7 @@ def deliver_inject(app: App, drill_id: str, inject_id: str, send: Send | None = 
             for n, i in enumerate(drills.injects(drill_id), start=1)
         }
         clock, scenario, running = drill_clock(drill), scenario_of(drill), drill.status == "running"
+        simulated = drill.simulate
     if inject_id not in planned:
         raise InputError("DRILL", "inject", inject_id, f"drill {drill_id} has no such inject")
     number, delivered_at = planned[inject_id]
@@ -101,6 +102,8 @@ def deliver_inject(app: App, drill_id: str, inject_id: str, send: Send | None = 
         return None
     inject = next(i for i in scenario.injects if i.id == inject_id)
     if inject.when is not None:
+        if simulated:
+            _catch_up(app, drill_id, scenario, clock, clock.t0 + inject.at)
         holds, why = contingency_holds(app, drill_id, inject.when)
         if not holds:
             with app.transaction() as session:
@@ -318,6 +321,15 @@ def _answer_as_scripted(
         if not progressed:
             return
         _walk(app, drill_id, result)
+
+
+def _catch_up(app: App, drill_id: str, scenario: Scenario, clock: DrillClock, until: datetime) -> None:
+    """The scripted answers due by ``until`` (scenario time), before a contingency inject's test: a turn
+    that comes late (a compressed clock, a slow task) must not find undone a step the simulated
+    participants did before the inject's time."""
+    result = TickResult(scenario_now=until)
+    _walk(app, drill_id, result)
+    _answer_as_scripted(app, drill_id, scenario, clock, until, result)
 
 
 def _owner_address(step: Step, people: Sequence[Participant]) -> tuple[str, str | None]:

@@ -278,7 +278,7 @@ def _plant_hostile_values(path: Path, incident: str, drill: str) -> None:
     # Each column its own parameter: PostgreSQL types a parameter once, and columns differ (text, varchar).
     values = {"h": hostile, "h2": hostile, "d": drill, "i": incident}
     with _database() as db:
-        db.execute(sql("UPDATE drill_injects SET title = :h WHERE drill_id = :d"), values)
+        db.execute(sql("UPDATE drill_injects SET title = :h, skipped = :h2 WHERE drill_id = :d"), values)
         db.execute(sql("UPDATE drills SET scenario_id = :h WHERE id = :d"), values)
         db.execute(sql("UPDATE incidents SET title = :h, opened_by = :h2 WHERE id = :i"), values)
         db.execute(sql("UPDATE steps SET title = :h WHERE incident_id = :i"), values)

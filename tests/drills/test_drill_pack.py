@@ -16,7 +16,7 @@ import pytest
 
 from breachops.playbooks import load_playbook
 from breachops.playbooks.loader import load_scenario
-from breachops.playbooks.scenarios import Scenario
+from breachops.playbooks.scenarios import Inject, Scenario
 from breachops.reports.drill_pack import render_pack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,7 +25,7 @@ SHIPPED = ["authority-access-demand", "insider-roadmap-exfiltration", "subcontra
 
 def answer_key(scenario: Scenario) -> set[str]:
     """Every piece of text only facilitators may see: expected steps (ids and titles), measures and
-    targets, revealed facts' values, and the simulation's scripted answers."""
+    targets, revealed facts' values, the simulation's scripted answers, and contingency injects."""
     playbook = load_playbook(scenario.playbook)
     titles = {s.id: s.title for s in playbook.steps()}
     key: set[str] = set()
@@ -33,6 +33,8 @@ def answer_key(scenario: Scenario) -> set[str]:
         for step_id in inject.expects:
             key |= {step_id, titles[step_id]}
         key |= {json.dumps(v) if not isinstance(v, str) else v for v in inject.reveals.values()}
+        if inject.when is not None:  # it may never reach the players, and it hints at what it tests
+            key |= {inject.id, inject.title, inject.message, *(q.text for q in inject.questions)}
     for objective in scenario.objectives:
         key |= set(objective.measured_by) | {objective.target}
     for step_id, scripted in scenario.simulation.steps.items():
@@ -44,7 +46,7 @@ def answer_key(scenario: Scenario) -> set[str]:
 def player_text(scenario: Scenario) -> str:
     """What the scenario itself tells players; an answer-key phrase quoted there is not a leak."""
     return " ".join([scenario.narrative, *(o.text for o in scenario.objectives)] + [
-        f"{i.title} {i.message}" for i in scenario.injects
+        f"{i.title} {i.message}" for i in scenario.injects if i.when is None
     ])  # fmt: skip
 
 
@@ -59,10 +61,31 @@ def test_the_situation_manual_holds_nothing_of_the_answer_key(name: str):
         text = html.unescape(docs[doc])
         assert [k for k in key if k in text] == [], doc
         for inject in scenario.injects:
-            assert inject.message.split()[0] in text and inject.title in text
+            if inject.when is None:
+                assert inject.message.split()[0] in text and inject.title in text
     for doc in ("handbook.md", "handbook.html"):
         text = html.unescape(docs[doc])
         assert [k for k in answer_key(scenario) if k not in text] == [], doc
+
+
+def test_a_contingency_inject_is_only_in_the_handbook_with_its_test():
+    scenario = load_scenario("subcontractor-source-leak")
+    still_open = Inject.model_validate({
+        "id": "access-still-open", "at": "T+3h", "title": "The repository is still public",
+        "message": "Three hours on, the repository can still be cloned.", "expects": ["freeze-access"],
+        "if": {"step_not_done": "freeze-access"},
+    })  # fmt: skip
+    played = scenario.model_copy(update={"injects": (*scenario.injects, still_open)})
+    docs = render_pack(played, load_playbook(scenario.playbook))
+    for doc in ("manual.md", "manual.html"):
+        assert still_open.title not in docs[doc] and "can still be cloned" not in docs[doc], doc
+    for doc in ("handbook.md", "handbook.html"):
+        text = html.unescape(docs[doc]).replace("<strong>Contingency</strong>", "Contingency")
+        assert still_open.title in text
+        assert (
+            "Contingency: delivered only if Freeze and revoke access to the shared information "
+            "(freeze-access) is not done by T+03:00; otherwise skipped"
+        ) in text
 
 
 def test_scenario_text_is_escaped_in_the_html_documents():
