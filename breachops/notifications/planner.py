@@ -1,8 +1,9 @@
 """Which reminders of the open incidents are due and not yet in the outbox, cheaply enough to ask often.
 
-A :class:`ReminderPlanner` reads all open incidents' steps and obligations in two queries and derives
-again only for an incident whose rows changed; it remembers the outbox keys it has seen (messages are
-never deleted, and queueing is idempotent by key, so a stale memory costs work, never a duplicate).
+A :class:`ReminderPlanner` reads the open incidents' plan revisions, then the steps and obligations of
+only those whose revision moved, and derives again for them; it remembers the outbox keys it has seen
+(messages are never deleted, and queueing is idempotent by key, so a stale memory costs work, never a
+duplicate).
 Why: docs/reminders.md.
 """
 
@@ -34,7 +35,7 @@ class DueReminder:
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
-    fingerprint: tuple[Any, ...]
+    revision: int  # the incident's plan_rev its rows were read at
     reminders: tuple[Reminder, ...]
     copies: tuple[DueReminder, ...]  # one per reminder and recipient, by due time, keys worked out once
 
@@ -61,22 +62,25 @@ class ReminderPlanner:
         return {incident_id: plan.reminders for incident_id, plan in self._refresh().items()}
 
     def _refresh(self) -> dict[str, _Plan]:
-        """Read the open incidents' rows and derive again where they changed (docs/reminders.md)."""
+        """Read the open incidents' rows where their plan revision moved, and derive those again
+        (docs/reminders.md)."""
+        known = {incident_id: plan.revision for incident_id, plan in self._plans.items()}
         with self.app.transaction() as session:
-            rows = reminder_inputs(session, outbox_keys=not self._seen_outbox)
-            agreements = self.app.agreements.of(session, [incident_id for incident_id, _ in rows.incidents])
+            rows = reminder_inputs(
+                session, outbox_keys=not self._seen_outbox, known=known if self._plans else None
+            )
+            stale = [i.id for i in rows.incidents if known.get(i.id) != i.plan_rev]
+            agreements = self.app.agreements.of(session, stale)
         if rows.outbox_keys is not None:
             self._queued.update(rows.outbox_keys)
             self._seen_outbox = True
-        incidents, steps, obligations = rows.incidents, rows.steps, rows.obligations
-        steps_of = _group(steps)
-        obligations_of = _group(obligations)
+        steps_of = _group(rows.steps)
+        obligations_of = _group(rows.obligations)
         plans: dict[str, _Plan] = {}
-        for incident_id, opened_at in incidents:
-            items_s, items_o = steps_of.get(incident_id, []), obligations_of.get(incident_id, [])
-            fingerprint = (opened_at, tuple(map(tuple, items_s)), tuple(map(tuple, items_o)))
+        for incident_id, opened_at, revision in rows.incidents:
             plan = self._plans.get(incident_id)
-            if plan is None or plan.fingerprint != fingerprint:
+            if plan is None or plan.revision != revision:
+                items_s, items_o = steps_of.get(incident_id, []), obligations_of.get(incident_id, [])
                 agreement = agreements[incident_id]
                 derived = tuple(
                     derive_reminders(
@@ -88,7 +92,7 @@ class ReminderPlanner:
                     for reminder in derived
                     for recipient in reminder.recipients
                 )
-                plan = _Plan(fingerprint, derived, copies)
+                plan = _Plan(revision, derived, copies)
             plans[incident_id] = plan
         self._plans = plans
         return plans

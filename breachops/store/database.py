@@ -18,6 +18,7 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+import breachops.store.plan_revision  # noqa: F401  (its listener raises plan revisions on every session)
 from breachops.files import FILE_MODE, create_private, private_dir
 
 if TYPE_CHECKING:

@@ -133,6 +133,9 @@ class Incident(Base):
     close_reason: Mapped[str | None] = mapped_column(Text)
     flow_run_id: Mapped[str | None] = mapped_column(String(64))
     opened_by: Mapped[str] = mapped_column(String(256))
+    # Raised by every flush that changes its steps or obligations (store/plan_revision.py): the
+    # reminder planner re-reads only the incidents whose revision moved.
+    plan_rev: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     def __repr__(self) -> str:
         return f"<Incident {self.id} {self.status}{' drill' if self.drill else ''}>"
