@@ -12,7 +12,7 @@ import yaml
 from breachops.config.agreements import load_agreement
 from breachops.errors import InputError
 from breachops.playbooks.loader import load_scenario
-from breachops.playbooks.msel import export_rows, import_msel
+from breachops.playbooks.msel import export_rows, import_msel, write_scenario_yaml
 from breachops.playbooks.msel_xlsx import export_xlsx
 from breachops.services.drill_ticks import run_drill, tick
 from breachops.services.drills import drill_clock, start_drill
@@ -83,7 +83,9 @@ def test_an_answer_test_and_a_spreadsheet_round_trip(app, clock, tmp_path):
     back = import_msel(book, "xlsx")
     assert back.model_dump() == scenario.model_dump()
     assert back.inject("regulator-calls").when.answer == "assess-notifiability.risk"  # type: ignore[union-attr]
-    _, rows = run(app, clock, path, freeze_at=None)  # nobody assessed the risk by T+1h
+    imported = tmp_path / "imported.yaml"  # as `drill msel import --output` writes it; the drill runs it
+    imported.write_text(write_scenario_yaml(back), encoding="utf-8")
+    _, rows = run(app, clock, imported, freeze_at=None)  # nobody assessed the risk by T+1h
     assert (
         rows["regulator-calls"][1] == "assess-notifiability.risk was None, not 'high', at the inject's time"
     )
