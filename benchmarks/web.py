@@ -7,7 +7,7 @@ waiting for a person, starts the console as ``breachops serve`` does (uvicorn in
 a free port) and signs one contact in (a session written straight to the store). Then it measures,
 through real HTTP:
 
-- the board: the median and p95 time of ``--renders`` sequential loads (target: median <= 500 ms);
+- the board: the median and p95 time of ``--renders`` sequential loads (target: median <= 200 ms);
 - ``--readers`` threads each loading ``--reads`` pages (the board and incident pages, alternately)
   at once: median and p99 latency and pages per second.
 """
@@ -40,7 +40,7 @@ from breachops.store import web_tokens  # noqa: E402
 from breachops.web.app import start_web  # noqa: E402
 from breachops.web.auth import SESSION_COOKIE  # noqa: E402
 
-TARGET_MEDIAN_MS = 500
+TARGET_MEDIAN_MS = 200
 READER = "lars.hoffmann@nordlicht.example"  # security at the licensor: owns a step of every incident
 
 
@@ -104,15 +104,19 @@ def main() -> None:
             print(f"board render: median {median:.0f} ms, p95 {p95:.0f} ms ({verdict})")
 
             latencies: list[float] = []
+            failed: list[str] = []
             lock = threading.Lock()
 
             def reader(n: int) -> None:
                 with httpx.Client(base_url=server.url, cookies=cookies, timeout=300) as client:
                     for i in range(args.reads):
                         path = "/" if i % 2 == 0 else f"/incidents/{incidents[(n * 7 + i) % len(incidents)]}"
-                        elapsed = timed_get(client, path)
+                        started = time.perf_counter()
+                        status = client.get(path).status_code
                         with lock:
-                            latencies.append(elapsed)
+                            latencies.append(time.perf_counter() - started)
+                            if status != 200:
+                                failed.append(f"{path}: {status}")
 
             started = time.perf_counter()
             threads = [threading.Thread(target=reader, args=(n,)) for n in range(args.readers)]
@@ -126,7 +130,8 @@ def main() -> None:
             p99 = ordered[max(0, int(len(ordered) * 0.99) - 1)] * 1000
             print(
                 f"{args.readers} readers x {args.reads} pages: median {middle:.0f} ms, p99 {p99:.0f} ms, "
-                f"{len(ordered) / wall:.1f} pages/s"
+                f"{len(ordered) / wall:.1f} pages/s; {len(failed)} failed"
+                + (f" (first: {failed[0]})" if failed else "")
             )
         finally:
             server.stop()

@@ -189,14 +189,16 @@ class Pages:
         if viewer is None:
             return self.to_sign_in(request)
         now = self.app.clock.now()
+        # Read, then render with the connection given back: with many readers at once, a connection
+        # held through the rendering is one the next reader waits for.
         with self.app.reading() as session:
             incidents = visible(self.app, session, viewer, console.open_heads(session))
             agreements = self.app.agreements.of(session, [i.id for i in incidents])
             rows = board_rows(session, incidents, agreements, viewer.email, viewer.timezone, now)
-            return self.page(
-                request, "board.html.j2", viewer=viewer, title="Open incidents", rows=rows,
-                now=moment(now, viewer.timezone),
-            )  # fmt: skip
+        return self.page(
+            request, "board.html.j2", viewer=viewer, title="Open incidents", rows=rows,
+            now=moment(now, viewer.timezone),
+        )  # fmt: skip
 
     # ---- an incident -----------------------------------------------------------------------------
 
@@ -228,13 +230,12 @@ class Pages:
                 return self.not_found(request)
             agreement = self.app.agreements.of(session, [incident.id])[incident.id]
             view = incident_view(session, incident, agreement, viewer.email, viewer.timezone, now)
-            shown = incident.id
-            response = self.page(
-                request, "incident.html.j2", viewer=viewer, title=f"{incident.id}: {incident.title}",
-                incident=incident, drill=incident.drill, now=moment(now, viewer.timezone),
-                opened=moment(incident.opened_at, viewer.timezone), **view,
-            )  # fmt: skip
-        self.views.note(shown, viewer.email, "incident")
+        response = self.page(
+            request, "incident.html.j2", viewer=viewer, title=f"{incident.id}: {incident.title}",
+            incident=incident, drill=incident.drill, now=moment(now, viewer.timezone),
+            opened=moment(incident.opened_at, viewer.timezone), **view,
+        )  # fmt: skip
+        self.views.note(incident.id, viewer.email, "incident")
         return response
 
     # ---- a step ----------------------------------------------------------------------------------
