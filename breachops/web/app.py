@@ -9,6 +9,7 @@ workspace can link to it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -36,6 +37,7 @@ from breachops.web.secret import workspace_secret
 __all__ = ["WebServer", "bind_address", "create_app", "start_web", "wake_flow"]
 
 log = logging.getLogger("breachops.web")
+PAGES_AT_ONCE = 8  # within the database pool (5 + 10 overflow): a page takes at most two in turn
 access = logging.getLogger("breachops.web.access")
 _TOKEN_PATH = re.compile(r"^/(sign-in|act)/[^/?]+")
 _HEADERS = {
@@ -83,6 +85,11 @@ def create_app(
     web.state.views = pages.views  # `flush()` before reading the audit log of views just served
     web.mount("/static", StaticFiles(directory=str(resources.files("breachops.web") / "static")), "static")
 
+    # Requests past this many wait here, in the event loop, holding neither a thread nor a database
+    # connection: fifty readers at once would otherwise share the GIL forty ways, each slowed while
+    # it holds one of the pool's connections, until the pool's waiters time out.
+    at_once = asyncio.Semaphore(PAGES_AT_ONCE)
+
     @web.middleware("http")
     async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
@@ -90,7 +97,8 @@ def create_app(
         fresh = None if cookie and len(cookie) <= 64 else secrets.token_urlsafe(24)
         request.state.csrf_cookie = cookie if fresh is None else fresh
         try:
-            response = await call_next(request)
+            async with at_once:
+                response = await call_next(request)
         except InputError as exc:  # a broken snapshot or playbook: say so, without a stack trace page
             log.warning("%s %s: %s", request.method, redact(request.url.path), exc)
             response = Response("This record cannot be shown: " + exc.problem, 500, media_type="text/plain")
