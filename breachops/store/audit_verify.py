@@ -30,6 +30,7 @@ __all__ = [
     "LedgerResult",
     "Problem",
     "VerifyResult",
+    "ledger_head",
     "verify",
     "verify_all",
     "verify_ledger",
@@ -275,12 +276,15 @@ def _against_ledger(
     return result
 
 
-def _walk_ledger(entries: Iterable[Any], key: AuditKey | None, head: tuple[int, str] | None) -> LedgerResult:
-    heads: dict[str, list[tuple[int, int, str]]] = {}
-    previous_hash = GENESIS_HASH
-    expected = 1
-    legacy = 0
-    sealed = False
+def _walk_ledger(
+    entries: Iterable[Any], key: AuditKey | None, head: tuple[int, str] | None, start: LedgerResult | None
+) -> LedgerResult:
+    """Walk ``entries`` in seq order, from the genesis or on from ``start`` (a sound walk's end)."""
+    heads = {stream: list(named) for stream, named in start.heads.items()} if start else {}
+    previous_hash = start.final_hash if start else GENESIS_HASH
+    expected = start.entries + 1 if start else 1
+    legacy = start.legacy if start else 0
+    sealed = start is not None and start.entries > start.legacy  # once sealing began, all are sealed
     where = "ledger entry"
 
     def broken(seq: int, kind: ProblemKind, detail: str) -> LedgerResult:
@@ -325,11 +329,20 @@ def _head(session: Session, head_id: str) -> tuple[int, str] | None:
     return None if row is None else (row.last_seq, row.last_hash)
 
 
-def verify_ledger(session: Session) -> LedgerResult:
+def ledger_head(session: Session) -> tuple[int, str] | None:
+    """(entries, last hash) as the ledger's head row names them, if it has one yet."""
+    return _head(session, LEDGER_HEAD)
+
+
+def verify_ledger(session: Session, since: LedgerResult | None = None) -> LedgerResult:
     """Walk the ledger in seq order: no entry missing, each linked, hashed and sealed, the head row at
-    its end."""
-    entries = session.execute(select(*_LEDGER_COLUMNS).order_by(AuditLedgerEntry.seq)).yield_per(5000)
-    return _walk_ledger(entries, session_key(session), _head(session, LEDGER_HEAD))
+    its end. ``since``: a sound walk of its first entries; only the entries after them are walked, on
+    from its last hash (the entries it covered are taken as it found them)."""
+    query = select(*_LEDGER_COLUMNS).order_by(AuditLedgerEntry.seq)
+    if since is not None:
+        query = query.where(AuditLedgerEntry.seq > since.entries)
+    entries = session.execute(query).yield_per(5000)
+    return _walk_ledger(entries, session_key(session), _head(session, LEDGER_HEAD), since)
 
 
 def _with_ledger(result: VerifyResult, ledger: LedgerResult, events: Sequence[Any]) -> VerifyResult:
@@ -343,9 +356,9 @@ def _with_ledger(result: VerifyResult, ledger: LedgerResult, events: Sequence[An
     return _against_ledger(result, events, ledger.heads.get(result.incident_id, []))
 
 
-def verify(session: Session, incident_id: str) -> VerifyResult:
-    """Check one stream: its chain and seals (``_walk_stream``), then the ledger, and the stream against
-    every head the ledger names for it."""
+def verify(session: Session, incident_id: str, ledger: LedgerResult | None = None) -> VerifyResult:
+    """Check one stream: its chain and seals (``_walk_stream``), then the ledger (or ``ledger``, a walk
+    the caller made in this transaction), and the stream against every head the ledger names for it."""
     events = list(
         session.execute(
             select(*_EVENT_COLUMNS).where(AuditEvent.incident_id == incident_id).order_by(AuditEvent.seq)
@@ -355,7 +368,7 @@ def verify(session: Session, incident_id: str) -> VerifyResult:
     result = _walk_stream(incident_id, events, key, _head(session, incident_id))
     if not result.ok:
         return result
-    ledger = verify_ledger(session)
+    ledger = ledger if ledger is not None else verify_ledger(session)
     if not events and incident_id not in ledger.heads and session.get(Incident, incident_id) is not None:
         return _emptied(incident_id)
     return _with_ledger(result, ledger, events)

@@ -22,6 +22,7 @@ from breachops.services.incidents import playbook_of
 from breachops.services.steps import complete_step
 from breachops.store import Repository, console
 from breachops.store.incidents import UnknownIncident
+from breachops.store.ledger_watch import LedgerWatch
 from breachops.web.auth import SESSION_COOKIE, SESSION_LIFETIME, Auth
 from breachops.web.drill_pages import DrillPages
 from breachops.web.forms import FormTooLarge, answer_from_form, first, read_form
@@ -50,6 +51,7 @@ class Pages:
         self.wake = wake
         self.secure = secure
         self.views = ViewLog(app)  # other parties' views, written to the audit log beside the pages
+        self.ledger = LedgerWatch()  # the audit ledger walked whole every 5 minutes, on from there between
         self.env = Environment(
             loader=PackageLoader("breachops.web", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -229,7 +231,8 @@ class Pages:
             if incident is None:
                 return self.not_found(request)
             agreement = self.app.agreements.of(session, [incident.id])[incident.id]
-            view = incident_view(session, incident, agreement, viewer.email, viewer.timezone, now)
+            ledger = self.ledger.current(session)
+            view = incident_view(session, incident, agreement, viewer.email, viewer.timezone, now, ledger)
         response = self.page(
             request, "incident.html.j2", viewer=viewer, title=f"{incident.id}: {incident.title}",
             incident=incident, drill=incident.drill, now=moment(now, viewer.timezone),

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from breachops.config.agreements import Agreement
 from breachops.services.incidents import playbook_of
 from breachops.store import console, verify
+from breachops.store.audit_verify import LedgerResult
 from breachops.store.database import Session
 from breachops.store.disclosures import Withheld, withheld
 from breachops.store.models import Incident, ObligationRow
@@ -173,7 +174,13 @@ def withheld_from(
 
 
 def incident_view(
-    session: Session, incident: Incident, agreement: Agreement, viewer_email: str, zone: str, now: datetime
+    session: Session,
+    incident: Incident,
+    agreement: Agreement,
+    viewer_email: str,
+    zone: str,
+    now: datetime,
+    ledger: LedgerResult | None = None,
 ) -> dict[str, Any]:
     hidden, names = withheld_from(session, incident, agreement, viewer_email)
     playbook = playbook_of(incident)
@@ -229,7 +236,7 @@ def incident_view(
             }
             for e in reversed(events)
         ],
-        "verified": verify(session, incident.id),
+        "verified": verify(session, incident.id, ledger),
         "parties": [(key, p.name) for key, p in agreement.parties.items()],
     }
 
