@@ -26,11 +26,12 @@ from breachops.clock import ManualClock
 from breachops.config.agreements import load_agreement
 from breachops.config.settings import Settings
 from breachops.deadlines.models import load_facts
+from breachops.errors import ServiceUnavailable
 from breachops.flows.launcher import wake_run
 from breachops.flows.prefect_api import PrefectAPI, PrefectAPIError
 from breachops.flows.procinfo import alive, process_info
 from breachops.flows.reconcile import reconcile_flow_runs
-from breachops.flows.runtime import PrefectRuntime, server_record, stop_local_server
+from breachops.flows.runtime import PrefectRuntime, ensure_prefect, server_record, stop_local_server
 from breachops.flows.serve_record import (
     AlreadyServing,
     acquire_serve_lock,
@@ -327,6 +328,22 @@ def test_api_calls_retry_on_a_refused_connection_then_say_so_in_one_error(
     with PrefectAPI("http://127.0.0.1:9/api", attempts=3) as api, pytest.raises(PrefectAPIError) as failed:
         api.state("some-run")
     assert "Prefect API GET flow_runs/some-run" in str(failed.value)
+
+
+def test_a_teams_prefect_api_counts_as_there_when_it_answers_anything_at_all(
+    prefect_stand_in: Callable[[int], StandInPrefect], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Prefect Cloud answers its health URL only with the key; the stand-in answers it 404. Either is
+    # a server there. Nothing listening is not, and is said before anything is recorded.
+    monkeypatch.setattr("breachops.flows.runtime.configure_prefect_env", lambda *a, **k: None)
+    monkeypatch.delenv("BREACHOPS_LOCAL_PREFECT", raising=False)
+    stand_in = prefect_stand_in(0)
+    monkeypatch.setenv("PREFECT_API_URL", stand_in.url + "/")
+    expected = PrefectRuntime(stand_in.url, "team", (tmp_path / "ws" / "prefect").resolve())
+    assert ensure_prefect(tmp_path / "ws") == expected
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
+    with pytest.raises(ServiceUnavailable, match=r"127.0.0.1:9/api \(PREFECT_API_URL\) does not answer"):
+        ensure_prefect(tmp_path / "ws")
 
 
 def _paused_run(stand_in: StandInPrefect) -> str:
