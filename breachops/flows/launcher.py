@@ -237,8 +237,14 @@ def wake_run(api: PrefectAPI, flow_run_id: str, step_id: str, by: str, timeout: 
         if state is not None and state.final:
             return f"the flow run is {state.name.lower()}", False
         if state is not None and state.paused:
-            status, _reason = api.resume(flow_run_id, resume_input(api, flow_run_id, state, step_id, by))
+            try:
+                status, _reason = api.resume(flow_run_id, resume_input(api, flow_run_id, state, step_id, by))
+            except LookupError:  # its suspension's form is gone: resumed by another caller meanwhile
+                status = "CONFLICT"
             if status in ("ACCEPT", "CONFLICT"):
+                state = api.state(flow_run_id)
+                if state is not None and state.final:
+                    return f"the flow run is {state.name.lower()}", False
                 return "the playbook goes on", True
         if time.monotonic() > deadline:
             return "the flow has not reached its next gate yet; it will read the answer when it does", False

@@ -373,6 +373,21 @@ def test_a_resume_that_loses_the_race_to_another_caller_says_the_playbook_goes_o
     assert stand_in.resumes == 2
 
 
+def test_a_suspension_whose_form_vanished_was_resumed_by_another_caller(
+    prefect_stand_in: Callable[[int], StandInPrefect],
+) -> None:
+    # Read paused, then its form's schema is gone (404) before we resume: `serve` resumed it between.
+    stand_in = prefect_stand_in(0)
+    run_id = _paused_run(stand_in)
+    stand_in.runs["incident:INC-1"]["state"]["state_details"] = {"run_input_keyset": {"schema": "gone"}}
+    with PrefectAPI(stand_in.url) as api:
+        assert wake_run(api, run_id, "freeze-access", "a@b.example", timeout=5) == (
+            "the playbook goes on",
+            True,
+        )
+    assert stand_in.resumes == 0
+
+
 def test_a_resume_refused_for_another_reason_is_still_an_error(
     prefect_stand_in: Callable[[int], StandInPrefect],
 ) -> None:
