@@ -121,7 +121,9 @@ def main(argv: list[str] | None = None) -> None:
     except InputError as exc:
         _fail(str(exc))
     except ServiceUnavailable as exc:
-        _fail(str(exc), "What was recorded stays recorded; try again once it answers.", status=4)
+        # One sentence, then the hint: the service's own words may or may not end with a stop.
+        reason = str(exc).rstrip(". ") + "."
+        _fail(reason, "What was recorded stays recorded; try again once it answers.", status=4)
     except click_errors.NoArgsIsHelpError:
         sys.exit(2)  # Typer has printed the help
     except click_errors.UsageError as exc:

@@ -241,7 +241,9 @@ def wake_run(api: PrefectAPI, flow_run_id: str, step_id: str, by: str, timeout: 
                 status, _reason = api.resume(flow_run_id, resume_input(api, flow_run_id, state, step_id, by))
             except LookupError:  # its suspension's form is gone: resumed by another caller meanwhile
                 status = "CONFLICT"
-            if status in ("ACCEPT", "CONFLICT"):
+            if status == "ACCEPT":
+                return "the playbook goes on", True
+            if status == "CONFLICT":  # someone else's resume: see whether it went on or ended
                 state = api.state(flow_run_id)
                 if state is not None and state.final:
                     return f"the flow run is {state.name.lower()}", False
