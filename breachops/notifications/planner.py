@@ -69,8 +69,7 @@ class ReminderPlanner:
             rows = reminder_inputs(
                 session, outbox_keys=not self._seen_outbox, known=known if self._plans else None
             )
-            stale = [i.id for i in rows.incidents if known.get(i.id) != i.plan_rev]
-            agreements = self.app.agreements.of(session, stale)
+            agreements = self.app.agreements.of(session, rows.read)
         if rows.outbox_keys is not None:
             self._queued.update(rows.outbox_keys)
             self._seen_outbox = True

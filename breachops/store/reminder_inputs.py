@@ -23,6 +23,7 @@ class ReminderInputs(NamedTuple):
     steps: list[Any]  # the steps of those read again, by incident and plan order
     obligations: list[Any]  # their obligations not withdrawn, by incident, due time and key
     outbox_keys: list[str] | None  # the keys of their messages, when asked for
+    read: list[str]  # the incidents whose steps and obligations were read (all, or those that moved)
 
 
 def reminder_inputs(
@@ -36,6 +37,7 @@ def reminder_inputs(
         select(Incident.id, Incident.opened_at, Incident.plan_rev).where(Incident.status == "open")
     ).all()
     if known is None:
+        stale = [i.id for i in incidents]
         steps = _steps(session, StepRow.incident_id.in_(open_ids))
         obligations = _obligations(session, ObligationRow.incident_id.in_(open_ids))
     else:
@@ -47,7 +49,7 @@ def reminder_inputs(
     keys = None
     if outbox_keys:
         keys = list(session.scalars(select(Message.idempotency_key).where(Message.incident_id.in_(open_ids))))
-    return ReminderInputs(list(incidents), steps, obligations, keys)
+    return ReminderInputs(list(incidents), steps, obligations, keys, stale)
 
 
 def _steps(session: Session, which: ColumnElement[bool]) -> list[Any]:
